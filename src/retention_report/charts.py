@@ -1,0 +1,100 @@
+"""The one chart theme and the offline chart renderer.
+
+Altair's default HTML output loads Vega from a CDN when viewed, and Quarto injects require.js and
+jQuery from a CDN into any page whose notebook holds a `text/html` or `application/javascript` output.
+So every chart is displayed as a bundle of two outputs and nothing else:
+
+- `application/vnd.vegalite.v*+json`: the spec, which JupyterLab draws for analysts;
+- `text/markdown`: a raw HTML block (a `<div>` plus a `vegaEmbed(...)` call) for the site. Quarto picks
+  `text/markdown` for HTML output and passes the raw block through; the fallback renderer does the same.
+
+The Vega, Vega-Lite and vega-embed JavaScript comes from one site-wide file, `vega-bundle.js`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from html import escape
+from pathlib import Path
+
+import altair as alt
+
+THEME = "retention_report"
+RENDERER = "retention_report"
+BUNDLE_NAME = "vega-bundle.js"
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+SEQUENTIAL = "blues"
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+
+# Only the export actions: the editor and source links would point outside the site.
+EMBED_OPTIONS = {"actions": {"export": True, "source": False, "compiled": False, "editor": False},
+                 "renderer": "svg"}
+
+
+def vega_lite_version() -> str:
+    """The Vega-Lite version Altair emits, as vl-convert names it (e.g. '6.4')."""
+    return ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+
+
+def write_vega_bundle(target_dir: Path) -> Path:
+    """Write the site's single Vega bundle (no CDN inside) for the Vega-Lite version Altair emits."""
+    import vl_convert
+
+    path = Path(target_dir) / BUNDLE_NAME
+    path.write_text(vl_convert.javascript_bundle(vl_version=vega_lite_version()), encoding="utf-8")
+    return path
+
+
+def _theme() -> dict:
+    return {
+        "config": {
+            "font": FONT,
+            "view": {"continuousWidth": 560, "continuousHeight": 300, "stroke": None},
+            "range": {"category": PALETTE, "heatmap": {"scheme": SEQUENTIAL}},
+            "title": {"fontSize": 15, "anchor": "start", "subtitleFontSize": 12, "subtitleColor": "#444"},
+            "axis": {"labelFontSize": 12, "titleFontSize": 12, "gridColor": "#e5e5e5"},
+            "legend": {"labelFontSize": 12, "titleFontSize": 12},
+            "mark": {"color": PALETTE[0]},
+        }
+    }
+
+
+def chart_html(spec: dict, description: str = "") -> str:
+    """A chart as a `<div>` and a `vegaEmbed` call; `</` is escaped so the spec cannot close the script."""
+    payload = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    chart_id = "chart-" + hashlib.sha1(payload.encode()).hexdigest()[:12]
+    safe_spec = payload.replace("</", "<\\/")
+    options = json.dumps(EMBED_OPTIONS, sort_keys=True)
+    label = description or spec.get("description") or "Chart"
+
+    return (
+        f'<figure class="rr-chart" role="group" aria-label="{escape(label, quote=True)}">'
+        f'<div id="{chart_id}" class="rr-chart-canvas"></div>'
+        f'<figcaption class="rr-chart-description">{escape(label)}</figcaption></figure>\n'
+        f'<script>vegaEmbed("#{chart_id}", {safe_spec}, {options})'
+        f'.catch(function (e) {{ console.error(e); }});</script>'
+    )
+
+
+def _render(spec: dict) -> dict:
+    description = spec.get("description", "")
+    block = "```{=html}\n" + chart_html(spec, description) + "\n```\n"
+    return {
+        f"application/vnd.vegalite.v{vega_lite_version().split('.')[0]}+json": spec,
+        "text/markdown": block,
+        "text/plain": f"<chart: {description or 'untitled'}>",
+    }
+
+
+def enable() -> None:
+    """Use the house theme and the offline renderer in this kernel."""
+
+    @alt.theme.register(THEME, enable=True)
+    def _house_theme() -> alt.theme.ThemeConfig:
+        return _theme()
+
+    alt.renderers.register(RENDERER, _render)
+    alt.renderers.enable(RENDERER)

@@ -1,0 +1,106 @@
+"""Reporting periods: the one parser for `PERIOD` strings.
+
+Accepted forms: `2024-Q2` (quarter), `2024-06` (month), `2024-H1` (half year), `2024` (year).
+A period is a half-open range of dates [start, end_exclusive); `end` is its last day.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+ACCEPTED_FORMS = "YYYY-Qn (e.g. 2024-Q2), YYYY-MM (e.g. 2024-06), YYYY-Hn (e.g. 2024-H1) or YYYY (e.g. 2024)"
+
+_PATTERNS = {
+    "quarter": re.compile(r"(?P<year>\d{4})-Q(?P<n>[1-4])"),
+    "month": re.compile(r"(?P<year>\d{4})-(?P<n>0[1-9]|1[0-2])"),
+    "half": re.compile(r"(?P<year>\d{4})-H(?P<n>[12])"),
+    "year": re.compile(r"(?P<year>\d{4})"),
+}
+_MONTHS = {"quarter": 3, "month": 1, "half": 6, "year": 12}
+
+
+class PeriodError(ValueError):
+    """A period string that is not one of the accepted forms, or outside the data."""
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    start: date
+    months: int
+    kind: str
+
+    @property
+    def end_exclusive(self) -> date:
+        return _add_months(self.start, self.months)
+
+    @property
+    def end(self) -> date:
+        return self.end_exclusive - timedelta(days=1)
+
+    @property
+    def label(self) -> str:
+        y, m = self.start.year, self.start.month
+        return {
+            "quarter": f"{y}-Q{(m - 1) // 3 + 1}",
+            "month": f"{y}-{m:02d}",
+            "half": f"{y}-H{(m - 1) // 6 + 1}",
+            "year": f"{y}",
+        }[self.kind]
+
+    def shifted(self, periods: int) -> "Period":
+        return Period(_add_months(self.start, periods * self.months), self.months, self.kind)
+
+    @property
+    def previous(self) -> "Period":
+        return self.shifted(-1)
+
+    @property
+    def next(self) -> "Period":
+        return self.shifted(1)
+
+    @property
+    def year_ago(self) -> "Period":
+        return Period(_add_months(self.start, -12), self.months, self.kind)
+
+    @property
+    def days(self) -> int:
+        return (self.end_exclusive - self.start).days
+
+    def month_starts(self) -> list[date]:
+        return [_add_months(self.start, i) for i in range(self.months)]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def parse_period(text: str) -> Period:
+    """Parse a PERIOD string; anything else fails with the accepted forms."""
+    cleaned = str(text).strip().upper()
+    for kind, pattern in _PATTERNS.items():
+        match = pattern.fullmatch(cleaned)
+        if match:
+            year = int(match["year"])
+            if year < 1900:
+                break
+            n = int(match["n"]) if kind != "year" else 1
+            start = date(year, (n - 1) * _MONTHS[kind] + 1, 1)
+            return Period(start, _MONTHS[kind], kind)
+    raise PeriodError(f"PERIOD {text!r} is not a period. Accepted forms: {ACCEPTED_FORMS}.")
+
+
+def check_within_data(period: Period, first_day: date | None, last_day: date | None) -> None:
+    """A period that starts after the last data (or ends before the first) has nothing to report."""
+    if first_day is None or last_day is None:
+        raise PeriodError(f"PERIOD {period} cannot be reported: the orders export holds no valid order.")
+    if period.start > last_day or period.end < first_day:
+        raise PeriodError(
+            f"PERIOD {period} ({period.start} to {period.end}) lies outside the data, "
+            f"which runs from {first_day} to {last_day}."
+        )

@@ -1,0 +1,150 @@
+"""The one SQL runner: raw exports -> sql/staging -> sql/marts, in a DuckDB file.
+
+Values (period bounds, params) are bound as named parameters (`$period_start`), never formatted into
+SQL text. Each statement receives only the parameters it names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+
+from .exports import CONTRACT, find_export_files, load_raw_export
+from .params import PROJECT_ROOT
+from .periods import Period
+
+SQL_DIR = PROJECT_ROOT / "sql"
+LAYERS = ("staging", "marts")
+_PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_STATEMENT_END = re.compile(r";[ \t]*(?:--[^\n]*)?$", re.MULTILINE)
+
+
+class SqlModelError(RuntimeError):
+    """A SQL model that failed: names the file and the statement."""
+
+
+@dataclass(frozen=True)
+class Model:
+    layer: str
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+
+def models(sql_dir: Path = SQL_DIR) -> list[Model]:
+    """Staging models, then marts, each layer in file-name order."""
+    return [Model(layer, path) for layer in LAYERS for path in sorted((sql_dir / layer).glob("*.sql"))]
+
+
+def split_statements(sql: str) -> list[str]:
+    """Statements end with `;` at the end of a line."""
+    parts, start = [], 0
+    for match in _STATEMENT_END.finditer(sql):
+        parts.append(sql[start:match.start()])
+        start = match.end()
+    parts.append(sql[start:])
+    return [p.strip() for p in parts if _strip_comments(p).strip()]
+
+
+def _strip_comments(sql: str) -> str:
+    return re.sub(r"--[^\n]*", "", sql)
+
+
+def bind_parameters(period: Period, params: dict[str, Any]) -> dict[str, Any]:
+    """Every value a model may name: period bounds and the scalar or list params."""
+    bound: dict[str, Any] = {
+        "period_start": period.start,
+        "period_end": period.end,
+        "period_end_exclusive": period.end_exclusive,
+        "period_months": period.months,
+        "previous_start": period.previous.start,
+        "previous_end_exclusive": period.previous.end_exclusive,
+        "year_ago_start": period.year_ago.start,
+        "year_ago_end_exclusive": period.year_ago.end_exclusive,
+    }
+    for key, value in params.items():
+        if isinstance(value, (str, int, float, bool, date)) or (
+            isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value)
+        ):
+            bound[key] = value
+    return bound
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any], source: str = "<sql>") -> None:
+    for statement in split_statements(sql):
+        names = set(_PARAMETER.findall(_strip_comments(statement)))
+        missing = names - values.keys()
+        if missing:
+            raise SqlModelError(f"{source}: names unknown parameter(s) {', '.join(sorted(missing))}.")
+        try:
+            con.execute(statement, {name: values[name] for name in names})
+        except duckdb.Error as exc:
+            first_line = statement.splitlines()[0][:120]
+            raise SqlModelError(f"{source}: statement starting '{first_line}' failed: {exc}") from exc
+
+
+def connect(path: Path, params: dict[str, Any], read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    settings = params.get("duckdb", {}) if params else {}
+    config = {}
+    if settings.get("threads"):
+        config["threads"] = int(settings["threads"])
+    if settings.get("memory_limit"):
+        config["memory_limit"] = str(settings["memory_limit"])
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
+    if not read_only:
+        spill = Path(path).parent / "duckdb_tmp"
+        spill.mkdir(parents=True, exist_ok=True)
+        con.execute("SET temp_directory = $dir", {"dir": str(spill)})
+    return con
+
+
+def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str, Any],
+                    sql_dir: Path = SQL_DIR, on_step: Callable[[str], None] | None = None) -> Path:
+    """Load raw exports, run staging then marts; the file is written beside `path` and moved in at the end."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    con = connect(partial, params)
+    try:
+        export_settings = params.get("exports", {}) or {}
+        con.execute("CREATE TABLE export_files (export VARCHAR, present BOOLEAN, rows_read BIGINT)")
+        for export in CONTRACT.values():
+            if on_step:
+                on_step(f"load {export.name}")
+            renames = (export_settings.get(export.name) or {}).get("columns", {})
+            rows = load_raw_export(con, data_dir, export, renames)
+            present = bool(find_export_files(data_dir, export.name))
+            con.execute("INSERT INTO export_files VALUES ($e, $p, $r)", {"e": export.name, "p": present, "r": rows})
+        con.execute(
+            "CREATE TABLE set_aside (export VARCHAR, file VARCHAR, row BIGINT, \"column\" VARCHAR, "
+            "reason VARCHAR, value VARCHAR)"
+        )
+        values = bind_parameters(period, params)
+        for model in models(sql_dir):
+            if on_step:
+                on_step(f"{model.layer} {model.name}")
+            run_sql(con, model.path.read_text(encoding="utf-8"), values, source=str(model.path))
+        # Raw text copies are not needed once staged; the warehouse keeps typed data only.
+        for export in CONTRACT.values():
+            con.execute(f"DROP TABLE IF EXISTS raw_{export.name}")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    partial.replace(path)
+    return path
+
+
+def read_mart(warehouse: Path, name: str) -> "Any":
+    """A mart as a pandas DataFrame (marts are small by design)."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValueError(f"not a mart name: {name!r}")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(f"SELECT * FROM {name}").df()
