@@ -38,9 +38,9 @@ class Model:
         return self.path.stem
 
 
-def models(sql_dir: Path = SQL_DIR) -> list[Model]:
+def models(sql_dir: Path = SQL_DIR, layers: tuple[str, ...] = LAYERS) -> list[Model]:
     """Staging models, then marts, each layer in file-name order."""
-    return [Model(layer, path) for layer in LAYERS for path in sorted((sql_dir / layer).glob("*.sql"))]
+    return [Model(layer, path) for layer in layers for path in sorted((sql_dir / layer).glob("*.sql"))]
 
 
 def split_statements(sql: str) -> list[str]:
@@ -106,7 +106,8 @@ def connect(path: Path, params: dict[str, Any], read_only: bool = False) -> duck
 
 
 def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str, Any],
-                    sql_dir: Path = SQL_DIR, on_step: Callable[[str], None] | None = None) -> Path:
+                    sql_dir: Path = SQL_DIR, on_step: Callable[[str], None] | None = None,
+                    layers: tuple[str, ...] = LAYERS) -> Path:
     """Load raw exports, run staging then marts; the file is written beside `path` and moved in at the end."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,7 +129,7 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
             "reason VARCHAR, value VARCHAR)"
         )
         values = bind_parameters(period, params)
-        for model in models(sql_dir):
+        for model in models(sql_dir, layers):
             if on_step:
                 on_step(f"{model.layer} {model.name}")
             run_sql(con, model.path.read_text(encoding="utf-8"), values, source=str(model.path))

@@ -1,0 +1,38 @@
+# The report's steps. `make setup`, then `make report PERIOD=2024-Q2`; `make test` runs the tests.
+PERIOD ?= 2024-Q2
+DATA ?= data/sample
+SITE ?= reports/_site
+VENV ?= .venv
+PYTHON ?= python3
+
+PY := $(VENV)/bin/python
+RR := $(VENV)/bin/retention-report
+SAMPLE := data/sample/customers.csv
+
+.PHONY: setup report test lab bench clean
+
+setup: $(VENV)/.installed $(SAMPLE)
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(SAMPLE): src/retention_report/sample_data.py | $(VENV)/.installed
+	$(RR) sample-data --out data/sample
+
+report: setup
+	$(RR) build --period "$(PERIOD)" --data "$(DATA)" --site "$(SITE)"
+
+test: setup
+	$(PY) -m pytest
+
+# JupyterLab on notebooks/ with the sample warehouse built (the notebooks' defaults read it).
+lab: setup
+	$(VENV)/bin/pip install --quiet -e '.[dev,lab]'
+	$(RR) build --period 2024-Q2 --data "$(DATA)" --site "$(SITE)"
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+clean:
+	rm -rf build reports/_site reports/.quarto

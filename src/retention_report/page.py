@@ -1,0 +1,108 @@
+"""What a notebook shows on its page: narrative, tables (with their CSV download) and charts.
+
+Every output is `text/markdown` (plus `text/plain`), never `text/html`: a `text/html` output makes
+Quarto inject require.js and jQuery from a CDN. Text that came from the data is escaped before it
+becomes markdown, so a customer's comment is shown as text, never run as HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import display
+
+from . import charts
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|~-])")
+
+
+def escape_text(value: object) -> str:
+    """Any value as inert markdown text: HTML escaped, markdown punctuation backslash-escaped."""
+    text = "" if value is None else str(value)
+    text = " ".join(text.split())  # newlines would break a table row
+    return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", text), quote=False)
+
+
+class Markdown:
+    """A markdown output that carries no text/html representation."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/markdown": self.text, "text/plain": self.text}
+
+
+def say(text: str) -> None:
+    """Show narrative written by the notebook (not by customers) as markdown."""
+    display(Markdown(text))
+
+
+def format_value(value: object, kind: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if kind == "percent":
+        return f"{100 * float(value):.1f}%"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def markdown_table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
+    """A pipe table whose every cell is escaped; the first row is the header row."""
+    formats = formats or {}
+    header = "| " + " | ".join(escape_text(c) for c in frame.columns) + " |"
+    rule = "| " + " | ".join("---:" if pd.api.types.is_numeric_dtype(frame[c]) else ":---" for c in frame.columns) + " |"
+    rows = [
+        "| " + " | ".join(escape_text(format_value(_plain(v), formats.get(c, ""))) for c, v in zip(frame.columns, row)) + " |"
+        for row in frame.itertuples(index=False, name=None)
+    ]
+    return "\n".join([header, rule, *rows])
+
+
+def _plain(value: object) -> object:
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+class Page:
+    """The page a notebook is building: its tables go to `<output_dir>/data/<name>.csv`."""
+
+    def __init__(self, output_dir: str | Path):
+        self.output_dir = Path(output_dir)
+        self.data_dir = self.output_dir / "data"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        charts.enable()
+        pd.set_option("display.max_rows", 50)
+
+    def save_table(self, frame: pd.DataFrame, name: str) -> Path:
+        """Write a table the page shows as a CSV download (stable formatting, so rebuilds compare)."""
+        if not re.fullmatch(r"[a-z0-9_]+", name):
+            raise ValueError(f"table name must be lower-case letters, digits and _: {name!r}")
+        path = self.data_dir / f"{name}.csv"
+        frame.to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
+        return path
+
+    def show_table(self, frame: pd.DataFrame, name: str, caption: str = "", formats: dict[str, str] | None = None,
+                   max_rows: int = 40) -> None:
+        """Save a table and show it (at most `max_rows` rows on the page; the CSV holds all)."""
+        self.save_table(frame, name)
+        shown = frame.head(max_rows)
+        lines = []
+        if caption:
+            lines.append(f"**{escape_text(caption)}**\n")
+        lines.append(markdown_table(shown, formats))
+        more = f" (first {max_rows} of {len(frame):,} rows shown)" if len(frame) > max_rows else ""
+        lines.append(f"\n[Download {name}.csv](data/{name}.csv){more}")
+        display(Markdown("\n".join(lines)))
+
+    def show_chart(self, chart, description: str) -> None:
+        """Show a chart; `description` says in words what it shows (for screen readers and print)."""
+        display(chart.properties(description=description))

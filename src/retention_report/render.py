@@ -1,0 +1,261 @@
+"""Render executed notebooks into the report site: Quarto when it is on PATH, else nbconvert.
+
+Both paths produce the same layout:
+
+    <site>/index.html                      landing page, every period newest first
+    <site>/vega-bundle.js, site.css        one copy for the whole site
+    <site>/<PERIOD>/index.html             the period's summary
+    <site>/<PERIOD>/<page>.html            one page per analysis (reports/site.yml)
+    <site>/<PERIOD>/data/<table>.csv       every table a page shows
+
+Periods already in the published site are carried over untouched; only the built period is rendered.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import jinja2
+import nbformat
+import yaml
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import Preprocessor
+
+from . import charts
+from .params import PROJECT_ROOT
+from .periods import PeriodError, parse_period
+
+REPORTS_DIR = PROJECT_ROOT / "reports"
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("retention_report", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]),
+    keep_trailing_newline=True,
+)
+_RAW_HTML_BLOCK = re.compile(r"\A\s*```\{=html\}\n(?P<html>.*)\n```\s*\Z", re.DOTALL)
+
+
+class RenderError(RuntimeError):
+    """The renderer failed: names the page."""
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    page: str
+    notebook: str
+    title: str
+
+
+def site_declaration(reports_dir: Path = REPORTS_DIR) -> tuple[str, list[PageSpec]]:
+    declared = yaml.safe_load((reports_dir / "site.yml").read_text(encoding="utf-8"))
+    return declared["title"], [PageSpec(**page) for page in declared["pages"]]
+
+
+def quarto_available() -> bool:
+    return shutil.which("quarto") is not None
+
+
+def periods_in(site: Path) -> list[str]:
+    """Period folders of a site, newest first."""
+    if not site or not Path(site).is_dir():
+        return []
+    found = []
+    for child in Path(site).iterdir():
+        try:
+            if child.is_dir() and (child / "index.html").exists():
+                found.append((parse_period(child.name), child.name))
+        except PeriodError:
+            continue
+    return [label for _, label in sorted(found, key=lambda pair: (pair[0].end, pair[0].months), reverse=True)]
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def headline_figures(period_dir: Path) -> dict[str, str]:
+    """The figures the landing page lists for a period, read from its published CSVs."""
+    figures: dict[str, str] = {}
+    nps = _read_csv(period_dir / "data" / "nps_summary.csv")
+    if nps and nps[0].get("nps") not in ("", None):
+        row = nps[0]
+        figures["NPS"] = f"{float(row['nps']):+.0f} ({float(row['ci_low']):+.0f} to {float(row['ci_high']):+.0f}), n={row['responses']}"
+    coverage = [r for r in _read_csv(period_dir / "data" / "touchpoint_coverage.csv")
+                if r.get("segment") == "all" and r.get("metric", "").startswith("welcomed")]
+    if coverage and coverage[0].get("rate") not in ("", None):
+        figures["Welcomed new customers"] = f"{100 * float(coverage[0]['rate']):.1f}%"
+    triangle = _read_csv(period_dir / "data" / "cohort_retention.csv")
+    month_one = [r for r in triangle if r["months_since_first"] == "1"][-6:]
+    if month_one:
+        active = sum(int(r["active_customers"]) for r in month_one)
+        total = sum(int(r["cohort_customers"]) for r in month_one)
+        if total:
+            figures["Month-1 retention, latest cohorts"] = f"{100 * active / total:.1f}%"
+    return figures
+
+
+# ---------------------------------------------------------------- shared page fragments
+
+def landing_fragment(title: str, site: Path, periods: list[str]) -> str:
+    rows = [{"period": p, "figures": headline_figures(site / p)} for p in periods]
+    return TEMPLATES.get_template("landing.html.j2").render(title=title, periods=rows)
+
+
+def period_fragment(period: str, pages: list[PageSpec], period_dir: Path, all_periods: list[str]) -> str:
+    return TEMPLATES.get_template("period.html.j2").render(
+        period=period, pages=pages, figures=headline_figures(period_dir), periods=all_periods,
+    )
+
+
+# ---------------------------------------------------------------- fallback: nbconvert
+
+class RawHtmlOutputs(Preprocessor):
+    """Show the site's outputs the way Quarto does: a `text/markdown` output holding only a raw HTML
+    block becomes that HTML; parameter cells, streams and prompts are not part of the page."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.output_type not in ("display_data", "execute_result"):
+                continue
+            data = output.get("data", {})
+            markdown = data.get("text/markdown")
+            if isinstance(markdown, list):
+                markdown = "".join(markdown)
+            match = _RAW_HTML_BLOCK.match(markdown or "")
+            if match:
+                output.data = {"text/html": match["html"]}
+            else:
+                output.data = {k: v for k, v in data.items() if k in ("text/markdown", "text/plain")}
+            kept.append(output)
+        cell.outputs = kept
+        return cell, resources
+
+
+def _exporter() -> HTMLExporter:
+    exporter = HTMLExporter(template_name="basic")
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    exporter.register_preprocessor(RawHtmlOutputs(), enabled=True)
+    return exporter
+
+
+def _page(title: str, site_title: str, body: str, depth: int, period: str | None, pages: list[PageSpec],
+          periods: list[str], current_page: str | None) -> str:
+    return TEMPLATES.get_template("page.html.j2").render(
+        title=title, site_title=site_title, body=body, root="../" * depth, period=period, pages=pages,
+        periods=periods, current_page=current_page,
+        built_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def render_fallback(build_dir: Path, period: str, out: Path, periods: list[str],
+                    reports_dir: Path = REPORTS_DIR) -> None:
+    site_title, pages = site_declaration(reports_dir)
+    exporter = _exporter()
+    period_out = out / period
+    period_out.mkdir(parents=True, exist_ok=True)
+    for spec in pages:
+        source = build_dir / spec.notebook
+        try:
+            notebook = nbformat.read(source, as_version=4)
+            body, _ = exporter.from_notebook_node(notebook)
+        except Exception as exc:  # nbconvert raises many kinds
+            raise RenderError(f"rendering {source} into {spec.page}.html failed: {exc}") from exc
+        page = _page(f"{spec.title} · {period}", site_title, body, 1, period, pages, periods, spec.page)
+        (period_out / f"{spec.page}.html").write_text(page, encoding="utf-8")
+    summary = period_fragment(period, pages, period_out, periods)
+    (period_out / "index.html").write_text(
+        _page(f"{period}", site_title, summary, 1, period, pages, periods, "index"), encoding="utf-8")
+
+
+def write_landing_fallback(out: Path, periods: list[str], reports_dir: Path = REPORTS_DIR) -> None:
+    site_title, pages = site_declaration(reports_dir)
+    body = landing_fragment(site_title, out, periods)
+    (out / "index.html").write_text(_page(site_title, site_title, body, 0, None, pages, periods, None),
+                                    encoding="utf-8")
+
+
+# ---------------------------------------------------------------- Quarto
+
+def _front_matter(title: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_raw_cell(yaml.safe_dump({"title": title}, sort_keys=False).join(["---\n", "---"]))
+
+
+def _qmd(title: str, fragment: str) -> str:
+    # The fragment is HTML we generated (escaped by Jinja2); a raw block passes it through Pandoc as is.
+    return f"---\n{yaml.safe_dump({'title': title}, sort_keys=False)}---\n\n```{{=html}}\n{fragment}\n```\n"
+
+
+def render_quarto(build_dir: Path, period: str, out: Path, periods: list[str], work: Path,
+                  reports_dir: Path = REPORTS_DIR) -> None:
+    """Assemble a Quarto project in `work` (reports/ plus this period's executed notebooks) and render it."""
+    site_title, pages = site_declaration(reports_dir)
+    if work.exists():
+        shutil.rmtree(work)
+    shutil.copytree(reports_dir, work, ignore=shutil.ignore_patterns("_site", ".quarto", "private", "*.md"))
+    charts.write_vega_bundle(work)
+    period_src = work / period
+    period_src.mkdir(parents=True, exist_ok=True)
+    for spec in pages:
+        notebook = nbformat.read(build_dir / spec.notebook, as_version=4)
+        notebook.cells.insert(0, _front_matter(f"{spec.title} · {period}"))
+        nbformat.write(notebook, period_src / f"{spec.page}.ipynb")
+    shutil.copytree(build_dir / "data", period_src / "data", dirs_exist_ok=True)
+    (period_src / "index.qmd").write_text(
+        _qmd(period, period_fragment(period, pages, build_dir, periods)), encoding="utf-8")
+    (work / "index.qmd").write_text(_qmd(site_title, landing_fragment(site_title, out, periods)), encoding="utf-8")
+    result = subprocess.run(["quarto", "render", str(work)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RenderError(f"quarto render {work} failed:\n{result.stderr[-4000:]}")
+    rendered = work / "_site"
+    shutil.copytree(rendered, out, dirs_exist_ok=True)
+    # CSV downloads are not pages: copy them beside the pages whatever Quarto chose to copy.
+    shutil.copytree(build_dir / "data", out / period / "data", dirs_exist_ok=True)
+
+
+# ---------------------------------------------------------------- the whole site
+
+def assemble_site(build_dir: Path, period: str, old_site: Path | None, out: Path, work: Path,
+                  use_quarto: bool | None = None, reports_dir: Path = REPORTS_DIR) -> str:
+    """Build a complete site in `out`: the old site's other periods, this period rendered, the landing page.
+    Returns the renderer used ('quarto' or 'nbconvert')."""
+    use_quarto = quarto_available() if use_quarto is None else use_quarto
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    kept = [p for p in periods_in(old_site) if p != period] if old_site else []
+    for other in kept:
+        shutil.copytree(old_site / other, out / other)
+    # Landing and navigation list every period, this one included.
+    (out / period / "data").mkdir(parents=True, exist_ok=True)
+    shutil.copytree(build_dir / "data", out / period / "data", dirs_exist_ok=True)
+    all_periods = sorted(set(kept) | {period}, key=lambda p: (parse_period(p).end, parse_period(p).months),
+                         reverse=True)
+    shutil.copyfile(reports_dir / "site.css", out / "site.css")
+    charts.write_vega_bundle(out)
+    if use_quarto:
+        render_quarto(build_dir, period, out, all_periods, work, reports_dir)
+        renderer = "quarto"
+    else:
+        render_fallback(build_dir, period, out, all_periods, reports_dir)
+        write_landing_fallback(out, all_periods, reports_dir)
+        renderer = "nbconvert"
+    (out / "site.json").write_text(json.dumps({"periods": all_periods, "renderer": renderer}, indent=2) + "\n",
+                                   encoding="utf-8")
+    return renderer
+
+
