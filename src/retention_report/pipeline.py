@@ -58,6 +58,11 @@ class Build:
         return self.build_root / self.period.label
 
     @property
+    def private_dir(self) -> Path:
+        """Files with personal data (call lists) live beside the site, never inside it."""
+        return self.site.parent / "private" / self.period.label
+
+    @property
     def warehouse_path(self) -> Path:
         return self.build_dir / "warehouse.duckdb"
 
@@ -105,6 +110,7 @@ class Build:
                         "warehouse": str(self.warehouse_path.resolve()),
                         "params_file": str((self.build_dir / "params.yaml").resolve()),
                         "output_dir": str(self.build_dir.resolve()),
+                        "private_dir": str(self.private_dir.resolve()),
                     },
                 )
 

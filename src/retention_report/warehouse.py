@@ -44,7 +44,8 @@ def models(sql_dir: Path = SQL_DIR, layers: tuple[str, ...] = LAYERS) -> list[Mo
 
 
 def split_statements(sql: str) -> list[str]:
-    """Statements end with `;` at the end of a line."""
+    """Statements end with `;` at the end of a line; whole-line comments are dropped first."""
+    sql = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
     parts, start = [], 0
     for match in _STATEMENT_END.finditer(sql):
         parts.append(sql[start:match.start()])

@@ -1,0 +1,81 @@
+"""Shared fixtures: tiny hand-written exports, and one full build of the sample data per test session."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from retention_report import warehouse
+from retention_report.exports import CONTRACT
+from retention_report.params import load_params
+from retention_report.periods import parse_period
+
+SAMPLE_PERIOD = "2024-Q2"
+
+
+def write_exports(folder: Path, **exports: list[dict]) -> Path:
+    """Write each export as CSV (columns from the union of the rows' keys, in first-seen order)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in exports.items():
+        columns: list[str] = []
+        for row in rows:
+            columns += [c for c in row if c not in columns]
+        if not columns:
+            columns = list(CONTRACT[name].columns)
+        with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+    return folder
+
+
+def customer(customer_id: str, created_at: str = "2024-01-01", **extra) -> dict:
+    return {"customer_id": customer_id, "created_at": created_at, **extra}
+
+
+def order(order_id: str, customer_id: str, ordered_at: str, amount: str = "10.00", status: str = "completed") -> dict:
+    return {"order_id": order_id, "customer_id": customer_id, "ordered_at": ordered_at, "amount": amount,
+            "status": status}
+
+
+@pytest.fixture
+def build_warehouse(tmp_path):
+    """Build a warehouse from tiny exports; returns a read-only DuckDB connection."""
+    opened = []
+
+    def _build(period: str = "2024-Q1", params_override: dict | None = None, **exports) -> duckdb.DuckDBPyConnection:
+        data = write_exports(tmp_path / f"data{len(opened)}", **exports)
+        params = load_params()
+        params.update(params_override or {})
+        path = warehouse.build_warehouse(tmp_path / f"wh{len(opened)}.duckdb", data, parse_period(period), params)
+        con = duckdb.connect(str(path), read_only=True)
+        opened.append(con)
+        return con
+
+    yield _build
+    for con in opened:
+        con.close()
+
+
+@pytest.fixture(scope="session")
+def sample_data(tmp_path_factory) -> Path:
+    from retention_report.sample_data import write_sample_data
+
+    folder = tmp_path_factory.mktemp("sample")
+    write_sample_data(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sample_site(tmp_path_factory, sample_data):
+    """The sample data built for SAMPLE_PERIOD with the nbconvert fallback (as CI has no Quarto)."""
+    from retention_report.pipeline import Build
+
+    root = tmp_path_factory.mktemp("build")
+    builder = Build(parse_period(SAMPLE_PERIOD), sample_data, root / "site" / "_site",
+                    build_root=root / "build", use_quarto=False)
+    result = builder.run()
+    return result
