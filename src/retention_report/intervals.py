@@ -1,0 +1,52 @@
+"""Confidence intervals for proportions (retention rates, shares of answers).
+
+The Wilson score interval is used rather than the textbook Wald interval
+p +/- z*sqrt(p(1-p)/n) because the report shows many small segments: Wald
+collapses to a zero-width interval at 0/n and n/n and leaves [0, 1] for
+small n, while Wilson stays inside [0, 1] and keeps close to its nominal
+coverage (Newcombe 1998, Statistics in Medicine 17:857-872).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+Z_95 = 1.959963984540054
+"""Two-sided 95% normal quantile, the same value lifelines and scipy use."""
+
+
+def wilson_interval(successes, n, z: float = Z_95):
+    """Wilson score interval for `successes` out of `n`, on the 0..1 scale.
+
+    Scalars give a `(low, high)` tuple of floats; arrays (broadcast together)
+    give a tuple of float arrays, so a whole table of segments is one call.
+    `n == 0` gives `(nan, nan)`: with no customers there is nothing to
+    estimate, and a report cell should show a gap rather than raise.
+    """
+    s = np.asarray(successes, dtype=float)
+    total = np.asarray(n, dtype=float)
+    if np.any(np.isnan(s)) or np.any(np.isnan(total)):
+        raise ValueError("successes and n must not be NaN.")
+    if np.any(total < 0) or np.any(s < 0) or np.any(s > total):
+        raise ValueError("need 0 <= successes <= n.")
+    if not z > 0:
+        raise ValueError("z must be positive.")
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Closed form: (2s + z^2 +/- z*sqrt(z^2 + 4s(n-s)/n)) / (2(n + z^2)).
+        centre = 2.0 * s + z * z
+        spread = z * np.sqrt(z * z + 4.0 * s * (total - s) / total)
+        denominator = 2.0 * (total + z * z)
+        low = (centre - spread) / denominator
+        high = (centre + spread) / denominator
+    # The bounds are exactly 0 at 0/n and exactly 1 at n/n; say so instead of
+    # leaving rounding noise such as -1e-17 in a published table.
+    low = np.where(s == 0, 0.0, np.clip(low, 0.0, 1.0))
+    high = np.where(s == total, 1.0, np.clip(high, 0.0, 1.0))
+    empty = total == 0
+    low = np.where(empty, np.nan, low)
+    high = np.where(empty, np.nan, high)
+
+    if low.ndim == 0:
+        return float(low), float(high)
+    return low, high

@@ -1,0 +1,75 @@
+"""The raw export contract: file forms, case-insensitive columns, clear errors naming file and column."""
+
+import gzip
+import shutil
+
+import duckdb
+import pytest
+
+from conftest import write_exports
+from retention_report.exports import CONTRACT, ExportError, find_export_files, load_raw_export
+
+
+def _load(folder, name="orders", renames=None):
+    con = duckdb.connect()
+    load_raw_export(con, folder, CONTRACT[name], renames)
+    return con
+
+
+def test_column_names_match_case_insensitively_and_ignore_a_bom(tmp_path):
+    (tmp_path / "orders.csv").write_text(
+        "\ufeffOrder_ID,CUSTOMER_ID,Ordered_At,Amount,Gift_Wrap\no1,c1,2024-01-01,5.00,yes\n", encoding="utf-8")
+    con = _load(tmp_path)
+    columns = [r[0] for r in con.execute("DESCRIBE raw_orders").fetchall()]
+    assert columns[:6] == ["order_id", "customer_id", "ordered_at", "amount", "currency", "status"]
+    assert "gift_wrap" in columns  # extra columns are kept
+    assert con.execute("SELECT order_id, amount, status, _row FROM raw_orders").fetchone() == ("o1", "5.00", None, 1)
+
+
+def test_a_missing_required_column_names_file_column_and_columns_found(tmp_path):
+    (tmp_path / "orders.csv").write_text("order_id,customer_id,ordered_on,amount\no1,c1,2024-01-01,5\n")
+    with pytest.raises(ExportError) as error:
+        _load(tmp_path)
+    message = str(error.value)
+    assert str(tmp_path / "orders.csv") in message
+    assert "required column 'ordered_at'" in message
+    assert "Columns found: order_id, customer_id, ordered_on, amount" in message
+
+
+def test_a_free_column_mapping_renames_their_column_to_ours(tmp_path):
+    (tmp_path / "orders.csv").write_text("Name,Email,Created at,Total\n#1001,c1,2024-01-01,5\n")
+    con = _load(tmp_path, renames={"order_id": "Name", "customer_id": "Email", "ordered_at": "Created at",
+                                   "amount": "Total"})
+    assert con.execute("SELECT order_id, customer_id, amount FROM raw_orders").fetchone() == ("#1001", "c1", "5")
+
+
+def test_csv_gz_parquet_and_folders_are_exports(tmp_path):
+    write_exports(tmp_path / "csv", orders=[{"order_id": "o1", "customer_id": "c1", "ordered_at": "2024-01-01",
+                                              "amount": "1"}])
+    source = tmp_path / "csv" / "orders.csv"
+    gz = tmp_path / "gz"
+    gz.mkdir()
+    with source.open("rb") as raw, gzip.open(gz / "orders.csv.gz", "wb") as packed:
+        shutil.copyfileobj(raw, packed)
+    pq = tmp_path / "pq"
+    pq.mkdir()
+    duckdb.sql(f"COPY (SELECT * FROM read_csv('{source}')) TO '{pq / 'orders.parquet'}' (FORMAT parquet)")
+    folder = tmp_path / "folder" / "orders"
+    folder.mkdir(parents=True)
+    shutil.copy(source, folder / "part-1.csv")
+    (folder / "part-2.csv").write_text("order_id,customer_id,ordered_at,amount\no2,c1,2024-01-02,2\n")
+    for where, expected in [(gz, 1), (pq, 1), (tmp_path / "folder", 2)]:
+        con = _load(where)
+        assert con.execute("SELECT count(*) FROM raw_orders").fetchone()[0] == expected
+    rows = _load(tmp_path / "folder").execute(
+        "SELECT order_id, split_part(_file, '/', -1), _row FROM raw_orders ORDER BY order_id").fetchall()
+    assert rows == [("o1", "part-1.csv", 1), ("o2", "part-2.csv", 1)]
+
+
+def test_an_export_given_twice_or_missing_is_an_error(tmp_path):
+    (tmp_path / "orders.csv").write_text("order_id\n")
+    (tmp_path / "orders.parquet").write_text("")
+    with pytest.raises(ExportError, match="given more than once"):
+        find_export_files(tmp_path, "orders")
+    with pytest.raises(ExportError, match="required export 'customers' is missing"):
+        _load(tmp_path, "customers")

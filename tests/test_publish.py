@@ -1,0 +1,99 @@
+"""Atomic publish: a build that fails at any stage leaves the published site byte-identical."""
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from conftest import customer, order, write_exports
+from retention_report import execute, pipeline, publish, render
+from retention_report.periods import parse_period
+
+
+def snapshot(site: Path) -> dict[str, str]:
+    return {str(p.relative_to(site)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(site.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def small_build(tmp_path):
+    data = write_exports(
+        tmp_path / "data",
+        customers=[customer(f"c{i}", "2024-01-01") for i in range(6)],
+        orders=[order(f"o{i}", f"c{i % 6}", f"2024-0{1 + i % 3}-1{i % 9} 10:00:00") for i in range(18)],
+    )
+
+    def _build(period="2024-Q1", data_dir=data):
+        return pipeline.Build(parse_period(period), data_dir, tmp_path / "out" / "_site",
+                              build_root=tmp_path / "build", use_quarto=False).run()
+
+    return _build
+
+
+def test_publish_swaps_in_a_complete_site_and_recovers_from_a_kill_between_renames(tmp_path):
+    site, new = tmp_path / "_site", tmp_path / "new"
+    site.mkdir(); (site / "index.html").write_text("old")
+    new.mkdir(); (new / "index.html").write_text("new")
+    publish.publish(new, site)
+    assert (site / "index.html").read_text() == "new" and not new.exists()
+    # Killed after moving the old site aside but before moving the new one in: the old one comes back.
+    aside = tmp_path / "._site.previous"
+    site.rename(aside)
+    publish.recover(site)
+    assert (site / "index.html").read_text() == "new" and not aside.exists()
+
+
+def test_failures_at_every_stage_leave_the_published_site_byte_identical(small_build, tmp_path, monkeypatch):
+    first = small_build()
+    before = snapshot(first.site)
+    assert "2024-Q1/cohorts.html" in before
+
+    # Warehouse stage: an export missing a required column.
+    broken = write_exports(tmp_path / "broken", customers=[{"customer_id": "c1"}], orders=[])
+    with pytest.raises(pipeline.StageError, match="stage 'warehouse' failed: .*required column 'created_at'"):
+        small_build(data_dir=broken)
+    assert snapshot(first.site) == before
+
+    # Notebook stage: a notebook that raises.
+    bad_notebooks = tmp_path / "notebooks"
+    bad_notebooks.mkdir()
+    for spec in render.site_declaration()[1]:
+        text = (execute.NOTEBOOKS_DIR / spec.notebook).read_text()
+        (bad_notebooks / spec.notebook).write_text(text)
+    nb = bad_notebooks / "20_nps.ipynb"
+    nb.write_text(nb.read_text().replace('read_mart(warehouse, \\"nps_period_counts\\")',
+                                         'read_mart(warehouse, \\"no_such_mart\\")'))
+    monkeypatch.setattr(execute, "NOTEBOOKS_DIR", bad_notebooks)
+    with pytest.raises(pipeline.StageError, match=r"notebook 20_nps.ipynb.*20_nps.ipynb failed in cell"):
+        small_build()
+    assert snapshot(first.site) == before
+    monkeypatch.undo()
+
+    # Render stage: the renderer dies half-way through writing the new site.
+    real = render.render_fallback
+
+    def dies_half_way(build_dir, period, out, periods, reports_dir=render.REPORTS_DIR):
+        (out / period / "cohorts.html").write_text("half a page")
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr(render, "render_fallback", dies_half_way)
+    with pytest.raises(pipeline.StageError, match="stage 'render' failed: renderer crashed"):
+        small_build()
+    assert snapshot(first.site) == before
+    monkeypatch.setattr(render, "render_fallback", real)
+
+    # And a good build still replaces it.
+    small_build()
+    assert snapshot(first.site) != before
+
+
+def test_periods_accumulate_and_a_rebuild_replaces_only_its_period(small_build):
+    small_build("2024-Q1")
+    result = small_build("2024-02")
+    site = result.site
+    assert (site / "2024-Q1" / "cohorts.html").exists() and (site / "2024-02" / "cohorts.html").exists()
+    q1_before = snapshot(site / "2024-Q1")
+    small_build("2024-02")
+    assert snapshot(site / "2024-Q1") == q1_before
+    landing = (site / "index.html").read_text()
+    assert landing.index('href="2024-Q1/index.html"') < landing.index('href="2024-02/index.html"')

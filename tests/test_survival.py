@@ -1,0 +1,135 @@
+"""Kaplan-Meier retention curve, checked point by point against lifelines."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from retention_report.survival import kaplan_meier, median_lifetime, survival_at
+
+lifelines = pytest.importorskip("lifelines")
+
+# Tenure in days and whether the customer churned (0 = still active: censored).
+# Ties at 2, 3 and 8, censoring tied with churn at 2 and 3, censored last.
+HAND_DAYS = [1, 2, 2, 3, 3, 3, 5, 8, 8, 10]
+HAND_CHURNED = [1, 1, 0, 1, 1, 0, 0, 1, 1, 0]
+
+
+def _assert_matches_lifelines(durations, churned):
+    curve = kaplan_meier(durations, churned)
+    kmf = lifelines.KaplanMeierFitter().fit(durations, churned)
+    assert list(curve.columns) == ["day", "at_risk", "churned", "survival", "ci_low", "ci_high"]
+    np.testing.assert_array_equal(curve["day"].to_numpy(dtype=float), kmf.survival_function_.index.to_numpy())
+    np.testing.assert_array_equal(curve["day"].to_numpy(dtype=float), kmf.event_table.index.to_numpy())
+    np.testing.assert_array_equal(curve["at_risk"], kmf.event_table["at_risk"])
+    np.testing.assert_array_equal(curve["churned"], kmf.event_table["observed"])
+    np.testing.assert_allclose(curve["survival"], kmf.survival_function_.iloc[:, 0], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(curve["ci_low"], kmf.confidence_interval_.iloc[:, 0], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(curve["ci_high"], kmf.confidence_interval_.iloc[:, 1], rtol=0, atol=1e-9)
+    assert median_lifetime(curve) == kmf.median_survival_time_
+    return curve, kmf
+
+
+def test_hand_example_matches_lifelines():
+    curve, _ = _assert_matches_lifelines(HAND_DAYS, HAND_CHURNED)
+    assert curve["day"].tolist() == [0, 1, 2, 3, 5, 8, 10]
+    assert curve["at_risk"].tolist() == [10, 10, 9, 7, 4, 3, 1]
+    assert curve["churned"].tolist() == [0, 1, 1, 2, 0, 2, 0]
+
+
+def test_hand_example_values_by_hand():
+    curve = kaplan_meier(HAND_DAYS, HAND_CHURNED).set_index("day")
+    assert curve.loc[0, "survival"] == 1.0 and curve.loc[0, "ci_low"] == 1.0
+    assert curve.loc[1, "survival"] == pytest.approx(9 / 10)
+    assert curve.loc[2, "survival"] == pytest.approx(9 / 10 * 8 / 9)
+    assert curve.loc[3, "survival"] == pytest.approx(0.8 * 5 / 7)
+    assert curve.loc[5, "survival"] == pytest.approx(0.8 * 5 / 7)  # censoring only: no step
+    assert curve.loc[8, "survival"] == pytest.approx(0.8 * 5 / 7 * 1 / 3)
+    # Greenwood at day 1: var(log S) = 1/(10*9); log(-log) band by hand.
+    s, var = 0.9, 1 / 90
+    shift = 1.959963984540054 * math.sqrt(var) / math.log(s)
+    assert curve.loc[1, "ci_low"] == pytest.approx(math.exp(-math.exp(math.log(-math.log(s)) - shift)))
+    assert curve.loc[1, "ci_high"] == pytest.approx(math.exp(-math.exp(math.log(-math.log(s)) + shift)))
+    assert median_lifetime(curve.reset_index()) == 8
+
+
+def test_random_cohort_matches_lifelines():
+    rng = np.random.default_rng(20240601)
+    n = 5_000
+    churn_day = rng.exponential(300, n).round().astype(int) + 1
+    export_day = rng.integers(1, 720, n)  # still active at the export: censored
+    durations = np.minimum(churn_day, export_day)
+    churned = churn_day <= export_day
+    assert 0.2 < churned.mean() < 0.8 and len(np.unique(durations)) < n  # ties and censoring both present
+    curve, kmf = _assert_matches_lifelines(durations, churned)
+    assert math.isfinite(median_lifetime(curve))
+    days = [0, 30, 90, 180, 365, 719, 5000]
+    np.testing.assert_allclose(survival_at(curve, days), kmf.survival_function_at_times(days), rtol=0, atol=1e-9)
+
+
+def test_random_float_durations_match_lifelines():
+    rng = np.random.default_rng(7)
+    durations = rng.weibull(1.3, 5_000) * 200
+    churned = rng.random(5_000) < 0.6
+    curve, _ = _assert_matches_lifelines(durations, churned)
+    assert curve["day"].dtype.kind == "f"
+
+
+def test_churn_on_day_zero_matches_lifelines():
+    curve, _ = _assert_matches_lifelines([0, 0, 0, 1, 2, 2, 4], [1, 0, 1, 1, 1, 0, 1])
+    assert curve.loc[0, "survival"] == pytest.approx(5 / 7)
+
+
+def test_everyone_churns_matches_lifelines():
+    curve, _ = _assert_matches_lifelines([1, 2, 2, 3], [1, 1, 1, 1])
+    assert curve["survival"].iloc[-1] == 0.0
+    assert (curve["ci_low"].iloc[-1], curve["ci_high"].iloc[-1]) == (0.0, 0.0)
+
+
+def test_median_not_reached_is_inf_like_lifelines():
+    curve, kmf = _assert_matches_lifelines([5, 10, 10, 20, 30, 40], [1, 0, 0, 1, 0, 0])
+    assert median_lifetime(curve) == math.inf == kmf.median_survival_time_
+    curve, _ = _assert_matches_lifelines([3, 4, 5], [0, 0, 0])
+    assert (curve["survival"] == 1.0).all()
+
+
+def test_median_at_exactly_half():
+    curve, _ = _assert_matches_lifelines([1, 2, 3, 4], [0, 1, 0, 1])
+    # S(1) = 1 (censored), S(2) = 1 - 1/3 = 2/3, S(4) = 0: first at or below 1/2 is day 4.
+    assert median_lifetime(curve) == 4
+    curve, _ = _assert_matches_lifelines([1, 2, 3, 4], [1, 1, 0, 0])
+    assert curve.set_index("day").loc[2, "survival"] == 0.5
+    assert median_lifetime(curve) == 2
+
+
+def test_survival_at_reads_the_step_function():
+    curve = kaplan_meier(HAND_DAYS, HAND_CHURNED)
+    got = survival_at(curve, [0, 1, 2, 4, 7, 8, 9, 10, 365, -1])
+    assert got.index.tolist() == [0, 1, 2, 4, 7, 8, 9, 10, 365, -1]
+    expected = [1, 0.9, 0.8, 0.8 * 5 / 7, 0.8 * 5 / 7, 0.8 * 5 / 21, 0.8 * 5 / 21, 0.8 * 5 / 21, 0.8 * 5 / 21, 1]
+    np.testing.assert_allclose(got.to_numpy(), expected, rtol=0, atol=1e-12)
+
+
+def test_empty_cohort_is_a_gap():
+    curve = kaplan_meier([], [])
+    assert len(curve) == 1 and curve["at_risk"].iloc[0] == 0
+    assert math.isnan(curve["survival"].iloc[0])
+    assert math.isnan(median_lifetime(curve))
+
+
+def test_accepts_series_and_bools():
+    a = kaplan_meier(pd.Series(HAND_DAYS), pd.Series(HAND_CHURNED, dtype=bool))
+    b = kaplan_meier(HAND_DAYS, HAND_CHURNED)
+    pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("durations, churned", [
+    ([1, -2, 3], [1, 1, 1]),
+    ([1, float("nan"), 3], [1, 1, 1]),
+    ([1, 2, 3], [1, 2, 0]),
+    ([1, 2, 3], [1, 0]),
+])
+def test_rejects_bad_input(durations, churned):
+    with pytest.raises(ValueError):
+        kaplan_meier(durations, churned)
