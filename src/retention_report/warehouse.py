@@ -78,6 +78,19 @@ def bind_parameters(period: Period, params: dict[str, Any]) -> dict[str, Any]:
     return bound
 
 
+def write_param_tables(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
+    """Maps in params become small tables models can join: `param_touchpoint_categories(kind, category)`
+    and `param_comment_themes(theme, keyword)`."""
+    con.execute("CREATE OR REPLACE TABLE param_touchpoint_categories (kind VARCHAR PRIMARY KEY, category VARCHAR)")
+    for category, kinds in (params.get("touchpoint_categories") or {}).items():
+        for kind in kinds:
+            con.execute("INSERT INTO param_touchpoint_categories VALUES (lower($k), $c)", {"k": kind, "c": category})
+    con.execute("CREATE OR REPLACE TABLE param_comment_themes (theme VARCHAR, keyword VARCHAR)")
+    for theme, keywords in (params.get("comment_themes") or {}).items():
+        for keyword in keywords:
+            con.execute("INSERT INTO param_comment_themes VALUES ($t, lower($k))", {"t": theme, "k": keyword})
+
+
 def run_sql(con: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any], source: str = "<sql>") -> None:
     for statement in split_statements(sql):
         names = set(_PARAMETER.findall(_strip_comments(statement)))
@@ -129,6 +142,7 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
             "CREATE TABLE set_aside (export VARCHAR, file VARCHAR, row BIGINT, \"column\" VARCHAR, "
             "reason VARCHAR, value VARCHAR)"
         )
+        write_param_tables(con, params)
         values = bind_parameters(period, params)
         for model in models(sql_dir, layers):
             if on_step:
