@@ -45,6 +45,8 @@ def say(text: str) -> None:
 def format_value(value: object, kind: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if kind == "percent":
         return f"{100 * float(value):.1f}%"
     if isinstance(value, float):

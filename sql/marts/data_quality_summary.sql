@@ -1,0 +1,25 @@
+-- data_quality_summary: one row per export and reason: rows read, staged and set aside (reason 'staged' for kept rows).
+CREATE OR REPLACE TABLE data_quality_summary AS
+WITH staged AS (
+    SELECT 'customers' AS export, count(*) AS rows_staged FROM stg_customers
+    UNION ALL SELECT 'orders', count(*) FROM stg_orders
+    UNION ALL SELECT 'nps_responses', count(*) FROM stg_nps_responses
+    UNION ALL SELECT 'touchpoints', count(*) FROM stg_touchpoints
+),
+reasons AS (
+    SELECT export, "column", reason, count(*) AS rows_set_aside
+    FROM set_aside
+    GROUP BY ALL
+)
+SELECT
+    e.export,
+    e.present,
+    e.rows_read,
+    s.rows_staged,
+    r."column",
+    r.reason,
+    coalesce(r.rows_set_aside, 0) AS rows_set_aside
+FROM export_files AS e
+JOIN staged AS s USING (export)
+LEFT JOIN reasons AS r USING (export)
+ORDER BY e.export, rows_set_aside DESC, r.reason;
