@@ -93,15 +93,15 @@ class Page:
         return path
 
     def show_table(self, frame: pd.DataFrame, name: str, caption: str = "", formats: dict[str, str] | None = None,
-                   max_rows: int = 40) -> None:
-        """Save a table and show it (at most `max_rows` rows on the page; the CSV holds all)."""
+                   max_rows: int = 40, shown: pd.DataFrame | None = None) -> None:
+        """Save the whole table as CSV and show it, or the `shown` part of it (at most `max_rows` rows)."""
         self.save_table(frame, name)
-        shown = frame.head(max_rows)
+        shown = (frame if shown is None else shown).head(max_rows)
         lines = []
         if caption:
             lines.append(f"**{escape_text(caption)}**\n")
         lines.append(markdown_table(shown, formats))
-        more = f" (first {max_rows} of {len(frame):,} rows shown)" if len(frame) > max_rows else ""
+        more = f" ({len(shown):,} of {len(frame):,} rows shown)" if len(shown) < len(frame) else ""
         lines.append(f"\n[Download {name}.csv](data/{name}.csv){more}")
         display(Markdown("\n".join(lines)))
 

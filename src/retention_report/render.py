@@ -123,6 +123,12 @@ class RawHtmlOutputs(Preprocessor):
     """Show the site's outputs the way Quarto does: a `text/markdown` output holding only a raw HTML
     block becomes that HTML; parameter cells, streams and prompts are not part of the page."""
 
+    def preprocess(self, nb, resources):
+        nb, resources = super().preprocess(nb, resources)
+        # Code cells with nothing to show (parameters, imports) leave no trace on the page.
+        nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.get("outputs")]
+        return nb, resources
+
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
