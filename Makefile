@@ -8,10 +8,11 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 RR := $(VENV)/bin/retention-report
 SAMPLE := data/sample/customers.csv
+AXE := tests/browser/node_modules/axe-core/axe.min.js
 
 .PHONY: setup report test lab bench clean
 
-setup: $(VENV)/.installed $(SAMPLE)
+setup: $(VENV)/.installed $(SAMPLE) $(AXE)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +22,11 @@ $(VENV)/.installed: pyproject.toml
 
 $(SAMPLE): src/retention_report/sample_data.py | $(VENV)/.installed
 	$(RR) sample-data --out data/sample
+
+# axe-core for the accessibility test, from the npm registry (skipped where npm is missing).
+$(AXE): tests/browser/package.json
+	@if command -v npm >/dev/null 2>&1; then npm install --prefix tests/browser --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: the accessibility test will be skipped"; fi
 
 report: setup
 	$(RR) build --period "$(PERIOD)" --data "$(DATA)" --site "$(SITE)"

@@ -75,6 +75,8 @@ def chart_html(spec: dict, description: str = "") -> str:
         f'<div id="{chart_id}" class="rr-chart-canvas"></div>'
         f'<figcaption class="rr-chart-description">{escape(label)}</figcaption></figure>\n'
         f'<script>vegaEmbed("#{chart_id}", {safe_spec}, {options})'
+        f'.then(function () {{ var s = document.querySelector("#{chart_id} details summary");'
+        f' if (s) {{ s.setAttribute("aria-label", "Save this chart as SVG or PNG"); }} }})'
         f'.catch(function (e) {{ console.error(e); }});</script>'
     )
 

@@ -39,6 +39,8 @@ TEMPLATES = jinja2.Environment(
     autoescape=jinja2.select_autoescape(["html", "j2"]),
     keep_trailing_newline=True,
 )
+NAV_START, NAV_END = "<!-- rr:periods -->", "<!-- /rr:periods -->"
+_NAV_BLOCK = re.compile(re.escape(NAV_START) + ".*?" + re.escape(NAV_END), re.DOTALL)
 _RAW_HTML_BLOCK = re.compile(r"\A\s*```\{=html\}\n(?P<html>.*)\n```\s*\Z", re.DOTALL)
 
 
@@ -235,6 +237,27 @@ def render_quarto(build_dir: Path, period: str, out: Path, periods: list[str], w
 
 # ---------------------------------------------------------------- the whole site
 
+def refresh_period_navigation(site: Path, periods: list[str]) -> None:
+    """Every page of every period links to the same page of the other periods, and to the previous and
+    next one. Pages carry an empty marker block (both renderers put it there); it is filled here, after
+    all periods are in place, so pages of older periods learn about newer ones."""
+    template = TEMPLATES.get_template("periods_nav.html.j2")
+    chronological = list(reversed(periods))
+    for period in periods:
+        position = chronological.index(period)
+        previous = chronological[position - 1] if position > 0 else None
+        following = chronological[position + 1] if position + 1 < len(chronological) else None
+        for page in sorted((site / period).glob("*.html")):
+            text = page.read_text(encoding="utf-8")
+            if NAV_START not in text:
+                continue
+            block = template.render(period=period, periods=periods, page=page.stem, previous=previous,
+                                    next=following).strip()
+            updated = _NAV_BLOCK.sub(lambda _: NAV_START + block + NAV_END, text)
+            if updated != text:
+                page.write_text(updated, encoding="utf-8")
+
+
 def assemble_site(build_dir: Path, period: str, old_site: Path | None, out: Path, work: Path,
                   use_quarto: bool | None = None, reports_dir: Path = REPORTS_DIR) -> str:
     """Build a complete site in `out`: the old site's other periods, this period rendered, the landing page.
@@ -260,6 +283,7 @@ def assemble_site(build_dir: Path, period: str, old_site: Path | None, out: Path
         render_fallback(build_dir, period, out, all_periods, reports_dir)
         write_landing_fallback(out, all_periods, reports_dir)
         renderer = "nbconvert"
+    refresh_period_navigation(out, all_periods)
     (out / "site.json").write_text(json.dumps({"periods": all_periods, "renderer": renderer}, indent=2) + "\n",
                                    encoding="utf-8")
     return renderer

@@ -1,0 +1,230 @@
+"""The published site in a real browser: Debian's chromium driven by Playwright, served on 127.0.0.1,
+with every request to any other host blocked and recorded."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pandas as pd
+import pytest
+
+from conftest import SAMPLE_PERIOD
+from retention_report.pipeline import Build
+from retention_report.periods import parse_period
+
+CHROMIUM = "/usr/bin/chromium"
+AXE = Path(__file__).parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def two_period_site(sample_site, sample_data, tmp_path_factory):
+    """The sample site plus the previous period, so navigation between periods can be followed."""
+    root = tmp_path_factory.mktemp("browser")
+    site = root / "site" / "_site"
+    shutil.copytree(sample_site.site, site)
+    Build(parse_period("2024-Q1"), sample_data, site, build_root=root / "build", use_quarto=False).run()
+    return site
+
+
+@pytest.fixture(scope="module")
+def server(two_period_site):
+    handler = functools.partial(QuietHandler, directory=str(two_period_site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """A page opened with outside requests blocked, console errors and dialogs recorded."""
+
+    def __init__(self, browser, base: str):
+        self.base = base
+        self.context = browser.new_context()
+        self.blocked: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", self._dialog)
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(self.base) or url.startswith("data:") or url.startswith("blob:"):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
+
+    def _dialog(self, dialog):
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def open(self, path: str):
+        response = self.page.goto(f"{self.base}/{path}", wait_until="networkidle")
+        assert response is not None and response.status == 200, path
+        return self.page
+
+    def close(self):
+        self.context.close()
+
+
+def site_pages(site: Path) -> list[str]:
+    return sorted(str(p.relative_to(site)) for p in site.rglob("*.html"))
+
+
+def test_every_page_loads_with_no_console_error_no_outside_request_and_every_chart_drawn(browser, server,
+                                                                                          two_period_site):
+    for path in site_pages(two_period_site):
+        visit = Visit(browser, server)
+        page = visit.open(path)
+        charts = page.locator(".rr-chart-canvas")
+        for i in range(charts.count()):
+            charts.nth(i).locator("svg g.role-mark > *").first.wait_for(state="attached", timeout=15000)
+            assert charts.nth(i).locator("svg g.role-mark > *").count() > 0, f"{path}: chart {i} has no marks"
+        assert visit.errors == [], f"{path}: {visit.errors}"
+        assert visit.blocked == [], f"{path} asked for {visit.blocked}"
+        assert visit.dialogs == [], f"{path} opened {visit.dialogs}"
+        visit.close()
+
+
+def test_navigation_from_landing_to_every_analysis_and_the_previous_period(browser, server):
+    visit = Visit(browser, server)
+    page = visit.open("index.html")
+    hrefs = [a.get_attribute("href") for a in page.locator("a").all()]
+    assert f"{SAMPLE_PERIOD}/index.html" in hrefs and "2024-Q1/index.html" in hrefs
+    page.click(f'a[href="{SAMPLE_PERIOD}/index.html"]')
+    page.wait_for_load_state("networkidle")
+    for title in ["Cohort retention", "Net Promoter Score", "Appreciation touchpoints", "Data quality"]:
+        page.get_by_role("navigation", name="Site").get_by_role("link", name=title).click()
+        page.wait_for_load_state("networkidle")
+        assert title in page.title()
+        # The same page of the other period is one click away.
+        page.get_by_role("navigation", name="Periods").get_by_role("link", name="2024-Q1", exact=True).click()
+        page.wait_for_load_state("networkidle")
+        assert "2024-Q1" in page.url and title in page.title()
+        page.go_back()
+        page.wait_for_load_state("networkidle")
+    assert visit.errors == [] and visit.blocked == []
+    visit.close()
+
+
+def test_every_link_resolves_and_every_table_downloads_as_csv(browser, server, two_period_site):
+    visit = Visit(browser, server)
+    seen: set[str] = set()
+    for path in site_pages(two_period_site):
+        page = visit.open(path)
+        for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"):
+            if href in seen or not href.startswith(server):
+                continue
+            seen.add(href)
+            response = visit.context.request.get(href.split("#")[0])
+            assert response.status == 200, f"{path} links to {href}: {response.status}"
+            if href.endswith(".csv"):
+                body = response.text()
+                assert body.count("\n") >= 2 and "," in body.splitlines()[0], href
+    assert any(h.endswith(".csv") for h in seen)
+    visit.close()
+
+
+def test_every_chart_can_be_saved_as_png_and_svg(browser, server, two_period_site):
+    visit = Visit(browser, server)
+    for path in site_pages(two_period_site):
+        if not path.startswith(SAMPLE_PERIOD):
+            continue
+        page = visit.open(path)
+        charts = page.locator(".rr-chart-canvas")
+        for i in range(charts.count()):
+            chart = charts.nth(i)
+            chart.locator("svg g.role-mark > *").first.wait_for(state="attached")
+            chart.locator("details summary").click()
+            for label, magic in [("Save as SVG", b"<svg"), ("Save as PNG", b"\x89PNG")]:
+                with page.expect_download() as download:
+                    chart.get_by_text(label).click()
+                data = Path(download.value.path()).read_bytes()
+                assert data.startswith(magic) and len(data) > 1000, f"{path} chart {i}: {label}"
+            chart.locator("details summary").click()
+    visit.close()
+
+
+def test_the_summary_shows_the_numbers_of_the_csvs(browser, server, two_period_site):
+    visit = Visit(browser, server)
+    page = visit.open(f"{SAMPLE_PERIOD}/index.html")
+    text = page.inner_text("main")
+    nps = pd.read_csv(two_period_site / SAMPLE_PERIOD / "data" / "nps_summary.csv").iloc[0]
+    assert f"{nps.nps:+.0f} ({nps.ci_low:+.0f} to {nps.ci_high:+.0f})" in text
+    visit.close()
+
+
+def test_hostile_comment_shows_as_text_and_no_dialog_opens(browser, server, two_period_site):
+    pages = [p for p in site_pages(two_period_site) if "alert(1)" in (two_period_site / p).read_text()]
+    assert pages, "the planted hostile comment is on no page"
+    for path in pages:
+        visit = Visit(browser, server)
+        page = visit.open(path)
+        page.wait_for_timeout(300)
+        assert "<script>alert(1)</script>" in page.inner_text("main")
+        assert page.locator("main img[src='x']").count() == 0
+        assert visit.dialogs == []
+        visit.close()
+
+
+def test_no_file_of_the_site_holds_personal_data_of_the_input(two_period_site, sample_data):
+    customers = pd.read_csv(sample_data / "customers.csv", dtype=str, keep_default_na=False)
+    emails = {e.lower() for e in customers.email if e}
+    phones = {re.sub(r"\D", "", p) for p in customers.phone if p}
+    names = {n for n in customers.name if n}
+    email_re = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+    phone_re = re.compile(r"\+?\d[\d ()-]{7,}\d")
+    name_re = re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b")
+    for path in two_period_site.rglob("*"):
+        if not path.is_file() or path.name == "vega-bundle.js":
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert not emails & {m.lower() for m in email_re.findall(text)}, path
+        assert not phones & {re.sub(r"\D", "", m) for m in phone_re.findall(text)}, path
+        assert not names & set(name_re.findall(text)), path
+
+
+@pytest.mark.skipif(not AXE.exists(), reason="axe-core not installed: npm install --prefix tests/browser")
+def test_axe_finds_no_serious_or_critical_violation(browser, server, two_period_site):
+    script = AXE.read_text(encoding="utf-8")
+    for path in site_pages(two_period_site):
+        if not path.startswith(SAMPLE_PERIOD) and path != "index.html":
+            continue
+        visit = Visit(browser, server)
+        page = visit.open(path)
+        page.add_script_tag(content=script)
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        serious = [(v["id"], v["help"], len(v["nodes"])) for v in result["violations"]
+                   if v["impact"] in ("serious", "critical")]
+        assert serious == [], f"{path}: {serious}"
+        visit.close()
