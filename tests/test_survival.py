@@ -133,3 +133,48 @@ def test_accepts_series_and_bools():
 def test_rejects_bad_input(durations, churned):
     with pytest.raises(ValueError):
         kaplan_meier(durations, churned)
+
+
+# --- From counts per day (what the warehouse hands over) -----------------------------------------------
+
+from retention_report.survival import kaplan_meier_from_counts  # noqa: E402
+
+
+def _counts(durations, churned):
+    frame = pd.DataFrame({"day": durations, "churned": np.asarray(churned, dtype=int)})
+    frame["censored"] = 1 - frame["churned"]
+    return frame.groupby("day", as_index=False)[["churned", "censored"]].sum()
+
+
+def test_from_counts_equals_the_per_customer_curve_and_lifelines():
+    rng = np.random.default_rng(11)
+    n = 4_000
+    churn_day = rng.geometric(1 / 120, n)
+    censor_day = rng.integers(0, 600, n)
+    durations = np.minimum(churn_day, censor_day)
+    churned = churn_day <= censor_day
+    counts = _counts(durations, churned).sample(frac=1, random_state=1)  # order must not matter
+    curve = kaplan_meier_from_counts(counts["day"], counts["churned"], counts["censored"])
+    pd.testing.assert_frame_equal(curve, kaplan_meier(durations, churned), check_dtype=False)
+    kmf = lifelines.KaplanMeierFitter().fit(durations, churned)
+    np.testing.assert_array_equal(curve["at_risk"], kmf.event_table["at_risk"])
+    np.testing.assert_allclose(curve["survival"], kmf.survival_function_.iloc[:, 0], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(curve["ci_low"], kmf.confidence_interval_.iloc[:, 0], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(curve["ci_high"], kmf.confidence_interval_.iloc[:, 1], rtol=0, atol=1e-9)
+
+
+def test_from_counts_adds_repeated_days_and_skips_empty_ones():
+    curve = kaplan_meier_from_counts([2, 1, 2, 5, 3], [1, 1, 0, 0, 0], [0, 0, 1, 0, 0])
+    assert curve["day"].tolist() == [0, 1, 2]
+    assert curve["at_risk"].tolist() == [3, 3, 2]
+    assert curve["survival"].tolist() == pytest.approx([1, 2 / 3, 1 / 3])
+    empty = kaplan_meier_from_counts([4], [0], [0])
+    assert len(empty) == 1 and math.isnan(empty["survival"].iloc[0])
+
+
+@pytest.mark.parametrize("days, churned, censored", [
+    ([1, -2], [1, 1], [0, 0]), ([1, 2], [1, -1], [0, 0]), ([1, 2], [1.5, 1], [0, 0]), ([1, 2], [1], [0, 0]),
+])
+def test_from_counts_rejects_bad_input(days, churned, censored):
+    with pytest.raises(ValueError):
+        kaplan_meier_from_counts(days, churned, censored)

@@ -71,6 +71,11 @@ def kaplan_meier(durations, churned, z: float = Z_95) -> pd.DataFrame:
     churns = np.bincount(position, weights=events, minlength=timeline.size).astype(int)
     at_risk = days.size - np.concatenate([[0], np.cumsum(removed)[:-1]])
 
+    return _curve(timeline, at_risk, churns, z)
+
+
+def _curve(timeline, at_risk, churns, z: float) -> pd.DataFrame:
+    """The estimate and its band from the event table (day, at risk, churned on the day)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         # Product of (1 - d/n) taken as a sum of logs, as lifelines does; a day
         # on which every remaining customer churns gives log 0 = -inf, survival 0.
@@ -92,6 +97,44 @@ def kaplan_meier(durations, churned, z: float = Z_95) -> pd.DataFrame:
 
     return pd.DataFrame({"day": timeline, "at_risk": at_risk.astype(int), "churned": churns,
                          "survival": survival, "ci_low": ci_low, "ci_high": ci_high})
+
+
+def kaplan_meier_from_counts(days, churned, censored, z: float = Z_95) -> pd.DataFrame:
+    """The same curve as `kaplan_meier`, from counts per day instead of one row per customer.
+
+    `days[i]` is a tenure in days, `churned[i]` and `censored[i]` how many customers churned or were
+    censored with that tenure (a day may appear more than once; its counts add up). This is what the
+    warehouse hands over (a few thousand rows per segment at most), so the notebook never loads
+    customer-level rows. The result equals `kaplan_meier` on the expanded customers row for row.
+    """
+    if not z > 0:
+        raise ValueError("z must be positive.")
+    day = np.asarray(days).reshape(-1)
+    if not (np.issubdtype(day.dtype, np.integer) or np.issubdtype(day.dtype, np.floating)):
+        day = day.astype(float)
+    dead = np.asarray(churned).reshape(-1)
+    lost = np.asarray(censored).reshape(-1)
+    if not (day.shape == dead.shape == lost.shape):
+        raise ValueError("days, churned and censored differ in length.")
+    if day.size and np.issubdtype(day.dtype, np.floating) and not np.all(np.isfinite(day)):
+        raise ValueError("days must be finite numbers (no NaN or inf).")
+    if np.any(day < 0):
+        raise ValueError("days must not be negative.")
+    for name, counts in (("churned", dead), ("censored", lost)):
+        if counts.size and (np.any(counts < 0) or np.any(np.asarray(counts, dtype=float) % 1 != 0)):
+            raise ValueError(f"{name} must be whole non-negative counts.")
+    dead, lost = dead.astype(np.int64), lost.astype(np.int64)
+    keep = (dead + lost) > 0
+    day, dead, lost = day[keep], dead[keep], lost[keep]
+    if day.size == 0:
+        return pd.DataFrame({"day": np.zeros(1, dtype=day.dtype), "at_risk": [0], "churned": [0],
+                             "survival": [np.nan], "ci_low": [np.nan], "ci_high": [np.nan]})
+    timeline, position = np.unique(np.concatenate([np.zeros(1, dtype=day.dtype), day]), return_inverse=True)
+    position = position[1:]
+    removed = np.bincount(position, weights=dead + lost, minlength=timeline.size).astype(np.int64)
+    churns = np.bincount(position, weights=dead, minlength=timeline.size).astype(np.int64)
+    at_risk = removed.sum() - np.concatenate([[0], np.cumsum(removed)[:-1]])
+    return _curve(timeline, at_risk, churns, z)
 
 
 def median_lifetime(curve: pd.DataFrame) -> float:

@@ -1,0 +1,24 @@
+-- cohort_revenue: one row per monthly cohort and month since its start (the cohort_cells grid): revenue of
+-- completed orders in that month and cumulative revenue per cohort customer (historical customer value).
+CREATE OR REPLACE TABLE cohort_revenue AS
+WITH revenue AS (
+    SELECT m.cohort_month, date_diff('month', m.cohort_month, a.activity_month) AS months_since_first,
+           sum(a.revenue) AS revenue
+    FROM cohort_assignments AS m
+    JOIN cohort_activity AS a USING (customer_id)
+    WHERE a.activity_month >= m.cohort_month
+    GROUP BY ALL
+)
+SELECT
+    c.cohort,
+    c.months_since_first,
+    c.cohort_customers,
+    coalesce(r.revenue, 0)::DOUBLE AS revenue,
+    sum(coalesce(r.revenue, 0)::DOUBLE) OVER (PARTITION BY c.cohort ORDER BY c.months_since_first) AS cumulative_revenue,
+    sum(coalesce(r.revenue, 0)::DOUBLE) OVER (PARTITION BY c.cohort ORDER BY c.months_since_first)
+        / c.cohort_customers AS cumulative_revenue_per_customer,
+    c.is_complete,
+    c.in_period
+FROM cohort_cells AS c
+LEFT JOIN revenue AS r USING (cohort_month, months_since_first)
+ORDER BY c.cohort, c.months_since_first;

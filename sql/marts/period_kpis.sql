@@ -1,0 +1,110 @@
+-- period_kpis: one row per period figure (metric): its value for the period, the previous period and the same
+-- period a year earlier, and the changes. "Active at a date" = a completed order (status in active_statuses)
+-- in the churn_after_days days before it. S = active at the period's start, E = active at its end,
+-- N = first completed order ever inside the period. Revenue retention compares the S customers' revenue in
+-- the period with their revenue in the equally long stretch just before it.
+CREATE OR REPLACE TABLE period_kpis AS
+WITH roles AS (
+    SELECT * FROM (VALUES
+        ('current', $period_start::TIMESTAMP, $period_end_exclusive::TIMESTAMP),
+        ('previous', $previous_start::TIMESTAMP, $previous_end_exclusive::TIMESTAMP),
+        ('year_ago', $year_ago_start::TIMESTAMP, $year_ago_end_exclusive::TIMESTAMP)
+    ) AS r(period_role, starts, ends)
+),
+completed AS (
+    SELECT customer_id, ordered_at, amount::DOUBLE AS amount
+    FROM stg_orders
+    WHERE list_contains($active_statuses, status)
+),
+firsts AS (
+    SELECT customer_id, min(ordered_at) AS first_order_at FROM completed GROUP BY customer_id
+),
+per_customer AS (
+    SELECT
+        r.period_role,
+        c.customer_id,
+        bool_or(c.ordered_at >= r.starts - to_days($churn_after_days::INTEGER) AND c.ordered_at < r.starts) AS at_start,
+        bool_or(c.ordered_at >= r.ends - to_days($churn_after_days::INTEGER)) AS at_end,
+        count(*) FILTER (WHERE c.ordered_at >= r.starts) AS orders_in_period,
+        coalesce(sum(c.amount) FILTER (WHERE c.ordered_at >= r.starts), 0) AS revenue_in_period,
+        coalesce(sum(c.amount) FILTER (WHERE c.ordered_at >= r.starts - to_months($period_months::INTEGER)
+                                         AND c.ordered_at < r.starts), 0) AS revenue_before,
+        any_value(f.first_order_at >= r.starts) AS is_new
+    FROM roles AS r
+    JOIN completed AS c
+      ON c.ordered_at >= least(r.starts - to_days($churn_after_days::INTEGER), r.starts - to_months($period_months::INTEGER))
+     AND c.ordered_at < r.ends
+    JOIN firsts AS f USING (customer_id)
+    GROUP BY ALL
+),
+ranked AS (
+    SELECT period_role, revenue_in_period,
+           row_number() OVER (PARTITION BY period_role ORDER BY revenue_in_period DESC, customer_id) AS spend_rank,
+           count(*) OVER (PARTITION BY period_role) AS buyers
+    FROM per_customer
+    WHERE orders_in_period > 0
+),
+top_share AS (
+    SELECT period_role,
+           sum(revenue_in_period) FILTER (WHERE spend_rank <= ceil(0.2 * buyers)) / nullif(sum(revenue_in_period), 0)
+               AS top_20_percent_revenue_share
+    FROM ranked
+    GROUP BY period_role
+),
+figures AS (
+    SELECT
+        r.period_role,
+        count(*) FILTER (WHERE p.at_start)::DOUBLE AS customers_at_start,
+        count(*) FILTER (WHERE p.is_new)::DOUBLE AS new_customers,
+        count(*) FILTER (WHERE p.at_end)::DOUBLE AS customers_at_end,
+        count(*) FILTER (WHERE p.at_start AND p.at_end)::DOUBLE AS retained_customers,
+        count(*) FILTER (WHERE p.at_end AND NOT p.at_start AND NOT p.is_new)::DOUBLE AS reactivated_customers,
+        (count(*) FILTER (WHERE p.at_end) - count(*) FILTER (WHERE p.is_new))
+            / nullif(count(*) FILTER (WHERE p.at_start), 0) AS customer_retention_rate,
+        count(*) FILTER (WHERE p.at_start AND NOT p.at_end) / nullif(count(*) FILTER (WHERE p.at_start), 0) AS churn_rate,
+        count(*) FILTER (WHERE p.orders_in_period >= 2) / nullif(count(*) FILTER (WHERE p.orders_in_period >= 1), 0)
+            AS repeat_purchase_rate,
+        sum(least(p.revenue_in_period, p.revenue_before)) FILTER (WHERE p.at_start)
+            / nullif(sum(p.revenue_before) FILTER (WHERE p.at_start), 0) AS gross_revenue_retention,
+        sum(p.revenue_in_period) FILTER (WHERE p.at_start)
+            / nullif(sum(p.revenue_before) FILTER (WHERE p.at_start), 0) AS net_revenue_retention,
+        count(*) FILTER (WHERE p.orders_in_period >= 1)::DOUBLE AS buying_customers,
+        coalesce(sum(p.revenue_in_period), 0) AS revenue
+    FROM roles AS r
+    LEFT JOIN per_customer AS p USING (period_role)
+    GROUP BY r.period_role
+),
+long AS (
+    UNPIVOT (SELECT f.*, t.top_20_percent_revenue_share FROM figures AS f LEFT JOIN top_share AS t USING (period_role))
+    ON COLUMNS(* EXCLUDE (period_role))
+    INTO NAME metric VALUE value
+),
+metrics AS (
+    SELECT * FROM (VALUES
+        (1, 'customers_at_start', 'count'), (2, 'new_customers', 'count'), (3, 'customers_at_end', 'count'),
+        (4, 'retained_customers', 'count'), (5, 'reactivated_customers', 'count'),
+        (6, 'customer_retention_rate', 'rate'), (7, 'churn_rate', 'rate'), (8, 'repeat_purchase_rate', 'rate'),
+        (9, 'gross_revenue_retention', 'rate'), (10, 'net_revenue_retention', 'rate'),
+        (11, 'buying_customers', 'count'), (12, 'revenue', 'money'), (13, 'top_20_percent_revenue_share', 'rate')
+    ) AS m(position, metric, kind)
+),
+wide AS (
+    SELECT
+        metric,
+        any_value(value) FILTER (WHERE period_role = 'current') AS value,
+        any_value(value) FILTER (WHERE period_role = 'previous') AS previous,
+        any_value(value) FILTER (WHERE period_role = 'year_ago') AS year_ago
+    FROM long
+    GROUP BY metric
+)
+SELECT
+    m.metric,
+    w.value,
+    w.previous,
+    w.year_ago,
+    w.value - w.previous AS change,
+    w.value - w.year_ago AS change_year_ago,
+    m.kind
+FROM metrics AS m
+LEFT JOIN wide AS w USING (metric)
+ORDER BY m.position;

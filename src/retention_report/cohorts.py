@@ -1,0 +1,305 @@
+"""Cohort retention page: the arithmetic the notebook runs on the (small) cohort marts.
+
+Definitions used on the page and in the marts (sql/marts/cohort_*.sql, lifetime_*.sql, period_kpis.sql,
+segment_retention.sql, revenue_concentration.sql):
+
+- Active in a month: at least one order in that calendar month whose status is in `active_statuses`
+  (by default only completed orders: a refunded or cancelled order is not activity). Two orders in one
+  month count once.
+- Cohort: the month of a customer's first completed order (`cohort_by: first_order`), or of their
+  sign-up, `customers.created_at` (`cohort_by: signup`, where customers who never ordered count too).
+- Retention in month k: the share of a cohort active in month k after its cohort month
+  (`retention_mode: on`), or active in month k or any later month up to the period's end
+  (`retention_mode: on_or_after`). A month that had not ended when the data ended is incomplete:
+  shown as such, never as a drop.
+- Active at a date: a completed order in the `churn_after_days` days before it. Customers at start S
+  are active at the period's first day, customers at end E at the day after its last, new customers N
+  placed their first completed order ever inside the period.
+- Lifetime: days from the first completed order to the last one before the first silence of more than
+  `churn_after_days` days. Churned when that silence lies wholly inside the data; otherwise censored at
+  the longest lifetime the data could already have confirmed as ended (last day of data minus
+  `churn_after_days`, minus the first order day), which keeps the censoring independent of behaviour.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .intervals import Z_95, wilson_interval
+from .survival import kaplan_meier_from_counts, median_lifetime
+
+MILESTONE_DAYS = (30, 90, 180, 365)
+SEGMENT_MONTHS = (1, 3, 6, 12)
+TOO_FEW = "too few to judge"
+
+KPI_LABELS = {
+    "customers_at_start": ("Customers at start (S)", "active (a completed order) in the churn window before the first day"),
+    "new_customers": ("New customers (N)", "first completed order ever inside the period"),
+    "customers_at_end": ("Customers at end (E)", "active in the churn window before the day after the last day"),
+    "retained_customers": ("Still active at end, of S", "customers in both S and E"),
+    "reactivated_customers": ("Came back", "in E, not in S and not new: returned after a lapse"),
+    "customer_retention_rate": ("Customer retention rate", "(E - N) / S"),
+    "churn_rate": ("Churn rate", "share of S not active at the end"),
+    "repeat_purchase_rate": ("Repeat purchase rate", "share of the period's buyers with two or more completed orders in it"),
+    "gross_revenue_retention": ("Gross revenue retention", "S's revenue in the period, each customer capped at their "
+                                "revenue in the equally long stretch before, over that earlier revenue"),
+    "net_revenue_retention": ("Net revenue retention", "S's revenue in the period over their revenue in the "
+                              "equally long stretch before (expansion counts)"),
+    "buying_customers": ("Buying customers", "customers with a completed order in the period"),
+    "revenue": ("Revenue", "sum of completed orders in the period"),
+    "top_20_percent_revenue_share": ("Revenue from the top 20% of buyers", "the Pareto check"),
+}
+
+
+def percent(value: float, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{100 * value:.{digits}f}%"
+
+
+def points(change: float) -> str:
+    """A change of two rates in percentage points, with its sign."""
+    if change is None or (isinstance(change, float) and math.isnan(change)):
+        return "n/a"
+    return f"{100 * change:+.1f} points"
+
+
+# --- Triangle and curves ---------------------------------------------------------------------------
+
+
+def weighted_average_curve(cells: pd.DataFrame) -> pd.DataFrame:
+    """Customer-weighted average retention by month since first order.
+
+    Month k pools only the cohorts whose month k is complete: sum of active customers over sum of
+    cohort customers of those cohorts. Cohorts that have not reached month k do not pull it down
+    (an unweighted mean over every cohort row would count their missing months as zeros, or let a
+    cohort of 20 weigh as much as one of 2,000).
+    """
+    done = cells[cells["is_complete"].astype(bool)]
+    grouped = done.groupby("months_since_first", as_index=False).agg(
+        cohorts=("cohort", "nunique"), cohort_customers=("cohort_customers", "sum"),
+        active_customers=("active_customers", "sum"))
+    grouped["retention_rate"] = grouped["active_customers"] / grouped["cohort_customers"]
+    return grouped.astype({"months_since_first": int})
+
+
+def best_and_worst_cohorts(cells: pd.DataFrame, month: int, min_sample: int) -> tuple[pd.Series, pd.Series, int]:
+    """The cohorts with the highest and lowest retention in `month`, among those with that month
+    complete and at least `min_sample` customers; also how many cohorts were compared."""
+    pool = cells[(cells["months_since_first"] == month) & cells["is_complete"].astype(bool)
+                 & (cells["cohort_customers"] >= min_sample)]
+    if pool.empty:
+        raise ValueError(f"no cohort with month {month} complete and at least {min_sample} customers")
+    ordered = pool.sort_values(["retention_rate", "cohort"])
+    return ordered.iloc[-1], ordered.iloc[0], len(pool)
+
+
+def split_at(cells: pd.DataFrame, start_month: str, months: tuple[int, ...] = (1, 2, 3, 4, 5, 6)) -> pd.DataFrame:
+    """Customer-weighted retention in the given months for cohorts before and from `start_month` (YYYY-MM),
+    over complete cells only: a before/after comparison (e.g. of a programme's launch)."""
+    done = cells[cells["is_complete"].astype(bool) & cells["months_since_first"].isin(months)].copy()
+    done["group"] = np.where(done["cohort"] >= start_month, "from " + start_month, "before " + start_month)
+    out = done.groupby(["group", "months_since_first"], as_index=False)[["active_customers", "cohort_customers"]].sum()
+    out["retention_rate"] = out["active_customers"] / out["cohort_customers"]
+    return out
+
+
+# --- Customer lifetime (Kaplan-Meier) ----------------------------------------------------------------
+
+
+def segment_label(column: str, value: str) -> str:
+    return "all" if column == "all" else f"{column}: {value}"
+
+
+def lifetime_curves(counts: pd.DataFrame) -> pd.DataFrame:
+    """Kaplan-Meier curve per segment from `lifetime_counts` (segment_column, segment, day, churned, censored).
+
+    Columns: segment, day, at_risk, churned, survival, ci_low, ci_high (95% exponential Greenwood),
+    then segment_column, segment_value and censored.
+    """
+    frames = []
+    for (column, value), group in counts.groupby(["segment_column", "segment"], sort=False):
+        curve = kaplan_meier_from_counts(group["day"].to_numpy(), group["churned"].to_numpy(),
+                                         group["censored"].to_numpy())
+        censored = group.groupby("day")["censored"].sum()
+        curve["censored"] = curve["day"].map(censored).fillna(0).astype(int)
+        curve.insert(0, "segment", segment_label(column, value))
+        curve["segment_column"] = column
+        curve["segment_value"] = value
+        frames.append(curve)
+    columns = ["segment", "day", "at_risk", "churned", "survival", "ci_low", "ci_high",
+               "segment_column", "segment_value", "censored"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(frames, ignore_index=True)[columns]
+    order = out["segment"].ne("all")
+    return out.assign(_o=order).sort_values(["_o", "segment", "day"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def step_values(curve: pd.DataFrame, days, columns=("survival", "ci_low", "ci_high")) -> pd.DataFrame:
+    """Values of the step curve on the given days (the latest listed day at or before each; 1 before day 0).
+    Days past the longest observed lifetime are nan: the curve says nothing there."""
+    wanted = np.asarray(days, dtype=float)
+    curve_days = curve["day"].to_numpy(dtype=float)
+    index = np.searchsorted(curve_days, wanted, side="right") - 1
+    out = {}
+    for column in columns:
+        values = curve[column].to_numpy(dtype=float)
+        got = np.where(index >= 0, values[np.clip(index, 0, None)], 1.0)
+        out[column] = np.where(wanted > curve_days.max(), np.nan, got)
+    return pd.DataFrame(out, index=pd.Index(list(days), name="day"))
+
+
+def lifetime_summary(curves: pd.DataFrame, min_sample: int, days=MILESTONE_DAYS) -> pd.DataFrame:
+    """One row per segment: customers, churned, censored, median lifetime (inf = not reached yet) and the
+    share surviving 30/90/180/365 days with 95% band; `judged` is False below `min_sample` customers."""
+    rows = []
+    for segment, curve in curves.groupby("segment", sort=False):
+        curve = curve.sort_values("day")
+        customers = int(curve["at_risk"].iloc[0])
+        row = {"segment": segment, "segment_column": curve["segment_column"].iloc[0],
+               "segment_value": curve["segment_value"].iloc[0], "customers": customers,
+               "churned": int(curve["churned"].sum()), "censored": int(curve["censored"].sum()),
+               "median_days": median_lifetime(curve), "judged": customers >= min_sample}
+        at = step_values(curve, days)
+        for day in days:
+            row[f"survival_{day}d"] = at.loc[day, "survival"]
+            row[f"ci_low_{day}d"] = at.loc[day, "ci_low"]
+            row[f"ci_high_{day}d"] = at.loc[day, "ci_high"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --- Segments ------------------------------------------------------------------------------------------
+
+
+def with_wilson(frame: pd.DataFrame, successes: str = "retained", n: str = "customers") -> pd.DataFrame:
+    """Adds ci_low and ci_high, the 95% Wilson interval of successes / n (nan where n is 0)."""
+    low, high = wilson_interval(frame[successes].to_numpy(), frame[n].to_numpy())
+    return frame.assign(ci_low=np.atleast_1d(low), ci_high=np.atleast_1d(high))
+
+
+def difference_interval(s1, n1, s2, n2, z: float = Z_95) -> tuple[float, float]:
+    """95% interval for p1 - p2 from two independent proportions: Newcombe's hybrid score method
+    (method 10 of Newcombe 1998), built from the two Wilson intervals; stays inside [-1, 1]."""
+    p1, p2 = s1 / n1, s2 / n2
+    l1, u1 = wilson_interval(s1, n1, z)
+    l2, u2 = wilson_interval(s2, n2, z)
+    d = p1 - p2
+    return d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+
+
+def segment_table(segments: pd.DataFrame, min_sample: int) -> pd.DataFrame:
+    """segment_retention with Wilson intervals, labels and the "too few to judge" status (never dropped)."""
+    out = with_wilson(segments)
+    out["segment_label"] = [segment_label(c, v) for c, v in zip(out["segment_column"], out["segment"])]
+    out["judged"] = out["customers"] >= min_sample
+    out["status"] = np.where(out["judged"], "", TOO_FEW)
+    return out
+
+
+@dataclass(frozen=True)
+class Movement:
+    segment: str
+    month: int
+    against: str
+    now: float
+    before: float
+    change: float
+    ci_low: float
+    ci_high: float
+    customers_now: int
+    customers_before: int
+
+    @property
+    def clear(self) -> bool:
+        """Whether the 95% interval of the change excludes 0."""
+        return self.ci_low > 0 or self.ci_high < 0
+
+
+def most_moved_segment(table: pd.DataFrame, month: int, against: str, min_sample: int) -> Movement | None:
+    """The segment (not 'all') whose retention in `month` changed most, in percentage points, between the
+    current period and `against` ('previous' or 'year_ago'), among segments with at least `min_sample`
+    customers in both."""
+    rows = table[(table["months_since_first"] == month) & (table["segment_column"] != "all")]
+    now = rows[rows["period_role"] == "current"].set_index(["segment_column", "segment"])
+    then = rows[rows["period_role"] == against].set_index(["segment_column", "segment"])
+    both = now.join(then, lsuffix="_now", rsuffix="_then", how="inner")
+    both = both[(both["customers_now"] >= min_sample) & (both["customers_then"] >= min_sample)]
+    if both.empty:
+        return None
+    both = both.assign(change=both["retention_rate_now"] - both["retention_rate_then"])
+    key = both["change"].abs().idxmax()
+    best = both.loc[key]
+    low, high = difference_interval(int(best["retained_now"]), int(best["customers_now"]),
+                                    int(best["retained_then"]), int(best["customers_then"]))
+    return Movement(segment_label(*key), month, against, float(best["retention_rate_now"]),
+                    float(best["retention_rate_then"]), float(best["change"]), low, high,
+                    int(best["customers_now"]), int(best["customers_then"]))
+
+
+# --- Period figures -----------------------------------------------------------------------------------
+
+
+def kpi_table(kpis: pd.DataFrame) -> pd.DataFrame:
+    """period_kpis with a readable label and its definition."""
+    labels = kpis["metric"].map(lambda m: KPI_LABELS.get(m, (m, ""))[0])
+    definitions = kpis["metric"].map(lambda m: KPI_LABELS.get(m, (m, ""))[1])
+    return kpis.assign(label=labels, definition=definitions)
+
+
+def lorenz_gini(lorenz: pd.DataFrame) -> float:
+    """Gini coefficient from Lorenz points (customer_share, revenue_share), by the trapezoid rule."""
+    x = lorenz["customer_share"].to_numpy(dtype=float)
+    y = lorenz["revenue_share"].to_numpy(dtype=float)
+    return float(1 - np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1])))
+
+
+# --- The three sentences at the top ---------------------------------------------------------------------
+
+
+def retention_sentence(kpis: pd.DataFrame, period: str, previous: str, year_ago: str) -> str:
+    k = kpis.set_index("metric")
+    crr, churn, start = k.loc["customer_retention_rate"], k.loc["churn_rate"], k.loc["customers_at_start"]
+    retained = k.loc["retained_customers"]
+
+    def direction(change: float) -> str:
+        if math.isnan(change):
+            return "no comparison"
+        return "up" if change > 0 else "down" if change < 0 else "unchanged"
+
+    return (
+        f"Customer retention in {period} was **{percent(crr.value)}** ((E - N) / S), "
+        f"{direction(crr.change)} {points(crr.change)} on {previous} ({percent(crr.previous)}) and "
+        f"{direction(crr.change_year_ago)} {points(crr.change_year_ago)} on {year_ago} ({percent(crr.year_ago)}); "
+        f"of the {int(start.value):,} customers active at the start, {int(retained.value):,} were still active at "
+        f"the end (churn {percent(churn.value)}, against {percent(churn.previous)} and {percent(churn.year_ago)})."
+    )
+
+
+def cohort_sentence(cells: pd.DataFrame, month: int, min_sample: int) -> str:
+    best, worst, compared = best_and_worst_cohorts(cells, month, min_sample)
+    return (
+        f"Of the {compared} monthly cohorts with month {month} complete, the best was **{best.cohort}** "
+        f"({percent(best.retention_rate)} active in month {month}, {int(best.active_customers):,} of "
+        f"{int(best.cohort_customers):,}) and the worst **{worst.cohort}** ({percent(worst.retention_rate)}, "
+        f"{int(worst.active_customers):,} of {int(worst.cohort_customers):,})."
+    )
+
+
+def segment_sentence(movement: Movement | None, period: str, against_label: str, min_sample: int) -> str:
+    if movement is None:
+        return (f"No segment had {min_sample} or more customers in both {period} and {against_label}, "
+                f"so no segment's change can be judged.")
+    verdict = ("more than chance would explain" if movement.clear
+               else "within what chance alone could produce")
+    return (
+        f"The segment that moved most was **{movement.segment}**: month-{movement.month} retention "
+        f"{percent(movement.now)} in {period} against {percent(movement.before)} in {against_label} "
+        f"({points(movement.change)}, 95% interval {points(movement.ci_low)} to {points(movement.ci_high)}, "
+        f"{verdict})."
+    )
