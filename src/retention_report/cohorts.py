@@ -303,3 +303,24 @@ def segment_sentence(movement: Movement | None, period: str, against_label: str,
         f"({points(movement.change)}, 95% interval {points(movement.ci_low)} to {points(movement.ci_high)}, "
         f"{verdict})."
     )
+
+
+def recent_against_earlier(cells: pd.DataFrame, month: int, cohorts_each: int = 12) -> dict:
+    """Pooled retention in `month` of the latest `cohorts_each` cohorts with that month complete, against the
+    `cohorts_each` cohorts before them (fewer when the data is shorter)."""
+    done = cells[(cells["months_since_first"] == month) & cells["is_complete"].astype(bool)].sort_values("cohort")
+    recent, earlier = done.tail(cohorts_each), done.iloc[:-cohorts_each].tail(cohorts_each) if len(done) > cohorts_each else done.iloc[:0]
+
+    def pooled(frame):
+        n = frame["cohort_customers"].sum()
+        return (frame["active_customers"].sum() / n) if n else float("nan")
+
+    return {"recent": pooled(recent), "earlier": pooled(earlier),
+            "recent_first": recent["cohort"].iloc[0] if len(recent) else None,
+            "recent_last": recent["cohort"].iloc[-1] if len(recent) else None,
+            "earlier_first": earlier["cohort"].iloc[0] if len(earlier) else None,
+            "earlier_last": earlier["cohort"].iloc[-1] if len(earlier) else None,
+            "recent_customers": int(recent["cohort_customers"].sum()),
+            "earlier_customers": int(earlier["cohort_customers"].sum()),
+            "recent_active": int(recent["active_customers"].sum()),
+            "earlier_active": int(earlier["active_customers"].sum())}
