@@ -1,94 +1,315 @@
-"""The sample business is deterministic, follows the contract and carries its planted effects."""
+"""The sample business: deterministic, follows the contract, and carries its planted effects.
+
+The effects are measured here with plain pandas on the written files, independently of the generator's
+internals and of the report's SQL.
+"""
+
+from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
-import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
-from retention_report.sample_data import HOSTILE_COMMENT, INVALID_ROWS, write_sample_data
+from retention_report.sample_data import (
+    COLUMNS,
+    DATA_END,
+    DATA_START,
+    HOSTILE_COMMENT,
+    INVALID_ROWS,
+    KINDS,
+    THANK_YOU_RETENTION_LIFT,
+    WELCOME_PROGRAMME_START,
+    write_sample_data,
+)
+
+EFFECT_CUSTOMERS = 60_000  # enough for the effects to stand clear of sampling noise
+START, END = pd.Timestamp(DATA_START), pd.Timestamp(DATA_END) + pd.Timedelta(days=1)  # END is exclusive
+LAST_FULL_180 = END - pd.Timedelta(days=180)  # anchors before this have 180 days of data after them
+APPRECIATION_AFTER_SECOND = ["thank_you", "handwritten_note", "check_in_call"]
+# The comment themes of params/default.yaml (copied, so this test does not move when the params do).
+THEMES = {
+    "price": ["expensive", "price", "cost", "overcharg", "pricey"],
+    "staff and rudeness": ["rude", "unfriendly", "staff", "impolite", "attitude"],
+    "mistakes and errors": ["wrong", "error", "mistake", "incorrect"],
+    "delivery": ["delivery", "courier", "arrived", "shipping", "damaged"],
+    "product quality": ["quality", "broke", "broken", "defect", "flimsy"],
+    "waiting and response time": ["wait", "waited", "slow", "no response", "reply"],
+}
+BRIEF_PHRASES = ["too expensive", "price went up", "rude", "unfriendly staff", "wrong item", "billing error",
+                 "mistake", "late delivery", "courier", "arrived damaged", "poor quality", "broke after", "waited",
+                 "no response", "slow to reply"]
 
 
-def digest(folder):
+def read_raw(folder: Path) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False) for name in COLUMNS}
+
+
+def parse_ts(text: pd.Series, fmt: str = "%Y-%m-%d %H:%M:%S") -> pd.Series:
+    return pd.to_datetime(text, format=fmt, errors="coerce")
+
+
+def clean(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The rows the contract accepts, typed (the same rules as staging, written again in pandas)."""
+    c = raw["customers"].copy()
+    c["created"] = parse_ts(c.created_at, "%Y-%m-%d")
+    c = c[(c.customer_id != "") & c.created.notna()].drop_duplicates("customer_id")
+    known = set(c.customer_id)
+
+    o = raw["orders"].copy()
+    o["ts"], o["amt"] = parse_ts(o.ordered_at), pd.to_numeric(o.amount, errors="coerce")
+    o = o[o.ts.notna() & (o.amt >= 0) & o.customer_id.isin(known)].drop_duplicates("order_id")
+
+    r = raw["nps_responses"].copy()
+    r["ts"], r["s"] = parse_ts(r.responded_at), pd.to_numeric(r.score, errors="coerce")
+    r = r[r.ts.notna() & r.s.between(0, 10) & (r.s == r.s.round())
+          & ((r.customer_id == "") | r.customer_id.isin(known))].drop_duplicates("response_id")
+
+    t = raw["touchpoints"].copy()
+    t["ts"] = parse_ts(t.occurred_at)
+    t = t[t.ts.notna() & t.customer_id.isin(known)].drop_duplicates("touchpoint_id")
+    return {"customers": c, "orders": o, "nps_responses": r, "touchpoints": t}
+
+
+def orders_within(done: pd.DataFrame, anchors: pd.Series, days: int, after_days: float = 0) -> np.ndarray:
+    """Per anchor (customer_id -> timestamp): a completed order in (anchor + after_days, anchor + days]?"""
+    pairs = done[["customer_id", "ts"]].merge(anchors.rename("anchor").reset_index(), on="customer_id")
+    gap = pairs.ts - pairs.anchor
+    hit = pairs[(gap > pd.Timedelta(days=after_days)) & (gap <= pd.Timedelta(days=days))].customer_id
+    return anchors.index.isin(hit.unique())
+
+
+def thank_you_lift(data: dict[str, pd.DataFrame]) -> dict:
+    """180-day retention after the 2nd completed order, thanked 1-30 days after it or not."""
+    done = data["orders"][data["orders"].status == "completed"].sort_values(["customer_id", "ts"])
+    nth = done.groupby("customer_id").cumcount()
+    anchor = done[nth == 1].set_index("customer_id").ts
+    anchor = anchor[anchor < LAST_FULL_180]
+    touch = data["touchpoints"]
+    pairs = touch[touch.kind.isin(APPRECIATION_AFTER_SECOND)][["customer_id", "ts"]].merge(
+        anchor.rename("anchor").reset_index(), on="customer_id")
+    days = (pairs.ts.dt.normalize() - pairs.anchor.dt.normalize()).dt.days
+    thanked = anchor.index.isin(pairs[days.between(1, 30)].customer_id)
+    retained = orders_within(done, anchor, 180)
+    # What was known before the anchor: the value of the first two orders and the time between them.
+    first_two = done[nth <= 1].groupby("customer_id").agg(value=("amt", "sum"), first=("ts", "min"))
+    first_two = first_two.reindex(anchor.index)
+    pace = (anchor - first_two["first"]).dt.days
+    return {"thanked": retained[thanked].mean(), "others": retained[~thanked].mean(),
+            "lift": retained[thanked].mean() - retained[~thanked].mean(), "thanked_share": thanked.mean(),
+            "value_ratio": first_two.value[thanked].mean() / first_two.value[~thanked].mean(),
+            "pace_ratio": pace[thanked].mean() / pace[~thanked].mean(), "n": len(anchor)}
+
+
+def digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.csv"))}
 
 
-def test_same_seed_same_bytes_other_seed_other_data(tmp_path, sample_data):
-    write_sample_data(tmp_path / "again")
-    write_sample_data(tmp_path / "other", seed=8)
-    assert digest(tmp_path / "again") == digest(sample_data)
-    assert digest(tmp_path / "other") != digest(sample_data)
+@pytest.fixture(scope="module")
+def raw(sample_data):
+    return read_raw(sample_data)
 
 
-def test_files_follow_the_contract_with_a_few_invalid_rows(sample_data):
-    customers = pd.read_csv(sample_data / "customers.csv", dtype=str, keep_default_na=False)
-    orders = pd.read_csv(sample_data / "orders.csv", dtype=str, keep_default_na=False)
-    nps = pd.read_csv(sample_data / "nps_responses.csv", dtype=str, keep_default_na=False)
-    assert list(customers.columns) == ["customer_id", "created_at", "email", "name", "phone",
-                                       "acquisition_channel", "plan", "region"]
-    assert len(customers) == 20_000 + INVALID_ROWS["customers"]
-    assert 50_000 < len(orders) < 120_000 and 4_000 < len(nps) < 15_000
-    ordered = pd.to_datetime(orders.ordered_at, errors="coerce", format="%Y-%m-%d %H:%M:%S")
-    assert ordered.isna().sum() == 1  # the one planted unparseable date
-    assert ordered.min() >= pd.Timestamp("2022-01-01") and ordered.max() <= pd.Timestamp("2024-12-31 23:59:59")
-    assert (nps.comment == HOSTILE_COMMENT).sum() == 1
-    assert set(orders.status) == {"completed", "refunded", "cancelled"}
+@pytest.fixture(scope="module")
+def data(raw):
+    return clean(raw)
 
 
-def _anchor_retention(folder):
-    """180-day retention after the second completed order, thanked within 30 days or not (independent SQL)."""
-    con = duckdb.connect()
-    # Read as text first: the checks below cast, and must not fail on the planted invalid rows.
-    con.execute(f"CREATE TABLE raw_o AS SELECT * FROM read_csv('{folder}/orders.csv', all_varchar=true)")
-    con.execute(f"CREATE TABLE raw_t AS SELECT * FROM read_csv('{folder}/touchpoints.csv', all_varchar=true)")
-    con.execute("""CREATE TABLE o AS SELECT customer_id, try_cast(ordered_at AS TIMESTAMP) AS ts FROM raw_o
-        WHERE status = 'completed' AND try_cast(amount AS DOUBLE) >= 0 AND try_cast(ordered_at AS TIMESTAMP) IS NOT NULL""")
-    con.execute("CREATE TABLE t AS SELECT customer_id, try_cast(occurred_at AS TIMESTAMP) AS ts, kind FROM raw_t")
-    rows = con.execute("""
-        WITH ranked AS (SELECT customer_id, ts, row_number() OVER (PARTITION BY customer_id ORDER BY ts) AS k FROM o),
-        anchors AS (SELECT customer_id, ts AS anchor FROM ranked WHERE k = 2 AND ts < TIMESTAMP '2024-06-01'),
-        thanked AS (SELECT DISTINCT a.customer_id FROM anchors a JOIN t ON t.customer_id = a.customer_id
-                    AND t.kind IN ('thank_you', 'handwritten_note', 'check_in_call')
-                    AND t.ts BETWEEN a.anchor AND a.anchor + INTERVAL 31 DAY)
-        SELECT th.customer_id IS NOT NULL AS thanked,
-               avg((EXISTS (SELECT 1 FROM o WHERE o.customer_id = a.customer_id
-                   AND o.ts > a.anchor + INTERVAL 30 DAY AND o.ts <= a.anchor + INTERVAL 210 DAY))::INT)
-        FROM anchors a LEFT JOIN thanked th USING (customer_id) GROUP BY 1""").fetchall()
-    return dict(rows)
+@pytest.fixture(scope="module")
+def effect_on(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("effect_on")
+    write_sample_data(folder, customers=EFFECT_CUSTOMERS)
+    return clean(read_raw(folder))
 
 
-def test_thanked_customers_stay_longer_only_when_the_effect_is_on(sample_data, tmp_path):
-    on = _anchor_retention(sample_data)
-    assert 0.07 < on[True] - on[False] < 0.14
-    write_sample_data(tmp_path / "off", thank_you_effect=False)
-    off = _anchor_retention(tmp_path / "off")
-    assert abs(off[True] - off[False]) < 0.04
+@pytest.fixture(scope="module")
+def effect_off(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("effect_off")
+    write_sample_data(folder, customers=EFFECT_CUSTOMERS, thank_you_effect=False)
+    return clean(read_raw(folder))
 
 
-def test_promoters_stay_longer_than_detractors(sample_data):
-    con = duckdb.connect()
-    rows = con.execute(f"""
-        WITH o AS (SELECT customer_id, try_cast(ordered_at AS TIMESTAMP) AS ts FROM read_csv('{sample_data}/orders.csv', all_varchar=true) WHERE status = 'completed'),
-        n AS (SELECT customer_id, try_cast(responded_at AS TIMESTAMP) AS ts, try_cast(score AS INT) AS score
-              FROM read_csv('{sample_data}/nps_responses.csv', all_varchar=true) WHERE customer_id IS NOT NULL)
-        SELECT score >= 9, avg((EXISTS (SELECT 1 FROM o WHERE o.customer_id = n.customer_id AND o.ts > n.ts
-                                        AND o.ts <= n.ts + INTERVAL 180 DAY))::INT)
-        FROM n WHERE (score >= 9 OR score <= 6) AND n.ts < TIMESTAMP '2024-06-01' GROUP BY 1""").fetchall()
-    retention = dict(rows)
-    assert retention[True] - retention[False] > 0.2
+# --- Determinism and the contract ----------------------------------------------------------------------------
+def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
+    first = write_sample_data(tmp_path / "a", seed=7, customers=3_000)
+    again = write_sample_data(tmp_path / "b", seed=7, customers=3_000)
+    other = write_sample_data(tmp_path / "c", seed=8, customers=3_000)
+    assert first == again
+    assert digest(tmp_path / "a") == digest(tmp_path / "b")
+    changed = digest(tmp_path / "c")
+    assert all(changed[name] != digest_ for name, digest_ in digest(tmp_path / "a").items())
+    assert other["customers"] == first["customers"]
+    # The returned counts are the data rows of each file.
+    for name, rows in first.items():
+        assert rows == len((tmp_path / "a" / f"{name}.csv").read_text(encoding="utf-8").splitlines()) - 1
 
 
-def test_cohorts_after_the_welcome_programme_are_welcomed_and_retain_better(sample_data):
-    con = duckdb.connect()
-    rows = con.execute(f"""
-        WITH o AS (SELECT customer_id, try_cast(ordered_at AS TIMESTAMP) AS ts FROM read_csv('{sample_data}/orders.csv', all_varchar=true) WHERE status = 'completed' AND try_cast(ordered_at AS TIMESTAMP) IS NOT NULL),
-        f AS (SELECT customer_id, min(ts) AS first_at FROM o GROUP BY 1),
-        w AS (SELECT DISTINCT customer_id FROM read_csv('{sample_data}/touchpoints.csv', all_varchar=true) WHERE kind = 'welcome')
-        SELECT f.first_at >= TIMESTAMP '2023-07-01' AS is_after,
-               avg((w.customer_id IS NOT NULL)::INT) AS welcomed,
-               avg((EXISTS (SELECT 1 FROM o WHERE o.customer_id = f.customer_id AND o.ts > f.first_at + INTERVAL 1 DAY
-                            AND o.ts <= f.first_at + INTERVAL 90 DAY))::INT) AS retained_90
-        FROM f LEFT JOIN w USING (customer_id) WHERE f.first_at < TIMESTAMP '2024-09-01' GROUP BY 1""").fetchall()
-    by = {is_after: (welcomed, retained) for is_after, welcomed, retained in rows}
-    assert by[False][0] < 0.2 and by[True][0] > 0.75
-    assert by[True][1] - by[False][1] > 0.04
+def test_headers_ids_and_values_follow_the_contract(raw, data):
+    for name, columns in COLUMNS.items():
+        assert tuple(raw[name].columns) == columns
+    c, o, r, t = (data[name] for name in COLUMNS)
+    assert len(raw["customers"]) == 20_000 + INVALID_ROWS["customers"]
+    assert c.customer_id.str.fullmatch(r"C\d{7}").all() and o.order_id.str.fullmatch(r"O\d{8}").all()
+    assert r.response_id.str.fullmatch(r"R\d{7}").all() and t.touchpoint_id.str.fullmatch(r"T\d{8}").all()
+    assert c.email.str.fullmatch(r"[a-z]+\.[a-z]+\d+@example\.(com|org|net)").all()
+    assert c.phone.str.fullmatch(r"\+44 7700 900\d{3}").all()
+    assert (c.name.str.split(" ").str.len() >= 2).all() and c.name.str.contains("[éöüñłá]", regex=True).any()
+    assert set(c.acquisition_channel) == {"organic", "paid_search", "referral", "social", "email_campaign"}
+    assert set(c.plan) == {"basic", "plus", "premium"} and set(c.region) == {"north", "south", "east", "west"}
+    assert o.amount.str.fullmatch(r"\d+\.\d\d").all() and (o.amt > 0).all() and set(o.currency) == {"EUR"}
+    by_plan = o.merge(c[["customer_id", "plan"]], on="customer_id").groupby("plan").amt.median()
+    assert by_plan["basic"] < by_plan["plus"] < by_plan["premium"]
+    status = o.status.value_counts(normalize=True)
+    assert abs(status["completed"] - 0.92) < 0.01 and abs(status["refunded"] - 0.05) < 0.01
+    assert abs(status["cancelled"] - 0.03) < 0.01
+    assert set(r.score) == {str(s) for s in range(11)} and set(r.would_buy_again) == {"yes", "no", "unsure"}
+    assert set(t.kind) == set(KINDS) and set(t.personalized) == {"true", "false"}
+    assert set(t.channel) == {"email", "phone", "sms", "mail", "social", "in_app"}
+    assert 12 <= (t.kind == "partner_offer").sum() <= 60
+
+
+def test_sizes_and_shapes_are_roughly_as_described(data):
+    c, o, r, t = (data[name] for name in COLUMNS)
+    assert 3.5 < len(o) / len(c) < 6.5
+    assert 0.06 < 1 - o.customer_id.nunique() / len(c) < 0.10  # ~8% never order
+    customer_years = ((END - c.created).dt.days / 365.25).sum()
+    assert 0.18 < len(r) / customer_years < 0.35  # ~1 answer per 4 customers per year
+    assert 0.02 < (r.customer_id == "").mean() < 0.04  # anonymous
+    assert 0.35 < (r.comment == "").mean() < 0.50
+    promotional = t.kind.isin(["promotion", "newsletter"]).sum()
+    appreciation = t.kind.isin(["welcome", "thank_you", "check_in_call", "loyalty_reward", "anniversary", "birthday",
+                                "handwritten_note"]).sum()
+    assert promotional > 5 * appreciation and promotional / len(c) > 8
+    # Acquisition grows, and December is the busiest month of each year.
+    per_year = c.created.dt.year.value_counts()
+    assert per_year[2024] > 1.5 * per_year[2022]
+    per_day = o.groupby([o.ts.dt.year, o.ts.dt.month]).size() / o.groupby([o.ts.dt.year, o.ts.dt.month]).ts.apply(
+        lambda s: s.dt.day.max())
+    for year in (2022, 2023, 2024):
+        assert per_day[(year, 12)] > 1.3 * per_day[(year, 10)]
+    # First orders on the day of sign-up or within 14 days.
+    first = o.groupby("customer_id").ts.min().dt.normalize()
+    lag = (first - c.set_index("customer_id").created.reindex(first.index)).dt.days
+    assert lag.between(0, 14).all() and (lag == 0).mean() > 0.4
+
+
+def test_every_date_is_within_the_data(raw, data):
+    for name, column in [("orders", "ts"), ("nps_responses", "ts"), ("touchpoints", "ts"), ("customers", "created")]:
+        values = data[name][column]
+        assert values.min() >= START and values.max() < END, name
+    # Exactly the planted unparseable dates fail to parse.
+    assert parse_ts(raw["customers"].created_at, "%Y-%m-%d").isna().sum() == 1
+    assert parse_ts(raw["orders"].ordered_at).isna().sum() == 1
+    assert parse_ts(raw["touchpoints"].occurred_at).isna().sum() == 1
+    assert parse_ts(raw["nps_responses"].responded_at).isna().sum() == 0
+
+
+def test_invalid_rows_are_exactly_those_promised(raw, data, tmp_path):
+    for name in COLUMNS:
+        assert len(raw[name]) - len(data[name]) == INVALID_ROWS[name], name
+    scores = raw["nps_responses"].score
+    assert {"11", "seven", "-1"} <= set(scores)
+    orders = raw["orders"]
+    assert (orders.amount == "abc").sum() == 1 and (pd.to_numeric(orders.amount, errors="coerce") < 0).sum() == 1
+    assert orders.order_id.duplicated().sum() == 1 and (orders.customer_id == "C9999999").sum() == 1
+    assert raw["customers"].customer_id.duplicated(keep=False).sum() == 2  # one duplicated id
+    assert (raw["customers"].customer_id == "").sum() == 1
+    assert (raw["touchpoints"].customer_id == "C9999999").sum() == 1
+    # Without invalid rows, nothing is set aside.
+    write_sample_data(tmp_path / "valid", customers=2_000, invalid_rows=False)
+    clean_raw = read_raw(tmp_path / "valid")
+    for name, frame in clean(clean_raw).items():
+        assert len(frame) == len(clean_raw[name]), name
+
+
+def test_comments_hostile_personal_data_and_themes(raw, data):
+    comments = raw["nps_responses"].comment
+    assert (comments == HOSTILE_COMMENT).sum() == 1
+    hostile = raw["nps_responses"][comments == HOSTILE_COMMENT].iloc[0]
+    assert int(hostile.score) <= 6 and "2024-04-01" <= hostile.responded_at < "2024-07-01"
+
+    r = data["nps_responses"]
+    names = data["customers"].set_index("customer_id").name
+    own_name = [bool(cid) and names[cid] in text for cid, text in zip(r.customer_id, r.comment)]
+    personal = (r.comment.str.contains(r"[\w.]+@example\.", regex=True)
+                | r.comment.str.contains("+44 7700", regex=False) | np.array(own_name)) & (r.comment != HOSTILE_COMMENT)
+    written = (r.comment != "").sum()
+    assert 0.002 < personal.sum() / written < 0.01
+
+    def themes(text: str) -> list[str]:
+        return [theme for theme, words in THEMES.items() if any(w in text.lower() for w in words)]
+
+    said = r[(r.comment != "") & ~personal & (r.comment != HOSTILE_COMMENT)]
+    detractors = said[said.s <= 6].comment
+    assert detractors.map(themes).map(len).gt(0).all()  # every detractor names a theme
+    found = set().union(*detractors.map(themes))
+    assert found == set(THEMES)
+    assert all(detractors.str.lower().str.contains(phrase, regex=False).any() for phrase in BRIEF_PHRASES)
+    assert said[said.s >= 9].comment.map(themes).map(len).eq(0).all()  # promoters praise
+    assert said[said.s.between(7, 8)].comment.map(themes).map(len).gt(0).mean() > 0.5
+
+
+def test_a_survey_touchpoint_precedes_every_answer(data):
+    r = data["nps_responses"]
+    known = r[r.customer_id != ""].sort_values("ts")
+    surveys = data["touchpoints"].query("kind == 'survey'").sort_values("ts")[["customer_id", "ts"]]
+    matched = pd.merge_asof(known[["customer_id", "ts"]], surveys.rename(columns={"ts": "survey_ts"}),
+                            left_on="ts", right_on="survey_ts", by="customer_id", direction="backward",
+                            allow_exact_matches=False)
+    gap = matched.ts - matched.survey_ts
+    assert matched.survey_ts.notna().all() and (gap <= pd.Timedelta(days=3, minutes=2)).all()
+
+
+# --- The planted effects --------------------------------------------------------------------------------------
+def test_welcome_programme_covers_new_customers_and_they_retain_better(effect_on):
+    o, t = effect_on["orders"], effect_on["touchpoints"]
+    done = o[o.status == "completed"]
+    first = done.groupby("customer_id").ts.min()
+    welcome = t[t.kind == "welcome"][["customer_id", "ts"]].merge(first.rename("first").reset_index(), on="customer_id")
+    days = (welcome.ts.dt.normalize() - welcome["first"].dt.normalize()).dt.days
+    within_6 = first.index.isin(welcome[days.between(0, 6)].customer_id)
+    within_30 = first.index.isin(welcome[days.between(0, 30)].customer_id)
+    after = (first >= pd.Timestamp(WELCOME_PROGRAMME_START)).to_numpy()
+    assert 0.80 < within_6[after].mean() < 0.88  # 0.85, less those whose welcome would fall after the data
+    assert within_30[~after].mean() == pytest.approx(0.10, abs=0.02) and within_6[~after].mean() < 0.05
+    assert set(welcome.customer_id) <= set(first.index) and (welcome.ts > welcome["first"]).all()
+
+    # Cohorts: another completed order within 90 days of the first, 2023-H1 against 2023-H2.
+    h1 = first[(first >= "2023-01-01") & (first < "2023-07-01")]
+    h2 = first[(first >= "2023-07-01") & (first < "2024-01-01")]
+    before = orders_within(done, h1, 90, after_days=0.5).mean()
+    since = orders_within(done, h2, 90, after_days=0.5).mean()
+    print(f"\nrepeat within 90 days: 2023-H1 {before:.3f}, 2023-H2 {since:.3f}")
+    assert since - before > 0.06
+
+
+def test_thanked_customers_stay_longer_only_when_the_effect_is_on(effect_on, effect_off):
+    on, off = thank_you_lift(effect_on), thank_you_lift(effect_off)
+    print(f"\nthank-you lift: on {on}, off {off}")
+    low, high = THANK_YOU_RETENTION_LIFT
+    assert low <= on["lift"] <= high
+    assert abs(off["lift"]) < 0.02
+    for measured in (on, off):
+        assert measured["thanked_share"] == pytest.approx(0.40, abs=0.02)
+        # Who is thanked does not depend on anything known before: value and pace of the first two orders.
+        assert measured["value_ratio"] == pytest.approx(1.0, abs=0.03)
+        assert measured["pace_ratio"] == pytest.approx(1.0, abs=0.04)
+
+
+def test_promoters_stay_longer_than_detractors(effect_on):
+    r, o = effect_on["nps_responses"], effect_on["orders"]
+    done = o[o.status == "completed"]
+    answers = r[(r.customer_id != "") & (r.ts < LAST_FULL_180)].reset_index(drop=True)
+    pairs = answers[["response_id", "customer_id", "ts"]].merge(done[["customer_id", "ts"]], on="customer_id",
+                                                               suffixes=("", "_order"))
+    gap = pairs.ts_order - pairs.ts
+    stayed = set(pairs[(gap > pd.Timedelta(0)) & (gap <= pd.Timedelta(days=180))].response_id)
+    answers["stayed"] = answers.response_id.isin(stayed)
+    promoters, detractors = answers[answers.s >= 9].stayed.mean(), answers[answers.s <= 6].stayed.mean()
+    passives = answers[answers.s.between(7, 8)].stayed.mean()
+    print(f"\n180-day retention after answering: promoters {promoters:.3f}, passives {passives:.3f}, "
+          f"detractors {detractors:.3f}")
+    assert promoters > passives > detractors
+    assert promoters - detractors > 0.15

@@ -1,348 +1,868 @@
 """A deterministic sample business: three years of customers, orders, NPS answers and touchpoints.
 
-The data runs from 2022-01-01 to 2024-12-31. Each customer has a hidden satisfaction that drives both
-how likely they are to leave after each order and the score they give when surveyed. Planted effects,
-which the analyses must recover:
+The data runs from 2022-01-01 (`DATA_START`) to 2024-12-31 (`DATA_END`); nothing is dated after it. The same
+seed writes byte-identical files. New customers arrive at a rate that grows 2.4-fold over the three years,
+with more sign-ups around New Year and in November/December and fewer in summer. 92% of customers place a
+first order on the day they sign up or within 14 days; the rest never order. After each order a customer
+either leaves or orders again after a gap of about 45 days on average (gamma distributed, per-customer
+pace), and buys 1.7 times as often in December (1.3 times in the last week of November). Of the orders
+92% are completed, 5% refunded and 3% cancelled; amounts are lognormal around 32 (basic plan),
+58 (plus) or 105 (premium) EUR, 6% higher from 2024 on (a price rise that also shows in the comments).
 
-1. **Welcome programme.** From 2023-07-01 (`WELCOME_PROGRAMME_START`) new customers get a `welcome`
-   touchpoint 0-6 days after their first order with probability 0.85 (before: 0.10, 0-30 days later).
-   A welcomed customer's odds of leaving after an order are multiplied by `WELCOME_CHURN_ODDS` (0.6), so
-   cohorts from mid-2023 on retain visibly better.
-2. **Thanked after the second order.** Of the customers who reach a second completed order, a random 40%
-   (`THANKED_SHARE`, independent of satisfaction and value) get a thank-you, handwritten note or check-in
-   call 1-30 days later. With `thank_you_effect=True` their odds of leaving after each later order are
-   multiplied by `THANK_YOU_CHURN_ODDS` (0.55): about +10 points of 180-day retention after the anchor.
-   With `thank_you_effect=False` being thanked changes nothing.
-3. **Detractors churn more.** Score = 7.4 + 2.0 x satisfaction + noise, rounded and clipped to 0-10,
-   while satisfaction lowers the odds of leaving: promoters stay clearly longer than detractors.
-4. **Invalid rows.** With `invalid_rows=True` each export gets a few rows that break the contract
-   (`INVALID_ROWS`): duplicate and empty ids, unparseable dates, negative and non-numeric amounts, scores
-   of 11, "seven" and -1, rows of unknown customers.
+Each customer has a hidden satisfaction (normal, higher for referred customers, lower for those from
+social and paid search). It drives both the chance of leaving after each order and the NPS score, and
+is never written out. The chance of leaving after an order is 40% after the first order and falls with
+each further order (27%, 20%, 16%, ... down to 10%) for a customer of average satisfaction; one standard
+deviation of satisfaction moves its log-odds by 0.9, and a refunded or cancelled order raises it by 0.7.
 
-Everything is vectorised by "round" of orders, so a million customers take about a minute.
+Planted effects, which the analyses must recover:
+
+1. Welcome programme. From 2023-07-01 (`WELCOME_PROGRAMME_START`) customers whose first completed order
+   falls on or after that day get a `welcome` touchpoint 0-6 days after it with probability 0.85
+   (`WELCOME_SHARE_AFTER`). Before the programme only 0.10 (`WELCOME_SHARE_BEFORE`) are welcomed, at a
+   random 0-30 days. A welcomed customer's chance of leaving after every order is cut by 30%
+   (`WELCOME_CHURN_REDUCTION`), so cohorts from mid-2023 on retain visibly better in months 1-6: about
+   61% instead of 53% of new customers place another completed order within 90 days (+8 to +10 points).
+   The welcome follows the first *completed* order, the report's cohort anchor.
+2. Thanked after the second order. Of the customers who reach a second completed order, a random 40%
+   (`THANKED_SHARE`, drawn independently of satisfaction, plan, value and everything else) get one
+   appreciation touchpoint 1-30 days after that order: `thank_you` (70%), `handwritten_note` (15%) or
+   `check_in_call` (15%). With `thank_you_effect=True` a thanked customer's chance of leaving after
+   that order and every later one is halved (`THANK_YOU_CHURN_REDUCTION` = 0.5). Measured as the share
+   of customers who place another completed order within 180 days of their second completed order
+   (second orders up to 2024-07-04, so all 180 days are in the data), that is about 88% of the thanked
+   against 78% of the others: +10 percentage points (+10.3 on average over seeds with 200,000 customers;
+   between +8 and +12, `THANK_YOU_RETENTION_LIFT`). Because being thanked is random, the plain comparison
+   and any stratified one recover it. With `thank_you_effect=False` the same share is thanked, but it
+   changes nothing (a difference of about 0).
+3. Detractors leave more than promoters. The score of an answer is 7.6 + 1.8 x (satisfaction + noise),
+   minus 3 for an answer about a refunded or cancelled order, rounded and clipped to 0-10 (noise:
+   standard deviation 0.8). About 48% of answers are promoters and 22% detractors (NPS about +27). As
+   satisfaction also lowers the chance of leaving, about 90% of the customers who answer 9-10 place
+   another completed order within 180 days of answering, against about 69% of those who answer 0-6
+   (about 20 points).
+4. Invalid rows. With `invalid_rows=True` each export gets a few rows that break the contract, mixed in
+   among the last rows of the file (`INVALID_ROWS`): customers: a duplicate customer_id, an empty
+   customer_id, created_at "31/02/2023x"; orders: a negative amount, amount "abc", an unparseable
+   ordered_at, a duplicate order_id, an order of an unknown customer (C9999999); NPS: scores 11,
+   "seven" and -1; touchpoints: an unparseable occurred_at and a touchpoint of an unknown customer.
+
+NPS: 1-5 days after an order a `survey` touchpoint goes out (30% of orders) and 24% of those surveyed
+answer up to 72 hours later: about one answer per four customers per year (each answer follows its
+survey touchpoint). 3% of answers are anonymous
+(empty customer_id). would_buy_again mostly follows the score. About 40% of comments are empty;
+promoters praise, detractors and most passives name one theme (sometimes two): price, staff and
+rudeness, mistakes and errors, delivery, product quality, waiting and response time (price more often in
+2024, mistakes and quality after refunds, delivery and waiting after cancellations). About 0.5% of the
+comments carry personal data to be redacted (the customer's email address, phone number or name), and
+exactly one detractor's comment is `HOSTILE_COMMENT` (markup and an email address), on an answer given
+in 2024-Q2 (`HOSTILE_COMMENT_PERIOD`, the sample report's default period) whenever there is one.
+
+Other touchpoints carry no planted effect: promotions (about monthly while a customer is active, and
+to new sign-ups who have not ordered), a newsletter on the first Thursday of each month to the 55% who
+subscribe, upsells, renewal notices for plus and premium plans, a product recall on 2023-03-14 to recent
+buyers, a policy change on 2024-05-02 to everyone, billing after refunds, support replies after
+cancellations and to about half of the identified detractors (within 0-10 days), occasional loyalty
+rewards, anniversaries and birthdays, and a few dozen rows of a kind the contract does not know
+(`partner_offer`).
+
+Everything is vectorised: orders are simulated one "round" (the n-th order of every customer still
+active) at a time, and customers are processed in chunks of 25,000 whose rows are written straight to
+the CSV files, so memory stays bounded (about 0.5 GB). 20,000 customers take about a second, a million
+(4.6 million orders, 18 million touchpoints) about 15 seconds. Within each chunk rows are in time order;
+ids count up through the files. The files are UTF-8 (some names have accents) with a header and `\n`
+line ends; text is quoted only where CSV needs it, and a missing value is an empty field.
 """
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from datetime import date
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+# --- The business and its planted effects ----------------------------------------------------------------
 DATA_START = date(2022, 1, 1)
 DATA_END = date(2024, 12, 31)
 WELCOME_PROGRAMME_START = date(2023, 7, 1)
+
+NEVER_ORDER_SHARE = 0.08
+ORDER_STATUS_SHARES = {"completed": 0.92, "refunded": 0.05, "cancelled": 0.03}
+MEAN_GAP_DAYS = 45.0
+DECEMBER_BOOST = 1.7
+CHURN_AFTER_ORDER = (0.40, 0.27, 0.20, 0.16, 0.14, 0.12, 0.11, 0.10)  # after the 1st, 2nd, ... order
+SATISFACTION_CHURN_LOG_ODDS = 0.9  # per standard deviation of satisfaction
+FAILED_ORDER_CHURN_LOG_ODDS = 0.7  # a refunded or cancelled order
+
+WELCOME_SHARE_AFTER = 0.85
+WELCOME_SHARE_BEFORE = 0.10
+WELCOME_DELAY_DAYS_AFTER = (0, 6)
+WELCOME_DELAY_DAYS_BEFORE = (0, 30)
+WELCOME_CHURN_REDUCTION = 0.30  # relative cut of the chance of leaving after each order
+
 THANKED_SHARE = 0.40
-THANK_YOU_CHURN_ODDS = 0.55
-WELCOME_CHURN_ODDS = 0.6
+THANK_YOU_DELAY_DAYS = (1, 30)
+THANK_YOU_KINDS = {"thank_you": 0.70, "handwritten_note": 0.15, "check_in_call": 0.15}
+THANK_YOU_CHURN_REDUCTION = 0.50  # relative cut of the chance of leaving after each later order
+THANK_YOU_RETENTION_LIFT = (0.08, 0.12)  # expected lift of 180-day retention after the 2nd completed order
+
+SCORE_CENTRE, SCORE_SCALE, SCORE_NOISE = 7.6, 1.8, 0.8  # score = centre + scale x (satisfaction + noise)
+FAILED_ORDER_SCORE_DROP = 3.0  # an answer about a refunded or cancelled order
+SURVEY_SHARE = 0.30
+ANSWER_SHARE = 0.24
+ANONYMOUS_SHARE = 0.03
+PERSONAL_DATA_COMMENT_SHARE = 0.005
+DETRACTOR_FOLLOWUP_SHARE = 0.45
+PARTNER_OFFER_ROWS = 36
+PRICE_RISE = (date(2024, 1, 1), 1.06)
+RECALL_DAY = date(2023, 3, 14)
+POLICY_CHANGE_DAY = date(2024, 5, 2)
+
+HOSTILE_COMMENT_PERIOD = (date(2024, 4, 1), date(2024, 6, 30))  # answered then when possible (2024-Q2)
 HOSTILE_COMMENT = "<script>alert(1)</script><img src=x onerror=alert(2)> contact me at hostile@example.com"
-INVALID_ROWS = {"customers": 3, "orders": 6, "nps_responses": 3, "touchpoints": 2}
+UNKNOWN_CUSTOMER_ID = "C9999999"
+INVALID_ROWS = {"customers": 3, "orders": 5, "nps_responses": 3, "touchpoints": 2}
 
-_DAY0 = np.datetime64(DATA_START.isoformat(), "D")
-_END = np.datetime64(DATA_END.isoformat(), "D")
-_DAYS = int((_END - _DAY0).astype(int)) + 1
-_PROGRAMME = int((np.datetime64(WELCOME_PROGRAMME_START.isoformat(), "D") - _DAY0).astype(int))
-
-FIRST_NAMES = ["Ann", "Ben", "Chloe", "David", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kara",
-               "Liam", "Maya", "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera",
-               "Wes", "Xenia", "Yusuf", "Zoe"]
-LAST_NAMES = ["Lee", "Martin", "Novak", "Okafor", "Peters", "Quist", "Rossi", "Schmidt", "Tanaka", "Usman",
-              "Varga", "Walsh", "Young", "Zimmer", "Adams", "Brown", "Costa", "Dubois", "Evans", "Fischer"]
-CHANNELS = (["organic", "paid_search", "referral", "social", "email_campaign"], [0.35, 0.25, 0.15, 0.15, 0.10])
-PLANS = (["basic", "plus", "premium"], [0.55, 0.30, 0.15])
-PLAN_MEAN_AMOUNT = {"basic": 30.0, "plus": 60.0, "premium": 120.0}
-REGIONS = ["north", "south", "east", "west"]
-
-PRAISE = ["Great service, will order again", "Fast delivery and friendly staff", "Love the products",
-          "Always reliable", "Best shop I know", "Easy to order, good value"]
-THEMES = {
-    "price": ["Too expensive for what it is", "The price went up again", "Shipping costs too much"],
-    "staff": ["The staff were rude on the phone", "Unfriendly staff at the counter"],
-    "mistakes": ["I received the wrong item", "There was a billing error on my invoice", "Another mistake with my order"],
-    "delivery": ["Late delivery, twice", "The courier never rang", "It arrived damaged"],
-    "quality": ["Poor quality materials", "It broke after a week"],
-    "waiting": ["I waited 40 minutes on hold", "No response to my emails", "Slow to reply to my complaint"],
+COLUMNS = {
+    "customers": ("customer_id", "created_at", "email", "name", "phone", "acquisition_channel", "plan", "region"),
+    "orders": ("order_id", "customer_id", "ordered_at", "amount", "currency", "status"),
+    "nps_responses": ("response_id", "customer_id", "responded_at", "score", "would_buy_again", "comment"),
+    "touchpoints": ("touchpoint_id", "customer_id", "occurred_at", "kind", "channel", "personalized"),
 }
-PASSIVE = ["It was fine", "OK but nothing special", "Decent, could be cheaper"]
+CHUNK_CUSTOMERS = 25_000
+
+# --- Vocabularies ------------------------------------------------------------------------------------------
+FIRST_NAMES = ["Olivia", "Liam", "Amelia", "Noah", "Isla", "Oliver", "Ava", "George", "Mia", "Harry", "Sophia",
+               "Jack", "Grace", "Leo", "Freya", "Oscar", "Chloé", "Arthur", "Zoë", "Mohammed", "Aisha", "Raj",
+               "Priya", "Wei", "Mei", "José", "Lucía", "Łukasz", "Siobhán", "Seán", "Niamh", "Kwame", "Ama",
+               "Yusuf", "Fatima", "Emma", "Lars", "Ingrid", "Marta", "Tomás"]
+LAST_NAMES = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Wright",
+              "Walker", "Evans", "Khan", "Roberts", "Thompson", "Murphy", "O'Brien", "Nowak", "García", "Müller",
+              "Rossi", "Chen", "Nguyen", "Okafor", "Mensah", "Kowalski", "Andersson", "Fernández", "Byrne", "Kelly"]
+EMAIL_DOMAINS = ["example.com", "example.org", "example.net"]
+CHANNELS = ["organic", "paid_search", "referral", "social", "email_campaign"]
+CHANNEL_SHARES_BY_YEAR = {2022: [0.40, 0.22, 0.15, 0.10, 0.13], 2023: [0.36, 0.25, 0.15, 0.13, 0.11],
+                          2024: [0.32, 0.27, 0.14, 0.17, 0.10]}
+CHANNEL_SATISFACTION = [0.10, -0.10, 0.35, -0.20, 0.0]
+PLANS = ["basic", "plus", "premium"]
+PLAN_SHARES = [0.55, 0.30, 0.15]
+PLAN_MEDIAN_AMOUNT = [32.0, 58.0, 105.0]
+PLAN_SATISFACTION = [0.0, 0.05, 0.15]
+PLAN_PACE = [1.05, 0.95, 0.85]  # multiplies the mean gap between orders
+REGIONS = ["north", "south", "east", "west"]
+REGION_SHARES = [0.22, 0.33, 0.20, 0.25]
+STATUSES = list(ORDER_STATUS_SHARES)
+
+PRAISE = [
+    "Great service, will definitely order again.",
+    "Love the products, excellent value.",
+    "Always a pleasure - friendly and helpful team.",
+    "Really happy with my order, thank you!",
+    "Best shop I have used, highly recommend.",
+    "Everything was perfect as usual.",
+    "Fantastic customer service.",
+    "Quick and easy, exactly what I needed.",
+    "The team went above and beyond for me.",
+    "Brilliant as always.",
+]
+NEUTRAL = ["It was ok.", "Nothing special.", "Does the job.", "Average experience overall.", "Fine."]
+THEME_NAMES = ["price", "staff and rudeness", "mistakes and errors", "delivery", "product quality",
+               "waiting and response time"]
+THEME_COMMENTS = [
+    ["Too expensive for what you get.", "The price went up again.", "Far too expensive compared to other shops.",
+     "Price went up twice this year.", "Way too pricey now.", "The cost keeps creeping up."],
+    ["The person on the phone was rude.", "Unfriendly staff when I called.", "Staff were rude when I complained.",
+     "Really unfriendly staff, I felt like a nuisance.", "Rude and dismissive attitude."],
+    ["I got the wrong item.", "There was a billing error on my invoice.", "Another mistake with my order.",
+     "Wrong item sent, and then a billing error on top.", "Charged twice - clearly an error."],
+    ["Late delivery, again.", "The courier left my parcel in the rain.", "My parcel arrived damaged.",
+     "Late delivery and the courier never rang.", "Package arrived damaged and two days late."],
+    ["Poor quality, it broke after a week.", "Poor quality materials.", "Broke after two uses.",
+     "Feels flimsy, poor quality.", "The product broke after a month."],
+    ["Waited three weeks for an answer.", "No response to my emails.", "Slow to reply to any question.",
+     "I waited on hold for 40 minutes.", 'They said "we will call you back" - still no response.',
+     "Support is slow to reply."],
+]
+THEME_SHARES = [0.24, 0.12, 0.15, 0.22, 0.15, 0.12]
+DETRACTOR_LEADS = ["", "", "", "Disappointed. ", "Not impressed: ", "Never again. "]
+PASSIVE_LEADS = ["Good overall, but ", "Fine, though ", "Mostly happy, but ", "OK, however "]
+PERSONAL_DATA_TEMPLATES = ["{comment} Please mail me at {email}", "{comment} Call me on {phone}",
+                           "{comment} - {name}", "This is {name}. {comment}"]
+
+KINDS = ["welcome", "thank_you", "check_in_call", "loyalty_reward", "anniversary", "birthday", "handwritten_note",
+         "promotion", "upsell", "newsletter", "renewal_notice", "recall_notice", "billing", "policy_change",
+         "support_reply", "survey", "partner_offer"]
+TOUCH_CHANNELS = ["email", "phone", "sms", "mail", "social", "in_app"]
+_K = {kind: i for i, kind in enumerate(KINDS)}
+# kind -> (channel shares in TOUCH_CHANNELS order, share personalized, working hours)
+_TOUCH_STYLE = {
+    "welcome": ([0.60, 0.10, 0.10, 0.0, 0.0, 0.20], 0.70, (8, 20)),
+    "thank_you": ([0.60, 0.0, 0.20, 0.0, 0.0, 0.20], 0.80, (8, 20)),
+    "check_in_call": ([0.0, 1.0, 0.0, 0.0, 0.0, 0.0], 1.0, (9, 18)),
+    "handwritten_note": ([0.0, 0.0, 0.0, 1.0, 0.0, 0.0], 1.0, (9, 13)),
+    "loyalty_reward": ([0.50, 0.0, 0.0, 0.20, 0.0, 0.30], 0.60, (8, 20)),
+    "anniversary": ([0.70, 0.0, 0.10, 0.0, 0.0, 0.20], 0.70, (8, 20)),
+    "birthday": ([0.60, 0.0, 0.30, 0.0, 0.0, 0.10], 0.90, (7, 12)),
+    "promotion": ([0.60, 0.0, 0.20, 0.0, 0.10, 0.10], 0.25, (8, 21)),
+    "upsell": ([0.60, 0.10, 0.0, 0.0, 0.0, 0.30], 0.40, (8, 20)),
+    "newsletter": ([1.0, 0.0, 0.0, 0.0, 0.0, 0.0], 0.0, (10, 11)),
+    "renewal_notice": ([0.70, 0.0, 0.0, 0.30, 0.0, 0.0], 0.20, (6, 9)),
+    "recall_notice": ([0.50, 0.0, 0.0, 0.50, 0.0, 0.0], 0.10, (9, 17)),
+    "billing": ([0.90, 0.0, 0.0, 0.10, 0.0, 0.0], 0.10, (0, 24)),
+    "policy_change": ([1.0, 0.0, 0.0, 0.0, 0.0, 0.0], 0.0, (9, 12)),
+    "support_reply": ([0.60, 0.40, 0.0, 0.0, 0.0, 0.0], 0.90, (8, 19)),
+    "survey": ([0.80, 0.0, 0.10, 0.0, 0.0, 0.10], 0.10, (9, 18)),
+    "partner_offer": ([0.70, 0.0, 0.0, 0.0, 0.30, 0.0], 0.0, (9, 18)),
+}
+_ORDER_HOUR_WEIGHTS = np.array([2, 1, 0.6, 0.4, 0.3, 0.4, 1, 2, 3, 4, 4.5, 5, 6, 5.5, 4.5, 4.5, 5, 5.5, 6.5, 8, 9,
+                                8, 6, 3.5])
+
+# --- Calendar (day index 0 = DATA_START) -------------------------------------------------------------------
+_EPOCH_DAY = (DATA_START - date(1970, 1, 1)).days
+_N_DAYS = (DATA_END - DATA_START).days + 1
+_LAST = _N_DAYS - 1
+_END_SECOND = _N_DAYS * 86_400  # first second after the data
+
+
+def _day(day: date) -> int:
+    return (day - DATA_START).days
+
+
+_CAL = np.arange(_N_DAYS, dtype=np.int64) + _EPOCH_DAY
+_MONTH = (_CAL.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12 + 1)
+_YEAR = _CAL.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+_MDAY = (_CAL - _CAL.astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)) + 1
+_WEEKDAY = (_CAL + 3) % 7  # 0 = Monday (1970-01-01 was a Thursday)
+_PROGRAMME_DAY = _day(WELCOME_PROGRAMME_START)
+_PRICE_RISE_DAY = _day(PRICE_RISE[0])
+
+# Purchase pace over the calendar: gaps are drawn in "shopping time", which runs faster in December.
+_PACE = np.ones(_N_DAYS)
+_PACE[_MONTH == 12] = DECEMBER_BOOST
+_PACE[(_MONTH == 11) & (_MDAY >= 24)] = 1.3
+_PACE[_MONTH == 1] = 0.85
+_PACE[(_MONTH == 7) | (_MONTH == 8)] = 0.9
+_SHOPPING_TIME = np.cumsum(_PACE)
+
+# Acquisition: 2.4-fold growth over the three years, seasonality by month, fewer sign-ups at weekends.
+_MONTH_SEASON = np.array([1.15, 0.95, 1.0, 1.0, 0.95, 0.9, 0.85, 0.85, 1.0, 1.05, 1.25, 1.3])
+_WEEKDAY_SEASON = np.array([1.05, 1.05, 1.05, 1.05, 1.0, 0.95, 0.85])
+_ACQUISITION = (np.exp(math.log(2.4) * np.arange(_N_DAYS) / _N_DAYS) * _MONTH_SEASON[_MONTH - 1]
+                * _WEEKDAY_SEASON[_WEEKDAY])
+
+# The newsletter goes out on the first Thursday of each month.
+_NEWSLETTER_DAYS = np.flatnonzero((_WEEKDAY == 3) & (_MDAY <= 7))
+
+
+def _ascii(text: str) -> str:
+    text = text.replace("Ł", "L").replace("ł", "l")
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in folded.lower() if ch.isalnum())
+
+
+_FIRST_ASCII = [_ascii(n) for n in FIRST_NAMES]
+_LAST_ASCII = [_ascii(n) for n in LAST_NAMES]
+
+
+# --- Small vectorised helpers ------------------------------------------------------------------------------
+def _pick(rng: np.random.Generator, n: int, shares) -> np.ndarray:
+    """n category indices drawn with the given shares."""
+    cumulative = np.cumsum(np.asarray(shares, dtype=float))
+    return np.searchsorted(cumulative / cumulative[-1], rng.random(n), side="right").astype(np.int64)
+
+
+def _pick_rows(rng: np.random.Generator, shares: np.ndarray) -> np.ndarray:
+    """One category index per row of a (rows x categories) share matrix."""
+    cumulative = np.cumsum(shares, axis=1)
+    u = rng.random(len(shares)) * cumulative[:, -1]
+    return (cumulative <= u[:, None]).sum(axis=1).astype(np.int64)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _timestamps(days: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Day offsets -> 'YYYY-MM-DD HH:MM:SS' between 08:00 and 22:00."""
-    seconds = rng.integers(8 * 3600, 22 * 3600, size=len(days))
-    stamps = _DAY0 + days.astype("timedelta64[D]") + seconds.astype("timedelta64[s]")
-    return np.char.replace(np.datetime_as_string(stamps, unit="s"), "T", " ").astype(object)
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
 
 
-def _dates(days: np.ndarray) -> np.ndarray:
-    return np.datetime_as_string(_DAY0 + days.astype("timedelta64[D]"), unit="D").astype(object)
+def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For per-row counts: (row index repeated count times, 0..count-1 within each row)."""
+    counts = counts.astype(np.int64)
+    rows = np.repeat(np.arange(len(counts)), counts)
+    within = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return rows, within
 
 
-def _ids(prefix: str, n: int, width: int) -> np.ndarray:
-    return np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), width)).astype(object)
+def _strings(values) -> pa.Array:
+    return pa.array(values, type=pa.string())
 
 
-def _customers(rng: np.random.Generator, n: int) -> pd.DataFrame:
-    # Acquisition grows over time, with a pre-Christmas bump.
-    day = np.arange(_DAYS)
-    month = (_DAY0 + day.astype("timedelta64[D]")).astype("datetime64[M]").astype(int) % 12 + 1
-    weight = (1.0 + day / _DAYS) * np.where(np.isin(month, [11, 12]), 1.3, 1.0)
-    created = np.sort(rng.choice(_DAYS, size=n, p=weight / weight.sum()))
-    first = rng.choice(FIRST_NAMES, n).astype(object)
-    last = rng.choice(LAST_NAMES, n).astype(object)
-    ids = _ids("C", n, 7)
-    numbers = np.char.zfill(np.arange(n).astype(str), 6)
-    return pd.DataFrame({
-        "customer_id": ids,
-        "created_day": created,
-        "email": (np.char.lower(first.astype(str)) + "." + np.char.lower(last.astype(str)) + "."
-                  + numbers + "@example.com").astype(object),
-        "name": (first + " " + last),
-        "phone": np.char.add("+44 7700 ", numbers).astype(object),
-        "acquisition_channel": rng.choice(CHANNELS[0], n, p=CHANNELS[1]).astype(object),
-        "plan": rng.choice(PLANS[0], n, p=PLANS[1]).astype(object),
-        "region": rng.choice(REGIONS, n).astype(object),
-        "satisfaction": rng.normal(0.0, 1.0, n),
-    })
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    digits = pc.utf8_lpad(pa.array(np.asarray(numbers, dtype=np.int64)).cast(pa.string()), width, padding="0")
+    return pc.binary_join_element_wise(prefix, digits, "")
 
 
-def _orders(rng: np.random.Generator, customers: pd.DataFrame, thank_you_effect: bool):
-    """Orders round by round: each alive customer orders, may leave, and otherwise orders again later."""
-    n = len(customers)
-    buys = rng.random(n) < 0.92
-    day = customers.created_day.to_numpy() + rng.geometric(0.25, n) - 1
-    alive = buys & (day <= _DAYS - 1)
-
-    first_day = np.where(alive, day, -1)
-    programme = first_day >= _PROGRAMME
-    welcomed = alive & (rng.random(n) < np.where(programme, 0.85, 0.10))
-    welcome_day = first_day + np.where(programme, rng.integers(0, 7, n), rng.integers(0, 31, n))
-
-    satisfaction = customers.satisfaction.to_numpy()
-    thanked_draw = rng.random(n) < THANKED_SHARE
-    thanked = np.zeros(n, bool)
-    thank_day = np.full(n, -1)
-    completed = np.zeros(n, int)
-    plan_mean = customers.plan.map(PLAN_MEAN_AMOUNT).to_numpy()
-
-    chunks = []
-    orders_so_far = np.zeros(n, int)
-    while alive.any():
-        idx = np.flatnonzero(alive)
-        status = rng.choice(["completed", "refunded", "cancelled"], len(idx), p=[0.92, 0.05, 0.03])
-        amount = np.round(rng.lognormal(np.log(plan_mean[idx]) - 0.08, 0.4), 2)
-        chunks.append((idx, day[idx].copy(), amount, status))
-        is_completed = status == "completed"
-        completed[idx] += is_completed
-        orders_so_far[idx] += 1
-        # The anchor: a customer's second completed order.
-        anchor = idx[is_completed & (completed[idx] == 2)]
-        newly = anchor[thanked_draw[anchor]]
-        thanked[newly] = True
-        thank_day[newly] = day[newly] + rng.integers(1, 31, len(newly))
-
-        log_odds = (-0.35 - 0.9 * satisfaction[idx] - 0.12 * np.minimum(orders_so_far[idx], 8)
-                    + np.log(WELCOME_CHURN_ODDS) * welcomed[idx])
-        if thank_you_effect:
-            log_odds += np.log(THANK_YOU_CHURN_ODDS) * thanked[idx]
-        leaves = rng.random(len(idx)) < _sigmoid(log_odds)
-        gap = np.ceil(rng.gamma(1.6, 45.0 / 1.6, len(idx))).astype(int)
-        next_day = day[idx] + gap
-        # Christmas shopping: a gap that lands in November or December comes a little sooner.
-        next_month = (_DAY0 + next_day.astype("timedelta64[D]")).astype("datetime64[M]").astype(int) % 12 + 1
-        next_day = np.where(np.isin(next_month, [11, 12]), day[idx] + np.ceil(gap * 0.8).astype(int), next_day)
-        day[idx] = next_day
-        alive[idx] = ~leaves & (next_day <= _DAYS - 1)
-
-    who = np.concatenate([c[0] for c in chunks])
-    orders = pd.DataFrame({
-        "customer_index": who,
-        "day": np.concatenate([c[1] for c in chunks]),
-        "amount": np.concatenate([c[2] for c in chunks]),
-        "status": np.concatenate([c[3] for c in chunks]).astype(object),
-    }).sort_values(["day", "customer_index"], kind="stable").reset_index(drop=True)
-    state = {"first_day": first_day, "welcomed": welcomed, "welcome_day": welcome_day, "thanked": thanked,
-             "thank_day": thank_day}
-    return orders, state
+def _timestamps(seconds: np.ndarray) -> pa.Array:
+    """Seconds since DATA_START -> 'YYYY-MM-DD HH:MM:SS'."""
+    return pa.array(np.asarray(seconds, dtype=np.int64) + _EPOCH_DAY * 86_400, type=pa.timestamp("s")).cast(pa.string())
 
 
-def _spans(rng, starts: np.ndarray, ends: np.ndarray, every: float) -> tuple[np.ndarray, np.ndarray]:
-    """Repeated contacts every ~`every` days between start and end, per customer: (customer, day)."""
-    counts = np.maximum(((ends - starts) / every).astype(int), 0)
-    who = np.repeat(np.arange(len(starts)), counts)
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    days = starts[who] + ((offsets + rng.random(len(who))) * every).astype(int)
-    return who, days
+def _dates(days: np.ndarray) -> pa.Array:
+    epoch_days = (np.asarray(days, dtype=np.int64) + _EPOCH_DAY).astype(np.int32)
+    return pa.array(epoch_days, type=pa.date32()).cast(pa.string())
+
+
+def _amounts(cents: np.ndarray) -> pa.Array:
+    cents = np.asarray(cents, dtype=np.int64)
+    whole = pa.array(cents // 100).cast(pa.string())
+    fraction = pc.utf8_lpad(pa.array(cents % 100).cast(pa.string()), 2, padding="0")
+    return pc.binary_join_element_wise(whole, fraction, ".")
+
+
+def _csv_field(values: pa.Array) -> pa.Array:
+    """Quote a text column where CSV needs it (comma, quote or line break), as pandas and csv do."""
+    needs = pc.fill_null(pc.match_substring_regex(values, r'[",\r\n]'), False)
+    if not pc.any(needs).as_py():
+        return values
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(values, '"', '""'), '"', "")
+    return pc.if_else(needs, quoted, values)
+
+
+class _CsvFile:
+    """A CSV export written chunk by chunk: a header, then comma-joined rows; empty text for missing values."""
+
+    def __init__(self, path: Path, columns: tuple[str, ...], quoted: tuple[str, ...]):
+        self.columns, self.quoted, self.rows = columns, quoted, 0
+        self.handle = open(path, "wb")
+        self.handle.write((",".join(columns) + "\n").encode("utf-8"))
+
+    def write(self, table: dict[str, pa.Array]) -> None:
+        cols = [_csv_field(table[c]) if c in self.quoted else table[c] for c in self.columns]
+        n = len(cols[0])
+        if n == 0:
+            return
+        joined = pc.binary_join_element_wise(*cols, ",", null_handling="replace", null_replacement="")
+        lines = pc.binary_join_element_wise(joined, "", "\n")
+        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=n + 1, offset=lines.offset * 4)
+        data = lines.buffers()[2]
+        self.handle.write(memoryview(data)[offsets[0]:offsets[-1]])
+        self.rows += n
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def _mix_in(table: dict[str, pa.Array], extra: list[dict], rng: np.random.Generator,
+            after: list[int | None]) -> dict[str, pa.Array]:
+    """Insert extra rows among the last rows of a chunk; a row with `after=i` lands after valid row i."""
+    n = len(next(iter(table.values())))
+    keys = np.concatenate([np.arange(n, dtype=float),
+                           [rng.uniform(max(n * 0.8, (a if a is not None else -1) + 0.5), n)
+                            if n else float(i) for i, a in enumerate(after)]])
+    order = pa.array(np.argsort(keys, kind="stable"))
+    return {column: pa.concat_arrays([values, _strings([row.get(column) for row in extra])]).take(order)
+            for column, values in table.items()}
+
+
+# --- The simulation of one chunk of customers --------------------------------------------------------------
+class _Chunk:
+    def __init__(self, rng: np.random.Generator, created: np.ndarray, first_number: int, thank_you_effect: bool):
+        self.rng, self.created, self.first_number = rng, created, first_number
+        self.n = n = len(created)
+        self.number = np.arange(first_number, first_number + n)
+        year = _YEAR[created]
+        channel_shares = np.array([CHANNEL_SHARES_BY_YEAR[int(y)] for y in range(2022, 2025)])
+        self.channel = _pick_rows(rng, channel_shares[np.clip(year - 2022, 0, 2)])
+        self.plan = _pick(rng, n, PLAN_SHARES)
+        self.region = _pick(rng, n, REGION_SHARES)
+        self.first_name = rng.integers(0, len(FIRST_NAMES), n)
+        self.last_name = rng.integers(0, len(LAST_NAMES), n)
+        self.domain = _pick(rng, n, [0.6, 0.25, 0.15])
+        self.phone = rng.integers(0, 1000, n)
+        self.satisfaction = (rng.standard_normal(n) + np.array(CHANNEL_SATISFACTION)[self.channel]
+                             + np.array(PLAN_SATISFACTION)[self.plan])
+        self.mean_gap = (MEAN_GAP_DAYS * np.exp(0.35 * rng.standard_normal(n) - 0.0612)
+                         * np.array(PLAN_PACE)[self.plan])
+        self.thank_you_effect = thank_you_effect
+        self.customer_ids = _ids("C", self.number, 7)
+
+    # Personal details as plain strings (for the few comments that quote them).
+    def email(self, i: int) -> str:
+        return (f"{_FIRST_ASCII[self.first_name[i]]}.{_LAST_ASCII[self.last_name[i]]}{self.number[i]}"
+                f"@{EMAIL_DOMAINS[self.domain[i]]}")
+
+    def name(self, i: int) -> str:
+        return f"{FIRST_NAMES[self.first_name[i]]} {LAST_NAMES[self.last_name[i]]}"
+
+    def phone_number(self, i: int) -> str:
+        return f"+44 7700 900{self.phone[i]:03d}"
+
+    def customers_table(self) -> dict[str, pa.Array]:
+        first = _strings(FIRST_NAMES).take(pa.array(self.first_name))
+        last = _strings(LAST_NAMES).take(pa.array(self.last_name))
+        email = pc.binary_join_element_wise(
+            _strings(_FIRST_ASCII).take(pa.array(self.first_name)), ".",
+            _strings(_LAST_ASCII).take(pa.array(self.last_name)), pa.array(self.number).cast(pa.string()), "@",
+            _strings(EMAIL_DOMAINS).take(pa.array(self.domain)), "")
+        phone = pc.binary_join_element_wise(
+            "+44 7700 900", pc.utf8_lpad(pa.array(self.phone).cast(pa.string()), 3, padding="0"), "")
+        return {
+            "customer_id": self.customer_ids,
+            "created_at": _dates(self.created),
+            "email": email,
+            "name": pc.binary_join_element_wise(first, last, " "),
+            "phone": phone,
+            "acquisition_channel": _strings(CHANNELS).take(pa.array(self.channel)),
+            "plan": _strings(PLANS).take(pa.array(self.plan)),
+            "region": _strings(REGIONS).take(pa.array(self.region)),
+        }
+
+    # --- orders, round by round
+    def simulate_orders(self) -> None:
+        rng, n = self.rng, self.n
+        orders_at_all = rng.random(n) >= NEVER_ORDER_SHARE
+        delay = np.where(rng.random(n) < 0.55, 0, rng.integers(1, 15, n))
+        day = self.created + delay
+        active = np.flatnonzero(orders_at_all & (day <= _LAST))
+        day = day[active]
+
+        self.welcome_day = np.full(n, -1)
+        self.thank_day = np.full(n, -1)
+        self.fifth_completed_day = np.full(n, -1)
+        churn_factor = np.ones(n)
+        completed = np.zeros(n, dtype=np.int64)
+        base = np.array([_logit(p) for p in CHURN_AFTER_ORDER])
+        who, when, status = [], [], []
+        k = 0
+        while active.size:
+            st = _pick(rng, active.size, list(ORDER_STATUS_SHARES.values()))
+            who.append(active)
+            when.append(day)
+            status.append(st)
+            ok = st == 0
+            completed[active] += ok
+            count = completed[active]
+
+            # Welcome: decided at the first completed order.
+            first = ok & (count == 1)
+            if first.any():
+                c, d = active[first], day[first]
+                programme = d >= _PROGRAMME_DAY
+                welcomed = rng.random(c.size) < np.where(programme, WELCOME_SHARE_AFTER, WELCOME_SHARE_BEFORE)
+                (a0, a1), (b0, b1) = WELCOME_DELAY_DAYS_AFTER, WELCOME_DELAY_DAYS_BEFORE
+                lag = np.where(programme, rng.integers(a0, a1 + 1, c.size), rng.integers(b0, b1 + 1, c.size))
+                welcomed &= d + lag <= _LAST
+                self.welcome_day[c[welcomed]] = (d + lag)[welcomed]
+                churn_factor[c[welcomed]] *= 1 - WELCOME_CHURN_REDUCTION
+
+            # Thank-you: a random 40% at the second completed order, whatever else is known about them.
+            second = ok & (count == 2)
+            if second.any():
+                c, d = active[second], day[second]
+                thanked = rng.random(c.size) < THANKED_SHARE
+                lag = rng.integers(THANK_YOU_DELAY_DAYS[0], THANK_YOU_DELAY_DAYS[1] + 1, c.size)
+                thanked &= d + lag <= _LAST
+                self.thank_day[c[thanked]] = (d + lag)[thanked]
+                if self.thank_you_effect:
+                    churn_factor[c[thanked]] *= 1 - THANK_YOU_CHURN_REDUCTION
+            fifth = ok & (count == 5)
+            self.fifth_completed_day[active[fifth]] = day[fifth]
+
+            log_odds = (base[min(k, len(base) - 1)] - SATISFACTION_CHURN_LOG_ODDS * self.satisfaction[active]
+                        + FAILED_ORDER_CHURN_LOG_ODDS * ~ok)
+            stays = rng.random(active.size) >= _sigmoid(log_odds) * churn_factor[active]
+            active, day = active[stays], day[stays]
+            gap = rng.gamma(2.0, self.mean_gap[active] / 2.0)
+            day = np.searchsorted(_SHOPPING_TIME, _SHOPPING_TIME[day] + gap)
+            within = day <= _LAST
+            active, day = active[within], day[within]
+            k += 1
+
+        who = np.concatenate(who) if who else np.zeros(0, np.int64)
+        when = np.concatenate(when) if when else np.zeros(0, np.int64)
+        status = np.concatenate(status) if status else np.zeros(0, np.int64)
+        m = who.size
+        hour = _pick(rng, m, _ORDER_HOUR_WEIGHTS)
+        seconds = when * 86_400 + hour * 3600 + rng.integers(0, 3600, m)
+        order = np.lexsort((who, seconds))
+        self.o_who, self.o_day, self.o_sec, self.o_status = who[order], when[order], seconds[order], status[order]
+        price = np.array(PLAN_MEDIAN_AMOUNT)[self.plan[self.o_who]]
+        price = price * np.where(self.o_day >= _PRICE_RISE_DAY, PRICE_RISE[1], 1.0)
+        price = price * np.where(_MONTH[self.o_day] == 12, 1.12, 1.0)
+        self.o_cents = np.maximum(np.rint(price * np.exp(0.45 * rng.standard_normal(m)) * 100), 199).astype(np.int64)
+        # Per customer: first and last order day (-1 without orders).
+        self.first_order_day = np.full(n, -1)
+        self.last_order_day = np.full(n, -1)
+        if m:
+            self.first_order_day[self.o_who[::-1]] = self.o_day[::-1]
+            self.last_order_day[self.o_who] = self.o_day
+            self.first_completed_second = np.full(n, -1)
+            done = self.o_status == 0
+            self.first_completed_second[self.o_who[done][::-1]] = self.o_sec[done][::-1]
+        else:
+            self.first_completed_second = np.full(n, -1)
+
+    def orders_table(self, first_number: int) -> dict[str, pa.Array]:
+        m = self.o_who.size
+        return {
+            "order_id": _ids("O", np.arange(first_number, first_number + m), 8),
+            "customer_id": self.customer_ids.take(pa.array(self.o_who)),
+            "ordered_at": _timestamps(self.o_sec),
+            "amount": _amounts(self.o_cents),
+            "currency": _strings(["EUR"]).take(pa.array(np.zeros(m, dtype=np.int64))),
+            "status": _strings(STATUSES).take(pa.array(self.o_status)),
+        }
+
+    # --- NPS
+    def simulate_nps(self) -> None:
+        rng = self.rng
+        m = self.o_who.size
+        surveyed = np.flatnonzero(rng.random(m) < SURVEY_SHARE)
+        lo, hi = _TOUCH_STYLE["survey"][2]
+        survey_sec = ((self.o_day[surveyed] + rng.integers(1, 6, surveyed.size)) * 86_400
+                      + rng.integers(lo * 3600, hi * 3600, surveyed.size))
+        keep = survey_sec < _END_SECOND
+        surveyed, survey_sec = surveyed[keep], survey_sec[keep]
+        self.survey_who, self.survey_sec = self.o_who[surveyed], survey_sec
+        answer_sec = survey_sec + np.minimum(rng.exponential(10 * 3600, surveyed.size), 72 * 3600).astype(np.int64) + 60
+        answered = (rng.random(surveyed.size) < ANSWER_SHARE) & (answer_sec < _END_SECOND)
+        order, sec = surveyed[answered], answer_sec[answered]
+        by_time = np.argsort(sec, kind="stable")
+        order, sec = order[by_time], sec[by_time]
+        who = self.o_who[order]
+        failed = self.o_status[order] != 0
+        r = who.size
+        z = self.satisfaction[who] + SCORE_NOISE * rng.standard_normal(r)
+        score = np.rint(SCORE_CENTRE + SCORE_SCALE * z - FAILED_ORDER_SCORE_DROP * failed)
+        score = np.clip(score, 0, 10).astype(np.int64)
+        promoter, detractor = score >= 9, score <= 6
+        passive = ~promoter & ~detractor
+        # would_buy_again: mostly follows the score.
+        wba_shares = np.where(promoter[:, None], [0.85, 0.03, 0.12],
+                              np.where(passive[:, None], [0.55, 0.10, 0.35], [0.12, 0.50, 0.38]))
+        wba = _pick_rows(rng, wba_shares)
+
+        # Comments.
+        has = rng.random(r) < np.where(promoter, 0.50, np.where(passive, 0.55, 0.75))
+        comment = np.full(r, None, dtype=object)
+        praise = has & promoter
+        comment[praise] = np.array(PRAISE, dtype=object)[rng.integers(0, len(PRAISE), praise.sum())]
+        neutral = has & passive & (rng.random(r) < 0.3)
+        comment[neutral] = np.array(NEUTRAL, dtype=object)[rng.integers(0, len(NEUTRAL), neutral.sum())]
+        themed = has & ~promoter & ~neutral
+        if themed.any():
+            t = np.flatnonzero(themed)
+            shares = np.tile(np.array(THEME_SHARES), (t.size, 1))
+            shares[:, 0] *= np.where(self.o_day[order[t]] >= _PRICE_RISE_DAY, 1.8, 1.0)
+            refunded, cancelled = self.o_status[order[t]] == 1, self.o_status[order[t]] == 2
+            shares[:, 2] *= np.where(refunded, 3.0, 1.0)
+            shares[:, 4] *= np.where(refunded, 2.0, 1.0)
+            shares[:, 3] *= np.where(cancelled, 2.5, 1.0)
+            shares[:, 5] *= np.where(cancelled, 2.0, 1.0)
+            theme = _pick_rows(rng, shares)
+            body = np.empty(t.size, dtype=object)
+            for i, texts in enumerate(THEME_COMMENTS):
+                mine = theme == i
+                body[mine] = np.array(texts, dtype=object)[rng.integers(0, len(texts), mine.sum())]
+            # Some detractors name a second theme.
+            second = detractor[t] & (rng.random(t.size) < 0.15)
+            other = (theme + rng.integers(1, len(THEME_COMMENTS), t.size)) % len(THEME_COMMENTS)
+            for i, texts in enumerate(THEME_COMMENTS):
+                mine = second & (other == i)
+                extra = np.array(texts, dtype=object)[rng.integers(0, len(texts), mine.sum())]
+                body[mine] = body[mine] + " Also: " + extra
+            lead_d = np.array(DETRACTOR_LEADS, dtype=object)[rng.integers(0, len(DETRACTOR_LEADS), t.size)]
+            lead_p = np.array(PASSIVE_LEADS, dtype=object)[rng.integers(0, len(PASSIVE_LEADS), t.size)]
+            lowered = np.array([b if b.startswith("I ") else b[0].lower() + b[1:] for b in body], dtype=object)
+            comment[t] = np.where(detractor[t], lead_d + body, lead_p + lowered)
+        anonymous = rng.random(r) < ANONYMOUS_SHARE
+        # A few comments quote personal data.
+        personal = np.flatnonzero(has & (rng.random(r) < PERSONAL_DATA_COMMENT_SHARE))
+        template = rng.integers(0, len(PERSONAL_DATA_TEMPLATES), personal.size)
+        for i, k in zip(personal, template):
+            c = who[i]
+            comment[i] = PERSONAL_DATA_TEMPLATES[k].format(comment=comment[i], email=self.email(c),
+                                                           phone=self.phone_number(c), name=self.name(c))
+        self.r_who, self.r_sec, self.r_score, self.r_wba = who, sec, score, wba
+        self.r_comment, self.r_anonymous = comment, anonymous
+
+    def plant_hostile(self) -> bool:
+        """Give one detractor's answer HOSTILE_COMMENT; False when this chunk has no answer at all."""
+        if self.r_who.size == 0:
+            return False
+        detractors = np.flatnonzero(self.r_score <= 6)
+        lo, hi = (_day(d) * 86_400 for d in HOSTILE_COMMENT_PERIOD)
+        in_period = detractors[(self.r_sec[detractors] >= lo) & (self.r_sec[detractors] < hi + 86_400)]
+        if in_period.size:  # in the default report period, so a page of the sample report shows it
+            detractors = in_period
+        if detractors.size:
+            i = detractors[self.rng.integers(0, detractors.size)]
+        else:
+            i = self.rng.integers(0, self.r_who.size)
+            self.r_score[i] = 2
+            self.r_wba[i] = 1
+        self.r_comment[i] = HOSTILE_COMMENT
+        return True
+
+    def add_answer(self) -> None:
+        """An answer for a chunk that has none (only in tiny samples), so the hostile comment has a home."""
+        who = int(self.o_who[-1]) if self.o_who.size else 0
+        day = min(int(self.o_day[-1]) + 2 if self.o_who.size else int(self.created[who]), _LAST)
+        self.survey_who = np.append(self.survey_who, who)
+        self.survey_sec = np.append(self.survey_sec, day * 86_400 + 9 * 3600)
+        self.r_who, self.r_sec = np.array([who]), np.array([day * 86_400 + 12 * 3600])
+        self.r_score, self.r_wba = np.array([2]), np.array([1])
+        self.r_comment, self.r_anonymous = np.array([None], dtype=object), np.array([False])
+
+    def nps_table(self, first_number: int) -> dict[str, pa.Array]:
+        r = self.r_who.size
+        customer = self.customer_ids.take(pa.array(self.r_who, type=pa.int64()))
+        customer = pc.if_else(pa.array(self.r_anonymous, type=pa.bool_()), pa.scalar(None, pa.string()), customer)
+        return {
+            "response_id": _ids("R", np.arange(first_number, first_number + r), 7),
+            "customer_id": customer,
+            "responded_at": _timestamps(self.r_sec),
+            "score": pa.array(self.r_score, type=pa.int64()).cast(pa.string()),
+            "would_buy_again": _strings(["yes", "no", "unsure"]).take(pa.array(self.r_wba, type=pa.int64())),
+            "comment": pa.array(self.r_comment, type=pa.string()),
+        }
+
+    # --- touchpoints
+    def simulate_touchpoints(self, partner_offers: int) -> None:
+        rng, n = self.rng, self.n
+        parts: list[tuple[str, np.ndarray, np.ndarray]] = []  # kind, customer index, second
+
+        def at(kind: str, who: np.ndarray, days: np.ndarray) -> None:
+            lo, hi = _TOUCH_STYLE[kind][2]
+            seconds = days * 86_400 + rng.integers(lo * 3600, hi * 3600, who.size)
+            parts.append((kind, who, seconds))
+
+        def spread(kind: str, start: np.ndarray, end: np.ndarray, every: float, who: np.ndarray) -> None:
+            """About one contact per `every` days between start and end (inclusive)."""
+            length = np.maximum(end - start + 1, 0)
+            rows, _ = _expand(rng.poisson(length / every))
+            at(kind, who[rows], start[rows] + (rng.random(rows.size) * length[rows]).astype(np.int64))
+
+        everyone = np.arange(n)
+        ordered = self.first_order_day >= 0
+        first_completed_day = np.where(self.first_completed_second >= 0, self.first_completed_second // 86_400, -1)
+
+        # Welcome: 0-6 days after the first completed order (same day: after the order itself).
+        w = np.flatnonzero(self.welcome_day >= 0)
+        same_day = self.welcome_day[w] == first_completed_day[w]
+        seconds = self.welcome_day[w] * 86_400 + rng.integers(8 * 3600, 20 * 3600, w.size)
+        order_second = self.first_completed_second[w]
+        rest_of_day = np.maximum(86_340 - order_second % 86_400, 0)
+        later = order_second + 60 + (rng.random(w.size) * rest_of_day).astype(np.int64)
+        parts.append(("welcome", w, np.where(same_day, np.minimum(later, (self.welcome_day[w] + 1) * 86_400 - 1),
+                                              seconds)))
+
+        # Thanked after the second completed order.
+        t = np.flatnonzero(self.thank_day >= 0)
+        kind = _pick(rng, t.size, list(THANK_YOU_KINDS.values()))
+        for i, name in enumerate(THANK_YOU_KINDS):
+            at(name, t[kind == i], self.thank_day[t[kind == i]])
+
+        # Loyalty reward after the fifth completed order, anniversaries of the first order, birthdays.
+        f = np.flatnonzero((self.fifth_completed_day >= 0) & (rng.random(n) < 0.5))
+        at("loyalty_reward", f, self.fifth_completed_day[f] + rng.integers(0, 15, f.size))
+        for years in (1, 2):
+            day = self.first_order_day + 365 * years
+            a = np.flatnonzero(ordered & (day <= _LAST) & (self.last_order_day >= day - 180) & (rng.random(n) < 0.6))
+            at("anniversary", a, day[a])
+        known = rng.random(n) < 0.15
+        birthday = rng.integers(0, 365, n)
+        for year in (2022, 2023, 2024):
+            day = _day(date(year, 1, 1)) + birthday
+            b = np.flatnonzero(known & ordered & (day >= self.created) & (day <= self.last_order_day + 365)
+                               & (day <= _LAST) & (rng.random(n) < 0.9))
+            at("birthday", b, day[b])
+
+        # Promotions while active (and to sign-ups who have not ordered yet), upsells on basic and plus.
+        active_end = np.where(ordered, self.last_order_day + 120, self.created + 60).clip(max=_LAST)
+        spread("promotion", self.created, active_end, 30.0, everyone)
+        up = np.flatnonzero(ordered & (self.plan < 2))
+        spread("upsell", self.first_order_day[up] + 14, active_end[up], 150.0, up)
+
+        # Newsletter to subscribers, on the first Thursday of each month, until some months after the last order.
+        s = np.flatnonzero(rng.random(n) < 0.55)
+        until = np.where(ordered[s], self.last_order_day[s] + 240, self.created[s] + 240).clip(max=_LAST)
+        lo = np.searchsorted(_NEWSLETTER_DAYS, self.created[s], side="left")
+        hi = np.searchsorted(_NEWSLETTER_DAYS, until, side="right")
+        rows, within = _expand(np.maximum(hi - lo, 0))
+        at("newsletter", s[rows], _NEWSLETTER_DAYS[lo[rows] + within])
+
+        # Renewal notices for plus and premium, two weeks before each yearly renewal while still a customer.
+        for years in (1, 2):
+            day = self.created + 365 * years - 14
+            still = self.last_order_day >= self.created + 365 * (years - 1)
+            r = np.flatnonzero((self.plan > 0) & (day <= _LAST) & still)
+            at("renewal_notice", r, day[r])
+
+        # Recall: everyone with a completed order in the 120 days before the recall.
+        recall = _day(RECALL_DAY)
+        recent = (self.o_status == 0) & (self.o_day >= recall - 120) & (self.o_day < recall)
+        rc = np.unique(self.o_who[recent])
+        at("recall_notice", rc, recall + rng.integers(0, 4, rc.size))
+
+        # Policy change to every customer signed up before it.
+        policy = _day(POLICY_CHANGE_DAY)
+        p = np.flatnonzero((self.created < policy) & (rng.random(n) < 0.95))
+        at("policy_change", p, policy + rng.integers(0, 2, p.size))
+
+        # Billing after refunds; support replies after cancellations, to detractors, and now and then.
+        refunds = np.flatnonzero((self.o_status == 1) & (rng.random(self.o_who.size) < 0.9))
+        at("billing", self.o_who[refunds], self.o_day[refunds] + rng.integers(1, 6, refunds.size))
+        odd = np.flatnonzero(rng.random(self.o_who.size) < 0.01)
+        at("billing", self.o_who[odd], self.o_day[odd] + rng.integers(0, 30, odd.size))
+        cancels = np.flatnonzero((self.o_status == 2) & (rng.random(self.o_who.size) < 0.6))
+        at("support_reply", self.o_who[cancels], self.o_day[cancels] + rng.integers(0, 3, cancels.size))
+        followed = np.flatnonzero((self.r_score <= 6) & ~self.r_anonymous
+                                  & (rng.random(self.r_who.size) < DETRACTOR_FOLLOWUP_SHARE))
+        at("support_reply", self.r_who[followed], self.r_sec[followed] // 86_400 + rng.integers(0, 11, followed.size))
+        spread("support_reply", self.first_order_day[ordered], active_end[ordered], 365.0, np.flatnonzero(ordered))
+
+        # Surveys (one before every answer) and a few dozen partner offers.
+        parts.append(("survey", self.survey_who, self.survey_sec))
+        if partner_offers:
+            po = rng.integers(0, n, partner_offers)
+            span = _LAST - self.created[po] + 1
+            at("partner_offer", po, self.created[po] + (rng.random(po.size) * span).astype(np.int64))
+
+        who = np.concatenate([p[1] for p in parts]).astype(np.int64)
+        sec = np.concatenate([p[2] for p in parts]).astype(np.int64)
+        kind = np.concatenate([np.full(p[1].size, _K[p[0]]) for p in parts])
+        keep = sec < _END_SECOND
+        who, sec, kind = who[keep], sec[keep], kind[keep]
+        channel = np.zeros(who.size, dtype=np.int64)
+        personalized = np.zeros(who.size, dtype=bool)
+        for name, (shares, share_personal, _) in _TOUCH_STYLE.items():
+            mine = np.flatnonzero(kind == _K[name])
+            channel[mine] = _pick(rng, mine.size, shares)
+            personalized[mine] = rng.random(mine.size) < share_personal
+        order = np.lexsort((kind, who, sec))
+        self.t_who, self.t_sec, self.t_kind = who[order], sec[order], kind[order]
+        self.t_channel, self.t_personalized = channel[order], personalized[order]
+
+    def touchpoints_table(self, first_number: int) -> dict[str, pa.Array]:
+        m = self.t_who.size
+        return {
+            "touchpoint_id": _ids("T", np.arange(first_number, first_number + m), 8),
+            "customer_id": self.customer_ids.take(pa.array(self.t_who)),
+            "occurred_at": _timestamps(self.t_sec),
+            "kind": _strings(KINDS).take(pa.array(self.t_kind)),
+            "channel": _strings(TOUCH_CHANNELS).take(pa.array(self.t_channel)),
+            "personalized": _strings(["false", "true"]).take(pa.array(self.t_personalized.astype(np.int64))),
+        }
+
+
+def _invalid_rows(chunk: _Chunk, tables: dict, next_numbers: dict, customers: int) -> dict:
+    """Mix INVALID_ROWS into the last chunk's tables."""
+    rng = chunk.rng
+
+    def row(table: dict, i: int) -> dict:
+        return {column: values[i].as_py() for column, values in table.items()}
+
+    c_tab, o_tab, r_tab, t_tab = (tables[k] for k in ("customers", "orders", "nps_responses", "touchpoints"))
+    someone = chunk.customer_ids[int(rng.integers(0, chunk.n))].as_py()
+    plain = {"email": "", "name": "", "phone": "", "acquisition_channel": "organic", "plan": "basic", "region": "north"}
+    dup_c = int(rng.integers(0, chunk.n))
+    tables["customers"] = _mix_in(c_tab, [
+        row(c_tab, dup_c),
+        {**plain, "customer_id": "", "created_at": "2024-11-05", "name": "Walk-in Customer"},
+        {**plain, "customer_id": f"C{customers + 1:07d}", "created_at": "31/02/2023x"},
+    ], rng, [dup_c, None, None])
+
+    base = {"customer_id": someone, "currency": "EUR", "status": "completed"}
+    number = next_numbers["orders"]
+    extra = [
+        {**base, "order_id": f"O{number:08d}", "ordered_at": "2024-10-02 14:21:09", "amount": "-19.99"},
+        {**base, "order_id": f"O{number + 1:08d}", "ordered_at": "2024-10-03 09:02:45", "amount": "abc"},
+        {**base, "order_id": f"O{number + 2:08d}", "ordered_at": "30/02/2024 25:61", "amount": "24.50"},
+        {**base, "order_id": f"O{number + 3:08d}", "customer_id": UNKNOWN_CUSTOMER_ID,
+         "ordered_at": "2024-10-05 18:44:00", "amount": "42.00"},
+    ]
+    after: list[int | None] = [None] * 4
+    m = len(o_tab["order_id"])
+    if m:
+        dup_o = int(rng.integers(0, m))
+        extra.append(row(o_tab, dup_o))
+        after.append(dup_o)
+    else:  # a tiny sample without orders in its last chunk: duplicate one of the new ids instead
+        extra.append({**base, "order_id": f"O{number + 4:08d}", "ordered_at": "2024-10-06 10:00:00", "amount": "9.99"})
+        extra.append({**base, "order_id": f"O{number + 4:08d}", "ordered_at": "2024-10-06 10:00:00", "amount": "9.99"})
+        after += [None, None]
+    tables["orders"] = _mix_in(o_tab, extra, rng, after)
+
+    number = next_numbers["nps_responses"]
+    tables["nps_responses"] = _mix_in(r_tab, [
+        {"response_id": f"R{number + i:07d}", "customer_id": someone, "responded_at": f"2024-10-1{i} 10:15:00",
+         "score": score, "would_buy_again": wba, "comment": comment}
+        for i, (score, wba, comment) in enumerate([("11", "yes", "Eleven out of ten!"), ("seven", "unsure", None),
+                                                   ("-1", "no", None)])
+    ], rng, [None] * 3)
+
+    number = next_numbers["touchpoints"]
+    tables["touchpoints"] = _mix_in(t_tab, [
+        {"touchpoint_id": f"T{number:08d}", "customer_id": someone, "occurred_at": "2024-02-30 25:00:00",
+         "kind": "promotion", "channel": "email", "personalized": "false"},
+        {"touchpoint_id": f"T{number + 1:08d}", "customer_id": UNKNOWN_CUSTOMER_ID,
+         "occurred_at": "2024-10-07 11:30:00", "kind": "newsletter", "channel": "email", "personalized": "false"},
+    ], rng, [None] * 2)
+    return tables
 
 
 def write_sample_data(out: Path, seed: int = 7, customers: int = 20_000, thank_you_effect: bool = True,
                       invalid_rows: bool = True) -> dict[str, int]:
     """Writes customers.csv, orders.csv, nps_responses.csv, touchpoints.csv into `out` (created if missing);
-    returns rows written per export."""
+    returns rows written per export (invalid rows included)."""
+    if not 1 <= customers < 9_999_998:
+        raise ValueError(f"customers must be between 1 and 9,999,997 (C9999999 is the unknown customer), "
+                         f"not {customers}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    people = _customers(rng, customers)
-    orders, state = _orders(rng, people, thank_you_effect)
-    n = len(people)
-    cid = people.customer_id.to_numpy()
+    chunks = max(1, math.ceil(customers / CHUNK_CUSTOMERS))
+    streams = np.random.SeedSequence([int(seed), 20221231]).spawn(chunks + 1)
+    acquisition = np.random.default_rng(streams[0])
+    created = np.sort(np.searchsorted(np.cumsum(_ACQUISITION) / _ACQUISITION.sum(), acquisition.random(customers),
+                                      side="right")).astype(np.int64)
+    bounds = np.linspace(0, customers, chunks + 1).round().astype(np.int64)
 
-    # --- NPS: a survey some days after ~30% of completed orders; ~40% of those surveyed answer.
-    done = orders[orders.status == "completed"]
-    surveyed = done[rng.random(len(done)) < 0.30]
-    survey_day = surveyed.day.to_numpy() + rng.integers(3, 11, len(surveyed))
-    keep = survey_day <= _DAYS - 1
-    surveyed, survey_day = surveyed[keep], survey_day[keep]
-    answers = rng.random(len(surveyed)) < 0.40
-    answer_day = survey_day + rng.integers(0, 4, len(surveyed))
-    answers &= answer_day <= _DAYS - 1
-    who = surveyed.customer_index.to_numpy()[answers]
-    a_day = answer_day[answers]
-    sat = people.satisfaction.to_numpy()[who]
-    score = np.clip(np.rint(7.4 + 2.0 * sat + rng.normal(0, 1.1, len(who))), 0, 10).astype(int)
-    wba = np.where(score >= 8, "yes", np.where(score <= 4, "no", "unsure")).astype(object)
-    flip = rng.random(len(who)) < 0.15
-    wba[flip] = rng.choice(["yes", "no", "unsure"], flip.sum())
-    comment = np.full(len(who), "", dtype=object)
-    has = rng.random(len(who)) < 0.6
-    promoters, passives = score >= 9, (score >= 7) & (score <= 8)
-    praise = has & promoters
-    comment[praise] = rng.choice(PRAISE, praise.sum())
-    neutral = has & passives
-    comment[neutral] = rng.choice(PASSIVE + sum(THEMES.values(), []), neutral.sum())
-    unhappy = has & (score <= 6)
-    theme_texts = sum(THEMES.values(), [])
-    comment[unhappy] = rng.choice(theme_texts, unhappy.sum())
-    # A few comments carry personal data that must be redacted before publishing.
-    pii = np.flatnonzero(has & (rng.random(len(who)) < 0.005))
-    for k, i in enumerate(pii):
-        person = people.iloc[who[i]]
-        comment[i] = [f"{comment[i]}. Mail me at {person.email}", f"{comment[i]}. Call me on {person.phone}",
-                      f"{comment[i]}. Regards, {person['name']}"][k % 3]
-    hostile = np.flatnonzero(unhappy)
-    if len(hostile):
-        comment[hostile[0]] = HOSTILE_COMMENT
-    customer_ref = cid[who].copy()
-    customer_ref[rng.random(len(who)) < 0.03] = ""
-    order_idx = np.argsort(a_day, kind="stable")
-    nps = pd.DataFrame({
-        "response_id": _ids("R", len(who), 7),
-        "customer_id": customer_ref[order_idx],
-        "responded_at": _timestamps(a_day[order_idx], rng),
-        "score": score[order_idx].astype(object),
-        "would_buy_again": wba[order_idx],
-        "comment": comment[order_idx],
-    })
-
-    # --- Touchpoints.
-    parts = []
-
-    def add(who_idx, days, kind, channel, personalized):
-        keep = (days >= 0) & (days <= _DAYS - 1)
-        who_idx, days = who_idx[keep], days[keep]
-        if isinstance(channel, tuple):
-            channel = rng.choice(channel[0], len(who_idx), p=channel[1]).astype(object)
-        if isinstance(kind, list):
-            kind = rng.choice(kind, len(who_idx)).astype(object)
-        parts.append(pd.DataFrame({"customer_index": who_idx, "day": days, "kind": kind, "channel": channel,
-                                   "personalized": rng.random(len(who_idx)) < personalized}))
-
-    w = np.flatnonzero(state["welcomed"])
-    add(w, state["welcome_day"][w], "welcome", (["email", "phone"], [0.8, 0.2]), 0.9)
-    t = np.flatnonzero(state["thanked"])
-    add(t, state["thank_day"][t], ["thank_you", "thank_you", "handwritten_note", "check_in_call"], "phone", 0.95)
-    add(surveyed.customer_index.to_numpy(), survey_day, "survey", "email", 0.3)
-    first = state["first_day"]
-    buyers = np.flatnonzero(first >= 0)
-    last_order = orders.groupby("customer_index").day.max().reindex(range(n)).to_numpy()
-    span_end = np.minimum(np.nan_to_num(last_order, nan=0).astype(int) + 120, _DAYS - 1)
-    who_n, days_n = _spans(rng, first[buyers], span_end[buyers], 75.0)
-    add(buyers[who_n], days_n, "newsletter", "email", 0.1)
-    who_p, days_p = _spans(rng, first[buyers] + 20, span_end[buyers], 110.0)
-    add(buyers[who_p], days_p, ["promotion", "promotion", "upsell"],
-        (["email", "sms", "social", "in_app"], [0.5, 0.2, 0.15, 0.15]), 0.2)
-    loyal = buyers[rng.random(len(buyers)) < 0.08]
-    add(loyal, first[loyal] + rng.integers(60, 700, len(loyal)), ["loyalty_reward", "anniversary", "birthday"],
-        (["email", "mail"], [0.7, 0.3]), 0.8)
-    billing = buyers[rng.random(len(buyers)) < 0.25]
-    add(billing, first[billing] + rng.integers(10, 400, len(billing)),
-        ["billing", "renewal_notice", "policy_change"], "email", 0.05)
-    recall = buyers[(first[buyers] < 600) & (rng.random(len(buyers)) < 0.05)]
-    add(recall, np.full(len(recall), 620), "recall_notice", (["email", "mail"], [0.5, 0.5]), 0.0)
-    support = orders[rng.random(len(orders)) < 0.08]
-    add(support.customer_index.to_numpy(), support.day.to_numpy() + rng.integers(1, 15, len(support)),
-        "support_reply", (["email", "phone"], [0.7, 0.3]), 0.7)
-    partner = buyers[:: max(len(buyers) // 40, 1)][:40]
-    add(partner, first[partner] + 30, "partner_offer", "email", 0.0)
-    touch = pd.concat(parts, ignore_index=True).sort_values(["day", "customer_index"], kind="stable")
-    touchpoints = pd.DataFrame({
-        "touchpoint_id": _ids("T", len(touch), 8),
-        "customer_id": cid[touch.customer_index.to_numpy()],
-        "occurred_at": _timestamps(touch.day.to_numpy(), rng),
-        "kind": touch.kind.to_numpy(),
-        "channel": touch.channel.to_numpy(),
-        "personalized": np.where(touch.personalized.to_numpy(), "true", "false").astype(object),
-    })
-
-    customers_out = pd.DataFrame({
-        "customer_id": cid,
-        "created_at": _dates(people.created_day.to_numpy()),
-        "email": people.email, "name": people.name, "phone": people.phone,
-        "acquisition_channel": people.acquisition_channel, "plan": people.plan, "region": people.region,
-    })
-    orders_out = pd.DataFrame({
-        "order_id": _ids("O", len(orders), 8),
-        "customer_id": cid[orders.customer_index.to_numpy()],
-        "ordered_at": _timestamps(orders.day.to_numpy(), rng),
-        "amount": np.char.mod("%.2f", orders.amount.to_numpy()).astype(object),
-        "currency": "EUR",
-        "status": orders.status.to_numpy(),
-    })
-
-    if invalid_rows:
-        customers_out, orders_out, nps, touchpoints = _with_invalid_rows(customers_out, orders_out, nps, touchpoints)
-
-    frames = {"customers": customers_out, "orders": orders_out, "nps_responses": nps, "touchpoints": touchpoints}
-    for name, frame in frames.items():
-        frame.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
-    return {name: len(frame) for name, frame in frames.items()}
-
-
-def _with_invalid_rows(customers, orders, nps, touchpoints):
-    """A few rows per export that break the contract, mixed in near the middle of each file."""
-    def insert(frame, rows):
-        middle = len(frame) // 2
-        return pd.concat([frame.iloc[:middle], pd.DataFrame(rows, columns=frame.columns), frame.iloc[middle:]],
-                         ignore_index=True)
-
-    c0 = customers.iloc[0]
-    customers = insert(customers, [
-        list(c0),  # duplicate customer_id
-        ["", "2023-05-01", "", "", "", "organic", "basic", "north"],
-        ["C9000001", "31/02/2023x", "", "", "", "organic", "basic", "south"],
-    ])
-    o = orders.iloc[0]
-    orders = insert(orders, [
-        ["O90000001", o.customer_id, "2023-03-01 10:00:00", "-12.50", "EUR", "completed"],
-        ["O90000002", o.customer_id, "2023-03-02 10:00:00", "abc", "EUR", "completed"],
-        ["O90000003", o.customer_id, "2023-13-45 10:00:00", "10.00", "EUR", "completed"],
-        list(o),  # duplicate order_id
-        ["O90000004", "C9999999", "2023-03-04 10:00:00", "10.00", "EUR", "completed"],
-        ["O90000005", "", "2023-03-05 10:00:00", "10.00", "EUR", "completed"],
-    ])
-    r = nps.iloc[0]
-    nps = insert(nps, [
-        ["R9000001", r.customer_id, "2023-03-01 10:00:00", "11", "yes", ""],
-        ["R9000002", r.customer_id, "2023-03-01 10:00:00", "seven", "yes", ""],
-        ["R9000003", r.customer_id, "2023-03-01 10:00:00", "-1", "no", ""],
-    ])
-    t = touchpoints.iloc[0]
-    touchpoints = insert(touchpoints, [
-        ["T90000001", t.customer_id, "yesterday", "promotion", "email", "false"],
-        ["T90000002", "C9999999", "2023-03-01 10:00:00", "promotion", "email", "false"],
-    ])
-    return customers, orders, nps, touchpoints
+    quoted = {"customers": ("name", "email"), "orders": (), "nps_responses": ("comment",), "touchpoints": ()}
+    files = {name: _CsvFile(out / f"{name}.csv", columns, quoted[name]) for name, columns in COLUMNS.items()}
+    next_numbers = {"orders": 1, "nps_responses": 1, "touchpoints": 1}
+    hostile_planted = False
+    try:
+        for index in range(chunks):
+            lo, hi = int(bounds[index]), int(bounds[index + 1])
+            last = index == chunks - 1
+            chunk = _Chunk(np.random.default_rng(streams[index + 1]), created[lo:hi], lo + 1, thank_you_effect)
+            chunk.simulate_orders()
+            chunk.simulate_nps()
+            if not hostile_planted:
+                if last and chunk.r_who.size == 0:
+                    chunk.add_answer()
+                hostile_planted = chunk.plant_hostile()
+            chunk.simulate_touchpoints(PARTNER_OFFER_ROWS if index == 0 else 0)
+            tables = {
+                "customers": chunk.customers_table(),
+                "orders": chunk.orders_table(next_numbers["orders"]),
+                "nps_responses": chunk.nps_table(next_numbers["nps_responses"]),
+                "touchpoints": chunk.touchpoints_table(next_numbers["touchpoints"]),
+            }
+            for name in next_numbers:
+                next_numbers[name] += len(tables[name][COLUMNS[name][0]])
+            if last and invalid_rows:
+                tables = _invalid_rows(chunk, tables, next_numbers, customers)
+            for name, table in tables.items():
+                files[name].write(table)
+            del chunk, tables
+    finally:
+        for file in files.values():
+            file.close()
+    return {name: file.rows for name, file in files.items()}
