@@ -123,7 +123,7 @@ def test_navigation_from_landing_to_every_analysis_and_the_previous_period(brows
     assert f"{SAMPLE_PERIOD}/index.html" in hrefs and "2024-Q1/index.html" in hrefs
     page.click(f'a[href="{SAMPLE_PERIOD}/index.html"]')
     page.wait_for_load_state("networkidle")
-    for title in ["Cohort retention", "Net Promoter Score", "Appreciation touchpoints", "Data quality"]:
+    for title in ["Cohort retention", "Net Promoter Score", "Appreciation touchpoints", "Data quality", "Methodology"]:
         page.get_by_role("navigation", name="Site").get_by_role("link", name=title).click()
         page.wait_for_load_state("networkidle")
         assert title in page.title()
@@ -175,12 +175,22 @@ def test_every_chart_can_be_saved_as_png_and_svg(browser, server, two_period_sit
     visit.close()
 
 
-def test_the_summary_shows_the_numbers_of_the_csvs(browser, server, two_period_site):
+def test_the_summary_cards_show_the_numbers_of_the_csvs(browser, server, two_period_site):
     visit = Visit(browser, server)
     page = visit.open(f"{SAMPLE_PERIOD}/index.html")
-    text = page.inner_text("main")
-    nps = pd.read_csv(two_period_site / SAMPLE_PERIOD / "data" / "nps_summary.csv").iloc[0]
-    assert f"{nps.nps:+.0f} ({nps.ci_low:+.0f} to {nps.ci_high:+.0f})" in text
+    data = two_period_site / SAMPLE_PERIOD / "data"
+    cards = {page.locator(".rr-kpi").nth(i).locator(".rr-kpi-name").inner_text():
+             page.locator(".rr-kpi").nth(i).locator(".rr-kpi-number").inner_text()
+             for i in range(page.locator(".rr-kpi").count())}
+    summary = pd.read_csv(data / "summary_kpis.csv")
+    assert len(cards) == len(summary) == 7
+    for row in summary.itertuples():
+        expected = f"{row.value:+.0f}" if row.kpi == "NPS" else f"{100 * row.value:.1f}%"
+        assert cards[row.kpi] == expected, row.kpi
+    nps = pd.read_csv(data / "nps_summary.csv").iloc[0]
+    assert cards["NPS"] == f"{nps.nps:+.0f}"
+    kpis = pd.read_csv(data / "period_kpis.csv").set_index("metric")
+    assert cards["Customer retention rate"] == f"{100 * kpis.loc['customer_retention_rate', 'value']:.1f}%"
     visit.close()
 
 

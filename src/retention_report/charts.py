@@ -57,7 +57,8 @@ def _theme() -> dict:
             "title": {"fontSize": 15, "anchor": "start", "subtitleFontSize": 12, "subtitleColor": "#444"},
             "axis": {"labelFontSize": 12, "titleFontSize": 12, "gridColor": "#e5e5e5"},
             "legend": {"labelFontSize": 12, "titleFontSize": 12},
-            "mark": {"color": PALETTE[0]},
+            # Marks are not announced one by one: the chart's description (its aria-label) says what it shows.
+            "mark": {"color": PALETTE[0], "aria": False},
         }
     }
 
@@ -76,7 +77,9 @@ def chart_html(spec: dict, description: str = "") -> str:
         f'<figcaption class="rr-chart-description">{escape(label)}</figcaption></figure>\n'
         f'<script>vegaEmbed("#{chart_id}", {safe_spec}, {options})'
         f'.then(function () {{ var s = document.querySelector("#{chart_id} details summary");'
-        f' if (s) {{ s.setAttribute("aria-label", "Save this chart as SVG or PNG"); }} }})'
+        f' if (s) {{ s.setAttribute("aria-label", "Save this chart as SVG or PNG"); }}'
+        f' document.querySelectorAll("#{chart_id} svg.marks").forEach(function (g) {{'
+        f' if (!g.getAttribute("aria-label")) {{ g.setAttribute("aria-label", {json.dumps(label)}); }} }}); }})'
         f'.catch(function (e) {{ console.error(e); }});</script>'
     )
 

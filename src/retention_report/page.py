@@ -105,6 +105,11 @@ class Page:
         lines.append(f"\n[Download {name}.csv](data/{name}.csv){more}")
         display(Markdown("\n".join(lines)))
 
+    def show_html(self, fragment: str) -> None:
+        """Show HTML the package generated (never text from the data unescaped) as a raw block, the same
+        way charts travel: Quarto and the fallback both pass it through."""
+        display(Markdown("```{=html}\n" + fragment + "\n```\n"))
+
     def show_chart(self, chart, description: str) -> None:
         """Show a chart; `description` says in words what it shows (for screen readers and print)."""
         display(chart.properties(description=description))

@@ -92,17 +92,10 @@ def headline_figures(period_dir: Path) -> dict[str, str]:
     if nps and nps[0].get("nps") not in ("", None):
         row = nps[0]
         figures["NPS"] = f"{float(row['nps']):+.0f} ({float(row['ci_low']):+.0f} to {float(row['ci_high']):+.0f}), n={row['responses']}"
-    coverage = [r for r in _read_csv(period_dir / "data" / "touchpoint_coverage.csv")
-                if r.get("segment") == "all" and r.get("metric", "").startswith("welcomed")]
-    if coverage and coverage[0].get("rate") not in ("", None):
-        figures["Welcomed new customers"] = f"{100 * float(coverage[0]['rate']):.1f}%"
-    triangle = _read_csv(period_dir / "data" / "cohort_retention.csv")
-    month_one = [r for r in triangle if r["months_since_first"] == "1"][-6:]
-    if month_one:
-        active = sum(int(r["active_customers"]) for r in month_one)
-        total = sum(int(r["cohort_customers"]) for r in month_one)
-        if total:
-            figures["Month-1 retention, latest cohorts"] = f"{100 * active / total:.1f}%"
+    # The other headline figures are the summary's own cards (summary_kpis.csv).
+    for row in _read_csv(period_dir / "data" / "summary_kpis.csv"):
+        if row["kpi"] in ("Customer retention rate", "Churn rate", "Would buy again") and row["value"]:
+            figures[row["kpi"]] = f"{100 * float(row['value']):.1f}%"
     return figures
 
 
@@ -111,12 +104,6 @@ def headline_figures(period_dir: Path) -> dict[str, str]:
 def landing_fragment(title: str, site: Path, periods: list[str]) -> str:
     rows = [{"period": p, "figures": headline_figures(site / p)} for p in periods]
     return TEMPLATES.get_template("landing.html.j2").render(title=title, periods=rows)
-
-
-def period_fragment(period: str, pages: list[PageSpec], period_dir: Path, all_periods: list[str]) -> str:
-    return TEMPLATES.get_template("period.html.j2").render(
-        period=period, pages=pages, figures=headline_figures(period_dir), periods=all_periods,
-    )
 
 
 # ---------------------------------------------------------------- fallback: nbconvert
@@ -145,8 +132,10 @@ class RawHtmlOutputs(Preprocessor):
             match = _RAW_HTML_BLOCK.match(markdown or "")
             if match:
                 output.data = {"text/html": match["html"]}
+            elif markdown is not None:
+                output.data = {"text/markdown": markdown}
             else:
-                output.data = {k: v for k, v in data.items() if k in ("text/markdown", "text/plain")}
+                continue  # a bare repr (a returned path, a number): not meant for readers
             kept.append(output)
         cell.outputs = kept
         return cell, resources
@@ -185,9 +174,6 @@ def render_fallback(build_dir: Path, period: str, out: Path, periods: list[str],
             raise RenderError(f"rendering {source} into {spec.page}.html failed: {exc}") from exc
         page = _page(f"{spec.title} · {period}", site_title, body, 1, period, pages, periods, spec.page)
         (period_out / f"{spec.page}.html").write_text(page, encoding="utf-8")
-    summary = period_fragment(period, pages, period_out, periods)
-    (period_out / "index.html").write_text(
-        _page(f"{period}", site_title, summary, 1, period, pages, periods, "index"), encoding="utf-8")
 
 
 def write_landing_fallback(out: Path, periods: list[str], reports_dir: Path = REPORTS_DIR) -> None:
@@ -223,8 +209,6 @@ def render_quarto(build_dir: Path, period: str, out: Path, periods: list[str], w
         notebook.cells.insert(0, _front_matter(f"{spec.title} · {period}"))
         nbformat.write(notebook, period_src / f"{spec.page}.ipynb")
     shutil.copytree(build_dir / "data", period_src / "data", dirs_exist_ok=True)
-    (period_src / "index.qmd").write_text(
-        _qmd(period, period_fragment(period, pages, build_dir, periods)), encoding="utf-8")
     (work / "index.qmd").write_text(_qmd(site_title, landing_fragment(site_title, out, periods)), encoding="utf-8")
     result = subprocess.run(["quarto", "render", str(work)], capture_output=True, text=True)
     if result.returncode != 0:
