@@ -85,3 +85,21 @@ def test_quarto_renders_the_same_layout_offline(sample_site, tmp_path):
     for page in out.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         assert "cdn.jsdelivr" not in text and "fonts.googleapis" not in text, page
+
+
+def test_page_cells_keep_only_what_a_reader_should_see():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell("x")
+    code.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="a warning"),
+        nbformat.v4.new_output("execute_result", data={"text/plain": "PosixPath('/secret/build')"}, execution_count=1),
+        nbformat.v4.new_output("display_data", data={"text/markdown": "**42%** stayed", "text/plain": "42"}),
+        nbformat.v4.new_output("error", ename="E", evalue="v", traceback=[]),
+    ]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title\n\nIntro."), nbformat.v4.new_code_cell("import x"), code]
+    cells = render.page_cells(nb).cells
+    assert [c.cell_type for c in cells] == ["markdown", "code"]
+    assert cells[0].source == "Intro."
+    assert [o.data for o in cells[1].outputs] == [{"text/markdown": "**42%** stayed"}]

@@ -108,36 +108,44 @@ def landing_fragment(title: str, site: Path, periods: list[str]) -> str:
 
 # ---------------------------------------------------------------- fallback: nbconvert
 
-class RawHtmlOutputs(Preprocessor):
-    """Show the site's outputs the way Quarto does: a `text/markdown` output holding only a raw HTML
-    block becomes that HTML; parameter cells, streams and prompts are not part of the page."""
+def page_cells(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """What a reader sees of an executed notebook, for either renderer: markdown cells, and the
+    `text/markdown` outputs of code cells (narrative, tables, charts as raw HTML blocks). Streams, errors,
+    bare reprs (a returned path, a number) and code cells with nothing to show are left out, and the
+    leading `# Title` goes, since the page's title already says it."""
+    cells = []
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            kept = []
+            for output in cell.get("outputs", []):
+                markdown = output.get("data", {}).get("text/markdown") \
+                    if output.output_type in ("display_data", "execute_result") else None
+                if isinstance(markdown, list):
+                    markdown = "".join(markdown)
+                if markdown is not None:
+                    output.data = {"text/markdown": markdown}
+                    output.metadata = {}
+                    kept.append(output)
+            cell.outputs = kept
+            if not kept:
+                continue
+        cells.append(cell)
+    if cells and cells[0].cell_type == "markdown" and cells[0].source.startswith("# "):
+        rest = cells[0].source.split("\n", 1)
+        cells[0].source = rest[1].lstrip("\n") if len(rest) > 1 else ""
+    notebook.cells = cells
+    return notebook
 
-    def preprocess(self, nb, resources):
-        nb, resources = super().preprocess(nb, resources)
-        # Code cells with nothing to show (parameters, imports) leave no trace on the page.
-        nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.get("outputs")]
-        return nb, resources
+
+class RawHtmlOutputs(Preprocessor):
+    """A `text/markdown` output holding only a raw HTML block becomes that HTML, as Pandoc (Quarto) passes
+    it through; nbconvert's markdown renderer would show it as code."""
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code":
-            return cell, resources
-        kept = []
         for output in cell.get("outputs", []):
-            if output.output_type not in ("display_data", "execute_result"):
-                continue
-            data = output.get("data", {})
-            markdown = data.get("text/markdown")
-            if isinstance(markdown, list):
-                markdown = "".join(markdown)
-            match = _RAW_HTML_BLOCK.match(markdown or "")
+            match = _RAW_HTML_BLOCK.match(output.get("data", {}).get("text/markdown") or "")
             if match:
                 output.data = {"text/html": match["html"]}
-            elif markdown is not None:
-                output.data = {"text/markdown": markdown}
-            else:
-                continue  # a bare repr (a returned path, a number): not meant for readers
-            kept.append(output)
-        cell.outputs = kept
         return cell, resources
 
 
@@ -151,9 +159,9 @@ def _exporter() -> HTMLExporter:
 
 
 def _page(title: str, site_title: str, body: str, depth: int, period: str | None, pages: list[PageSpec],
-          periods: list[str], current_page: str | None) -> str:
+          periods: list[str], current_page: str | None, heading: str | None = None) -> str:
     return TEMPLATES.get_template("page.html.j2").render(
-        title=title, site_title=site_title, body=body, root="../" * depth, period=period, pages=pages,
+        title=title, heading=heading, site_title=site_title, body=body, root="../" * depth, period=period, pages=pages,
         periods=periods, current_page=current_page,
         built_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )
@@ -168,11 +176,12 @@ def render_fallback(build_dir: Path, period: str, out: Path, periods: list[str],
     for spec in pages:
         source = build_dir / spec.notebook
         try:
-            notebook = nbformat.read(source, as_version=4)
+            notebook = page_cells(nbformat.read(source, as_version=4))
             body, _ = exporter.from_notebook_node(notebook)
         except Exception as exc:  # nbconvert raises many kinds
             raise RenderError(f"rendering {source} into {spec.page}.html failed: {exc}") from exc
-        page = _page(f"{spec.title} · {period}", site_title, body, 1, period, pages, periods, spec.page)
+        page = _page(f"{spec.title} · {period}", site_title, body, 1, period, pages, periods, spec.page,
+                     heading=f"{spec.title} · {period}")
         (period_out / f"{spec.page}.html").write_text(page, encoding="utf-8")
 
 
@@ -205,7 +214,7 @@ def render_quarto(build_dir: Path, period: str, out: Path, periods: list[str], w
     period_src = work / period
     period_src.mkdir(parents=True, exist_ok=True)
     for spec in pages:
-        notebook = nbformat.read(build_dir / spec.notebook, as_version=4)
+        notebook = page_cells(nbformat.read(build_dir / spec.notebook, as_version=4))
         notebook.cells.insert(0, _front_matter(f"{spec.title} · {period}"))
         nbformat.write(notebook, period_src / f"{spec.page}.ipynb")
     shutil.copytree(build_dir / "data", period_src / "data", dirs_exist_ok=True)
