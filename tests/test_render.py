@@ -9,8 +9,6 @@ import pytest
 
 from conftest import SAMPLE_PERIOD
 from retention_report import render
-from retention_report.pipeline import Build
-from retention_report.periods import parse_period
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 PAGE_NAMES = [spec.page for spec in render.site_declaration()[1]]
@@ -73,18 +71,21 @@ def test_landing_page_lists_the_period_with_its_headline_figures(sample_site):
 
 @pytest.mark.skipif(shutil.which("quarto") is None, reason="quarto is not on PATH on this machine")
 def test_quarto_renders_the_same_layout_offline(sample_site, tmp_path):
-    builder = Build(parse_period(SAMPLE_PERIOD), sample_site.build_dir.parent.parent / "unused", tmp_path / "site",
-                    build_root=sample_site.build_dir.parent, use_quarto=True)
     out = tmp_path / "quarto_out"
-    renderer = render.assemble_site(builder.build_dir, SAMPLE_PERIOD, None, out, work=tmp_path / "quarto_work",
+    renderer = render.assemble_site(sample_site.build_dir, SAMPLE_PERIOD, None, out, work=tmp_path / "quarto_work",
                                     use_quarto=True)
     assert renderer == "quarto"
-    for page in ["index", *PAGE_NAMES]:
-        assert (out / SAMPLE_PERIOD / f"{page}.html").is_file()
+    assert (out / "index.html").is_file() and (out / "vega-bundle.js").is_file()
+    for page in PAGE_NAMES:
+        assert (out / SAMPLE_PERIOD / f"{page}.html").is_file(), page
     assert (out / SAMPLE_PERIOD / "data" / "nps_summary.csv").is_file()
     for page in out.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
-        assert "cdn.jsdelivr" not in text and "fonts.googleapis" not in text, page
+        assert not EXTERNAL.search(text), f"{page} references an outside URL"
+        assert "require.min.js" not in text and "jquery" not in text.lower(), page
+    for page in CHART_PAGES:
+        text = (out / SAMPLE_PERIOD / f"{page}.html").read_text(encoding="utf-8")
+        assert re.findall(r'id="(chart-[0-9a-f]{12})"', text) and "vega-bundle.js" in text, page
 
 
 def test_page_cells_keep_only_what_a_reader_should_see():
