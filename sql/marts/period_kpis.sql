@@ -1,8 +1,9 @@
 -- period_kpis: one row per period figure (metric): its value for the period, the previous period and the same
 -- period a year earlier, and the changes. "Active at a date" = a completed order (status in active_statuses)
 -- in the churn_after_days days before it. S = active at the period's start, E = active at its end,
--- N = first completed order ever inside the period. Revenue retention compares the S customers' revenue in
--- the period with their revenue in the equally long stretch just before it.
+-- N = first completed order ever inside the period. Customer retention rate = (E - N_E) / S, where N_E counts
+-- the new customers who are in E (a new customer who lapsed inside a long period was never in E). Revenue
+-- retention compares the S customers' revenue in the period with the equally long stretch just before it.
 CREATE OR REPLACE TABLE period_kpis AS
 WITH roles AS (
     SELECT * FROM (VALUES
@@ -57,9 +58,10 @@ figures AS (
         count(*) FILTER (WHERE p.at_start)::DOUBLE AS customers_at_start,
         count(*) FILTER (WHERE p.is_new)::DOUBLE AS new_customers,
         count(*) FILTER (WHERE p.at_end)::DOUBLE AS customers_at_end,
+        count(*) FILTER (WHERE p.is_new AND p.at_end)::DOUBLE AS new_customers_at_end,
         count(*) FILTER (WHERE p.at_start AND p.at_end)::DOUBLE AS retained_customers,
         count(*) FILTER (WHERE p.at_end AND NOT p.at_start AND NOT p.is_new)::DOUBLE AS reactivated_customers,
-        (count(*) FILTER (WHERE p.at_end) - count(*) FILTER (WHERE p.is_new))
+        (count(*) FILTER (WHERE p.at_end) - count(*) FILTER (WHERE p.is_new AND p.at_end))
             / nullif(count(*) FILTER (WHERE p.at_start), 0) AS customer_retention_rate,
         count(*) FILTER (WHERE p.at_start AND NOT p.at_end) / nullif(count(*) FILTER (WHERE p.at_start), 0) AS churn_rate,
         count(*) FILTER (WHERE p.orders_in_period >= 2) / nullif(count(*) FILTER (WHERE p.orders_in_period >= 1), 0)
@@ -82,7 +84,7 @@ long AS (
 metrics AS (
     SELECT * FROM (VALUES
         (1, 'customers_at_start', 'count'), (2, 'new_customers', 'count'), (3, 'customers_at_end', 'count'),
-        (4, 'retained_customers', 'count'), (5, 'reactivated_customers', 'count'),
+        (3.5, 'new_customers_at_end', 'count'), (4, 'retained_customers', 'count'), (5, 'reactivated_customers', 'count'),
         (6, 'customer_retention_rate', 'rate'), (7, 'churn_rate', 'rate'), (8, 'repeat_purchase_rate', 'rate'),
         (9, 'gross_revenue_retention', 'rate'), (10, 'net_revenue_retention', 'rate'),
         (11, 'buying_customers', 'count'), (12, 'revenue', 'money'), (13, 'top_20_percent_revenue_share', 'rate')

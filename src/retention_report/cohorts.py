@@ -14,7 +14,10 @@ segment_retention.sql, revenue_concentration.sql):
   shown as such, never as a drop.
 - Active at a date: a completed order in the `churn_after_days` days before it. Customers at start S
   are active at the period's first day, customers at end E at the day after its last, new customers N
-  placed their first completed order ever inside the period.
+  placed their first completed order ever inside the period. Customer retention rate = (E - N) / S with N
+  counting only the new customers who are part of E: in a period longer than `churn_after_days` some new
+  customers lapse before its end, and subtracting them from E (which never held them) would understate
+  retention, down to negative rates for a year.
 - Lifetime: days from the first completed order to the last one before the first silence of more than
   `churn_after_days` days. Churned when that silence lies wholly inside the data; otherwise censored at
   the longest lifetime the data could already have confirmed as ended (last day of data minus
@@ -40,9 +43,10 @@ KPI_LABELS = {
     "customers_at_start": ("Customers at start (S)", "active (a completed order) in the churn window before the first day"),
     "new_customers": ("New customers (N)", "first completed order ever inside the period"),
     "customers_at_end": ("Customers at end (E)", "active in the churn window before the day after the last day"),
+    "new_customers_at_end": ("New and still active at end (N in E)", "new customers who are part of E"),
     "retained_customers": ("Still active at end, of S", "customers in both S and E"),
     "reactivated_customers": ("Came back", "in E, not in S and not new: returned after a lapse"),
-    "customer_retention_rate": ("Customer retention rate", "(E - N) / S"),
+    "customer_retention_rate": ("Customer retention rate", "(E - N) / S, N counting only new customers in E"),
     "churn_rate": ("Churn rate", "share of S not active at the end"),
     "repeat_purchase_rate": ("Repeat purchase rate", "share of the period's buyers with two or more completed orders in it"),
     "gross_revenue_retention": ("Gross revenue retention", "S's revenue in the period, each customer capped at their "
@@ -253,7 +257,10 @@ def kpi_table(kpis: pd.DataFrame) -> pd.DataFrame:
 
 
 def lorenz_gini(lorenz: pd.DataFrame) -> float:
-    """Gini coefficient from Lorenz points (customer_share, revenue_share), by the trapezoid rule."""
+    """Gini coefficient from Lorenz points (customer_share, revenue_share), by the trapezoid rule;
+    nan without buyers (no points)."""
+    if len(lorenz) < 2:
+        return float("nan")
     x = lorenz["customer_share"].to_numpy(dtype=float)
     y = lorenz["revenue_share"].to_numpy(dtype=float)
     return float(1 - np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1])))
@@ -263,21 +270,30 @@ def lorenz_gini(lorenz: pd.DataFrame) -> float:
 
 
 def retention_sentence(kpis: pd.DataFrame, period: str, previous: str, year_ago: str) -> str:
+    """The period's customer retention against the previous period and the same period a year earlier
+    (said once when they are the same period, as for a year)."""
     k = kpis.set_index("metric")
     crr, churn, start = k.loc["customer_retention_rate"], k.loc["churn_rate"], k.loc["customers_at_start"]
     retained = k.loc["retained_customers"]
+    if not start.value or math.isnan(crr.value):
+        return (f"No customer was active in the window before {period} began, so the period has no retention "
+                f"rate (the data probably starts with it).")
 
-    def direction(change: float) -> str:
-        if math.isnan(change):
-            return "no comparison"
-        return "up" if change > 0 else "down" if change < 0 else "unchanged"
+    def against(label: str, value: float, change: float) -> str:
+        if value is None or math.isnan(value):
+            return f"no figure for {label}"
+        word = "up" if change > 0 else "down" if change < 0 else "unchanged"
+        return f"{word} {abs(100 * change):.1f} points on {label} ({percent(value)})"
 
+    comparisons = [against(previous, crr.previous, crr.change)]
+    churn_before = [percent(churn.previous)]
+    if year_ago != previous:
+        comparisons.append(against(year_ago, crr.year_ago, crr.change_year_ago))
+        churn_before.append(percent(churn.year_ago))
     return (
-        f"Customer retention in {period} was **{percent(crr.value)}** ((E - N) / S), "
-        f"{direction(crr.change)} {points(crr.change)} on {previous} ({percent(crr.previous)}) and "
-        f"{direction(crr.change_year_ago)} {points(crr.change_year_ago)} on {year_ago} ({percent(crr.year_ago)}); "
+        f"Customer retention in {period} was **{percent(crr.value)}**, " + " and ".join(comparisons) + "; "
         f"of the {int(start.value):,} customers active at the start, {int(retained.value):,} were still active at "
-        f"the end (churn {percent(churn.value)}, against {percent(churn.previous)} and {percent(churn.year_ago)})."
+        f"the end (churn {percent(churn.value)}, against " + " and ".join(churn_before) + ")."
     )
 
 
