@@ -1,0 +1,67 @@
+-- nps_theme_patterns: one row per theme keyword: a pattern matching the keyword at the start of a word
+-- ("error" matches "errors", not "onerror"), with regular-expression characters in the keyword escaped.
+CREATE OR REPLACE TABLE nps_theme_patterns AS
+SELECT theme, keyword, '\b' || regexp_replace(keyword, '([.^$*+?()\[\]{}|\\])', '\\\1', 'g') AS pattern
+FROM param_comment_themes;
+
+-- nps_comments: one row per comment of the period's detractors and passives, with email addresses, phone numbers
+-- and the customer's own name replaced by placeholders before the text leaves the warehouse. No customer id.
+CREATE OR REPLACE TABLE nps_comments AS
+WITH answers AS (
+    SELECT r.response_id, r.responded_at, r.score, r.comment, c.name
+    FROM stg_nps_responses AS r
+    LEFT JOIN stg_customers AS c USING (customer_id)
+    WHERE r.comment IS NOT NULL AND r.score <= 8
+      AND r.responded_at >= $period_start AND r.responded_at < $period_end_exclusive
+),
+redacted AS (
+    SELECT response_id, responded_at, score,
+           regexp_replace(
+               regexp_replace(
+                   CASE WHEN name IS NULL OR length(name) < 3 THEN comment ELSE replace(comment, name, '[name]') END,
+                   '[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}', '[email]', 'g'),
+               '\+?[0-9][0-9 ()./-]{6,}[0-9]', '[phone]', 'g') AS comment
+    FROM answers
+)
+SELECT row_number() OVER (ORDER BY r.responded_at, r.response_id) AS comment_number,
+       strftime(r.responded_at, '%Y-%m-%d') AS answered_on, r.score,
+       CASE WHEN r.score <= 6 THEN 'detractor' ELSE 'passive' END AS score_group,
+       coalesce(string_agg(DISTINCT t.theme, '; ' ORDER BY t.theme), '') AS themes,
+       r.comment
+FROM redacted AS r
+LEFT JOIN nps_theme_patterns AS t ON regexp_matches(lower(r.comment), t.pattern)
+GROUP BY r.response_id, r.responded_at, r.score, r.comment
+ORDER BY comment_number;
+
+-- nps_themes: one row per theme of the keyword map (param_comment_themes): how many of the period's detractor
+-- and passive comments mention it, and the answers (all groups) whose comment mentions it, for its NPS.
+CREATE OR REPLACE TABLE nps_themes AS
+WITH period_answers AS (
+    SELECT response_id, score, lower(comment) AS text FROM stg_nps_responses
+    WHERE comment IS NOT NULL AND responded_at >= $period_start AND responded_at < $period_end_exclusive
+),
+mentions AS (
+    SELECT DISTINCT t.theme, a.response_id, a.score
+    FROM period_answers AS a JOIN nps_theme_patterns AS t ON regexp_matches(a.text, t.pattern)
+)
+SELECT
+    t.theme,
+    count(m.response_id) FILTER (WHERE m.score <= 8) AS unhappy_comments,
+    count(m.response_id) AS responses,
+    count(m.response_id) FILTER (WHERE m.score >= 9) AS promoters,
+    count(m.response_id) FILTER (WHERE m.score BETWEEN 7 AND 8) AS passives,
+    count(m.response_id) FILTER (WHERE m.score <= 6) AS detractors
+FROM (SELECT DISTINCT theme FROM param_comment_themes) AS t
+LEFT JOIN mentions AS m USING (theme)
+GROUP BY t.theme
+ORDER BY unhappy_comments DESC, t.theme;
+
+-- nps_theme_examples: up to three of the latest redacted detractor or passive comments per theme.
+CREATE OR REPLACE TABLE nps_theme_examples AS
+SELECT theme, answered_on, score, comment
+FROM (
+    SELECT DISTINCT t.theme, c.comment_number, c.answered_on, c.score, c.comment
+    FROM nps_comments AS c JOIN nps_theme_patterns AS t ON regexp_matches(lower(c.comment), t.pattern)
+)
+QUALIFY row_number() OVER (PARTITION BY theme ORDER BY answered_on DESC, comment_number DESC) <= 3
+ORDER BY theme, answered_on DESC;
