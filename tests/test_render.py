@@ -12,7 +12,7 @@ from retention_report import render
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 PAGE_NAMES = [spec.page for spec in render.site_declaration()[1]]
-CHART_PAGES = ["cohorts", "nps"]
+CHART_PAGES = ["cohorts", "nps", "touchpoints"]
 
 
 def test_the_site_has_the_promised_layout(sample_site):

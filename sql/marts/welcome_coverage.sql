@@ -1,5 +1,6 @@
--- welcome_coverage: one row for the period's new customers (first completed order in the period):
--- how many got a welcome touchpoint 0 to `welcome_within_days` days after their first order.
+-- welcome_coverage: one row per segment (segment_column 'all' for everyone) of the period's new customers
+-- (first completed order in the period): how many got a welcome 0 to `welcome_within_days` days after it.
+-- A welcome before the first order does not count: it welcomed a sign-up, not a customer.
 CREATE OR REPLACE TABLE welcome_coverage AS
 WITH first_orders AS (
     SELECT customer_id, min(ordered_at) AS first_order_at
@@ -22,9 +23,38 @@ first_welcome AS (
     GROUP BY n.customer_id
 )
 SELECT
-    'all' AS segment,
+    s.segment_column,
+    s.segment,
     count(*) AS customers,
     count(*) FILTER (WHERE w.days_to_welcome <= $welcome_within_days) AS covered,
     median(w.days_to_welcome) AS median_days_to_welcome
 FROM new_customers AS n
-LEFT JOIN first_welcome AS w USING (customer_id);
+JOIN cohort_segments AS s USING (customer_id)
+LEFT JOIN first_welcome AS w USING (customer_id)
+GROUP BY s.segment_column, s.segment
+ORDER BY segment_column = 'all' DESC, segment_column, segment;
+
+-- welcome_trend: one row per month of the 24 months ending with the period: new customers and how many were
+-- welcomed within the window.
+CREATE OR REPLACE TABLE welcome_trend AS
+WITH first_orders AS (
+    SELECT customer_id, min(ordered_at) AS first_order_at
+    FROM stg_orders WHERE list_contains($active_statuses, status) GROUP BY customer_id
+),
+welcomed AS (
+    SELECT f.customer_id
+    FROM first_orders AS f
+    JOIN stg_touchpoints AS t ON t.customer_id = f.customer_id AND list_contains($welcome_kinds, t.kind)
+     AND date_diff('day', f.first_order_at::DATE, t.occurred_at::DATE) BETWEEN 0 AND $welcome_within_days
+    GROUP BY f.customer_id
+),
+months AS (
+    SELECT (date_trunc('month', $period_start::DATE) + to_months($period_months::INTEGER - 24 + i))::DATE AS month
+    FROM range(0, 24) AS r(i)
+)
+SELECT strftime(m.month, '%Y-%m') AS month, count(f.customer_id) AS customers, count(w.customer_id) AS covered
+FROM months AS m
+LEFT JOIN first_orders AS f ON date_trunc('month', f.first_order_at)::DATE = m.month
+LEFT JOIN welcomed AS w USING (customer_id)
+GROUP BY m.month
+ORDER BY m.month;

@@ -1,0 +1,13 @@
+-- touchpoint_categorised (file touchpoint_all: it runs first of the touchpoint marts): one row per staged touchpoint
+-- with its category from the params map ('uncategorised' for a kind the map does not name).
+CREATE OR REPLACE TABLE touchpoint_categorised AS
+SELECT t.touchpoint_id, t.customer_id, t.occurred_at, t.kind, t.channel, t.personalized,
+       coalesce(c.category, 'uncategorised') AS category
+FROM stg_touchpoints AS t
+LEFT JOIN param_touchpoint_categories AS c USING (kind);
+
+-- touchpoint_unmapped_kinds: one row per kind the category map does not name, with how often it occurs.
+CREATE OR REPLACE TABLE touchpoint_unmapped_kinds AS
+SELECT kind, count(*) AS touchpoints, min(occurred_at)::DATE AS first_seen, max(occurred_at)::DATE AS last_seen
+FROM touchpoint_categorised WHERE category = 'uncategorised'
+GROUP BY kind ORDER BY touchpoints DESC;

@@ -1,0 +1,51 @@
+-- touchpoint_effect_strata: one row per horizon (90, 180 days), stratum (acquisition cohort quarter x value
+-- tier) and group (thanked / not_thanked): customers and how many were retained. The anchor is a customer's
+-- second completed order; "thanked" = an appreciation touchpoint in the 30 days after it; "retained at h" =
+-- a completed order in the h days after that 30-day window (so the window itself biases neither group).
+-- Anchors before the period's end whose follow-up is not over by the data's end are left out (and counted).
+CREATE OR REPLACE TABLE touchpoint_effect_strata AS
+WITH completed AS (
+    SELECT customer_id, ordered_at, amount::DOUBLE AS amount,
+           row_number() OVER (PARTITION BY customer_id ORDER BY ordered_at, order_id) AS n
+    FROM stg_orders WHERE list_contains($active_statuses, status)
+),
+data_end AS (SELECT max(ordered_at) AS last_order_at FROM stg_orders),
+anchors AS (
+    SELECT a.customer_id, a.ordered_at AS anchor_at,
+           (SELECT sum(b.amount) FROM completed AS b WHERE b.customer_id = a.customer_id AND b.n = 1) AS revenue_before,
+           (SELECT date_trunc('quarter', min(b.ordered_at)) FROM completed AS b WHERE b.customer_id = a.customer_id) AS cohort
+    FROM completed AS a
+    WHERE a.n = 2 AND a.ordered_at < $period_end_exclusive
+),
+tiers AS (
+    SELECT *, ntile(4) OVER (ORDER BY revenue_before, customer_id) AS value_tier FROM anchors
+),
+thanked AS (
+    SELECT DISTINCT a.customer_id
+    FROM anchors AS a
+    JOIN touchpoint_categorised AS t ON t.customer_id = a.customer_id AND t.category = 'appreciation'
+     AND t.occurred_at > a.anchor_at AND t.occurred_at <= a.anchor_at + INTERVAL 30 DAY
+),
+windows AS (
+    SELECT t.*, h.horizon_days, th.customer_id IS NOT NULL AS is_thanked,
+           t.anchor_at + INTERVAL 30 DAY + to_days(h.horizon_days) <= d.last_order_at AS complete
+    FROM tiers AS t CROSS JOIN data_end AS d CROSS JOIN (VALUES (90), (180)) AS h(horizon_days)
+    LEFT JOIN thanked AS th USING (customer_id)
+),
+outcomes AS (
+    SELECT w.*, EXISTS (
+        SELECT 1 FROM completed AS c WHERE c.customer_id = w.customer_id
+          AND c.ordered_at > w.anchor_at + INTERVAL 30 DAY
+          AND c.ordered_at <= w.anchor_at + INTERVAL 30 DAY + to_days(w.horizon_days)) AS retained
+    FROM windows AS w WHERE w.complete
+)
+SELECT horizon_days,
+       strftime(cohort, '%Y') || '-Q' || quarter(cohort) || ' / value tier ' || value_tier AS stratum,
+       CASE WHEN is_thanked THEN 'thanked' ELSE 'not_thanked' END AS "group",
+       count(*) AS customers, count(*) FILTER (WHERE retained) AS retained
+FROM outcomes
+GROUP BY ALL
+UNION ALL
+SELECT horizon_days, 'left out: follow-up not over', 'all', count(*) FILTER (WHERE NOT complete), 0
+FROM windows GROUP BY horizon_days
+ORDER BY horizon_days, stratum, "group";
