@@ -6,8 +6,10 @@ by swapping in a complete new site.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +81,20 @@ class Build:
             raise StageError(name, exc) from exc
         result.timings.append((name, time.perf_counter() - started))
 
+    def run_notebooks(self, notebooks: list[str], parameters: dict, params: dict, result: BuildResult) -> None:
+        """The notebooks are independent (each reads marts, writes its own tables), so they run side by side,
+        one kernel per core by default (`notebook_workers` in params)."""
+        workers = int(params.get("notebook_workers") or os.cpu_count() or 1)
+        if self.on_stage:
+            self.on_stage(f"notebooks ({len(notebooks)}, {workers} at a time)")
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = [pool.submit(_timed_notebook, nb, self.build_dir / nb, parameters) for nb in notebooks]
+            outcomes = [future.result() for future in futures]
+        for notebook, (seconds, error) in zip(notebooks, outcomes):
+            if error is not None:
+                raise StageError(f"notebook {notebook}", error)
+            result.timings.append((f"notebook {notebook}", seconds))
+
     def run(self) -> BuildResult:
         result = BuildResult(self.period, self.site, self.build_dir)
         params = load_params(self.period.label, self.params_file)
@@ -100,19 +116,14 @@ class Build:
         data_dir = self.build_dir / "data"
         if data_dir.exists():
             shutil.rmtree(data_dir)
-        for spec in pages:
-            with self.stage(f"notebook {spec.notebook}", result):
-                execute.run_notebook(
-                    execute.NOTEBOOKS_DIR / spec.notebook,
-                    self.build_dir / spec.notebook,
-                    {
-                        "period": self.period.label,
-                        "warehouse": str(self.warehouse_path.resolve()),
-                        "params_file": str((self.build_dir / "params.yaml").resolve()),
-                        "output_dir": str(self.build_dir.resolve()),
-                        "private_dir": str(self.private_dir.resolve()),
-                    },
-                )
+        parameters = {
+            "period": self.period.label,
+            "warehouse": str(self.warehouse_path.resolve()),
+            "params_file": str((self.build_dir / "params.yaml").resolve()),
+            "output_dir": str(self.build_dir.resolve()),
+            "private_dir": str(self.private_dir.resolve()),
+        }
+        self.run_notebooks([spec.notebook for spec in pages], parameters, params, result)
 
         staging = publish.staging_dir(self.site)
         with self.stage("render", result):
@@ -123,6 +134,15 @@ class Build:
         with self.stage("publish", result):
             publish.publish(staging, self.site)
         return result
+
+
+def _timed_notebook(notebook: str, output: Path, parameters: dict) -> tuple[float, BaseException | None]:
+    started = time.perf_counter()
+    try:
+        execute.run_notebook(execute.NOTEBOOKS_DIR / notebook, output, parameters)
+    except Exception as exc:  # reported per notebook, in declaration order, by the caller
+        return time.perf_counter() - started, exc
+    return time.perf_counter() - started, None
 
 
 def build_report(period: str, data_dir: Path = DEFAULT_DATA, site: Path = DEFAULT_SITE,
