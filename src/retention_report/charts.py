@@ -84,7 +84,20 @@ def chart_html(spec: dict, description: str = "") -> str:
     )
 
 
+def _stable(value):
+    """Floats to 10 significant digits: sums that DuckDB adds up in parallel differ in the last bits from run
+    to run, and two builds of the same data must give the same pages."""
+    if isinstance(value, float):
+        return float(f"{value:.10g}")
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    return value
+
+
 def _render(spec: dict) -> dict:
+    spec = _stable(spec)
     description = spec.get("description", "")
     block = "```{=html}\n" + chart_html(spec, description) + "\n```\n"
     return {

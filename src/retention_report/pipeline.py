@@ -54,6 +54,7 @@ class Build:
     build_root: Path = BUILD_ROOT
     use_quarto: bool | None = None
     on_stage: Callable[[str], None] | None = None
+    strict: bool = False
 
     @property
     def build_dir(self) -> Path:
@@ -108,7 +109,11 @@ class Build:
             with duckdb.connect(str(self.warehouse_path), read_only=True) as con:
                 first, last = con.execute(
                     "SELECT min(ordered_at)::DATE, max(ordered_at)::DATE FROM stg_orders").fetchone()
+                set_aside = con.execute("SELECT count(*) FROM set_aside").fetchone()[0]
             check_within_data(self.period, first, last)
+            if self.strict and set_aside:
+                raise ValueError(f"--strict: {set_aside} row(s) of the exports were set aside; "
+                                 f"`retention-report validate --data {self.data_dir}` lists them")
             resolved = dict(params, data_first_day=str(first), data_last_day=str(last))
             (self.build_dir / "params.yaml").write_text(yaml.safe_dump(resolved, sort_keys=True), encoding="utf-8")
 
