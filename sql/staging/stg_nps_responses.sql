@@ -1,6 +1,7 @@
 -- stg_nps_responses: one row per survey answer (grain: response_id). Types, names and trims
--- raw_nps_responses; scores outside 0-10, unknown customers and duplicates go to set_aside.
--- An empty customer_id is an anonymous answer: it counts in NPS and is skipped in retention links.
+-- raw_nps_responses; unreadable or future dates, scores outside 0-10 or not integers, unknown customers and
+-- duplicates go to set_aside. An empty customer_id is an anonymous answer: it counts in NPS and is skipped
+-- in retention links. A customer_id that is a known customer's e-mail address links to that customer.
 CREATE OR REPLACE TEMP TABLE stg_nps_responses_checked AS
 WITH source AS (
     SELECT * FROM raw_nps_responses
@@ -9,37 +10,52 @@ renamed AS (
     SELECT
         _file,
         _row,
+        _line,
         nullif(trim(response_id), '') AS response_id,
         nullif(trim(customer_id), '') AS customer_id,
-        try_cast(trim(responded_at) AS TIMESTAMP) AS responded_at,
+        rr_timestamp(coalesce(_responded_at_parsed, nullif(trim(responded_at), '')), $timezone) AS responded_at,
         try_cast(trim(score) AS INTEGER) AS score,
         CASE WHEN try_cast(trim(score) AS DOUBLE) = try_cast(trim(score) AS INTEGER) THEN true ELSE false END AS score_is_integer,
         nullif(lower(trim(would_buy_again)), '') AS would_buy_again,
         nullif(trim(comment), '') AS comment,
         responded_at AS responded_at_raw,
-        score AS score_raw
+        score AS score_raw,
+        _exported_at,
+        _date_format
     FROM source
+),
+linked AS (
+    SELECT
+        renamed.* REPLACE (coalesce(known.customer_id, by_email.customer_id, renamed.customer_id) AS customer_id),
+        known.customer_id IS NOT NULL OR by_email.customer_id IS NOT NULL AS customer_known
+    FROM renamed
+    LEFT JOIN (SELECT customer_id FROM stg_customers) AS known ON known.customer_id = renamed.customer_id
+    LEFT JOIN (SELECT lower(email) AS email, min(customer_id) AS customer_id FROM stg_customers
+               WHERE email IS NOT NULL GROUP BY ALL) AS by_email ON by_email.email = lower(renamed.customer_id)
 )
 SELECT
     *,
     coalesce(
         CASE WHEN response_id IS NULL THEN {'column': 'response_id', 'reason': 'missing response_id', 'value': NULL} END,
-        CASE WHEN responded_at IS NULL THEN {'column': 'responded_at', 'reason': 'unparseable date', 'value': responded_at_raw} END,
+        rr_date_problem('responded_at', responded_at_raw, responded_at, _date_format, _exported_at, $timezone),
         CASE WHEN score IS NULL OR NOT score_is_integer THEN {'column': 'score', 'reason': 'score is not an integer', 'value': score_raw} END,
         CASE WHEN score NOT BETWEEN 0 AND 10 THEN {'column': 'score', 'reason': 'score outside 0-10', 'value': score_raw} END,
         CASE WHEN would_buy_again IS NOT NULL AND would_buy_again NOT IN ('yes', 'no', 'unsure')
              THEN {'column': 'would_buy_again', 'reason': 'not yes, no or unsure', 'value': would_buy_again} END,
-        CASE WHEN customer_id IS NOT NULL AND customer_id NOT IN (SELECT customer_id FROM stg_customers)
+        CASE WHEN customer_id IS NOT NULL AND NOT customer_known
              THEN {'column': 'customer_id', 'reason': 'unknown customer', 'value': customer_id} END,
         CASE WHEN row_number() OVER (PARTITION BY response_id ORDER BY _file, _row) > 1
              THEN {'column': 'response_id', 'reason': 'duplicate response_id', 'value': response_id} END
     ) AS problem
-FROM renamed;
+FROM linked;
 
-INSERT INTO set_aside
-SELECT 'nps_responses', _file, _row, problem['column'], problem['reason'], problem['value']
+INSERT INTO set_aside BY NAME
+SELECT 'nps_responses' AS export, _file AS file, _row AS row, problem['column'] AS "column",
+       problem['reason'] AS reason, problem['value'] AS value, _line AS line
 FROM stg_nps_responses_checked WHERE problem IS NOT NULL;
 
 CREATE OR REPLACE TABLE stg_nps_responses AS
-SELECT * EXCLUDE (problem, responded_at_raw, score_raw, score_is_integer)
-FROM stg_nps_responses_checked WHERE problem IS NULL;
+SELECT * EXCLUDE (problem, responded_at_raw, score_raw, score_is_integer, _line, _exported_at, _date_format,
+                  customer_known)
+FROM stg_nps_responses_checked WHERE problem IS NULL
+ORDER BY _file, _row;

@@ -1,5 +1,6 @@
--- stg_orders: one row per order (grain: order_id). Types, names and trims raw_orders; unparseable
--- dates, negative or non-numeric amounts, unknown customers and duplicates go to set_aside.
+-- stg_orders: one row per order (grain: order_id). Types, names and trims raw_orders; unreadable dates or
+-- dates after the export, negative or non-numeric amounts, unknown customers and duplicates go to set_aside.
+-- A customer_id that is a known customer's e-mail address (Shopify exports) links to that customer.
 CREATE OR REPLACE TEMP TABLE stg_orders_checked AS
 WITH source AS (
     SELECT * FROM raw_orders
@@ -8,34 +9,49 @@ renamed AS (
     SELECT
         _file,
         _row,
+        _line,
         nullif(trim(order_id), '') AS order_id,
         nullif(trim(customer_id), '') AS customer_id,
-        try_cast(trim(ordered_at) AS TIMESTAMP) AS ordered_at,
+        rr_timestamp(coalesce(_ordered_at_parsed, nullif(trim(ordered_at), '')), $timezone) AS ordered_at,
         try_cast(trim(amount) AS DECIMAL(18, 2)) AS amount,
         nullif(upper(trim(currency)), '') AS currency,
         coalesce(nullif(lower(trim(status)), ''), 'completed') AS status,
         ordered_at AS ordered_at_raw,
-        amount AS amount_raw
+        amount AS amount_raw,
+        _exported_at,
+        _date_format
     FROM source
+),
+linked AS (
+    SELECT
+        renamed.* REPLACE (coalesce(known.customer_id, by_email.customer_id, renamed.customer_id) AS customer_id),
+        known.customer_id IS NOT NULL OR by_email.customer_id IS NOT NULL AS customer_known
+    FROM renamed
+    LEFT JOIN (SELECT customer_id FROM stg_customers) AS known ON known.customer_id = renamed.customer_id
+    LEFT JOIN (SELECT lower(email) AS email, min(customer_id) AS customer_id FROM stg_customers
+               WHERE email IS NOT NULL GROUP BY ALL) AS by_email ON by_email.email = lower(renamed.customer_id)
 )
 SELECT
     *,
     coalesce(
         CASE WHEN order_id IS NULL THEN {'column': 'order_id', 'reason': 'missing order_id', 'value': NULL} END,
-        CASE WHEN ordered_at IS NULL THEN {'column': 'ordered_at', 'reason': 'unparseable date', 'value': ordered_at_raw} END,
+        rr_date_problem('ordered_at', ordered_at_raw, ordered_at, _date_format, _exported_at, $timezone),
         CASE WHEN amount IS NULL THEN {'column': 'amount', 'reason': 'amount is not a number', 'value': amount_raw} END,
         CASE WHEN amount < 0 THEN {'column': 'amount', 'reason': 'negative amount', 'value': amount_raw} END,
         CASE WHEN customer_id IS NULL THEN {'column': 'customer_id', 'reason': 'missing customer_id', 'value': NULL} END,
-        CASE WHEN customer_id NOT IN (SELECT customer_id FROM stg_customers)
+        CASE WHEN NOT customer_known
              THEN {'column': 'customer_id', 'reason': 'unknown customer', 'value': customer_id} END,
         CASE WHEN row_number() OVER (PARTITION BY order_id ORDER BY _file, _row) > 1
              THEN {'column': 'order_id', 'reason': 'duplicate order_id', 'value': order_id} END
     ) AS problem
-FROM renamed;
+FROM linked;
 
-INSERT INTO set_aside
-SELECT 'orders', _file, _row, problem['column'], problem['reason'], problem['value']
+INSERT INTO set_aside BY NAME
+SELECT 'orders' AS export, _file AS file, _row AS row, problem['column'] AS "column",
+       problem['reason'] AS reason, problem['value'] AS value, _line AS line
 FROM stg_orders_checked WHERE problem IS NOT NULL;
 
 CREATE OR REPLACE TABLE stg_orders AS
-SELECT * EXCLUDE (problem, ordered_at_raw, amount_raw) FROM stg_orders_checked WHERE problem IS NULL;
+SELECT * EXCLUDE (problem, ordered_at_raw, amount_raw, _line, _exported_at, _date_format, customer_known)
+FROM stg_orders_checked WHERE problem IS NULL
+ORDER BY _file, _row;

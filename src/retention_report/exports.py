@@ -1,18 +1,39 @@
 """The raw export contract, and loading exports into the warehouse exactly as they are.
 
 Each export is `<name>.csv`, `<name>.csv.gz`, `<name>.parquet`, or a folder `<name>/` of such files.
-Raw tables keep every value as text (typing is staging's job) plus `_file` and `_row` (the 1-based data
-row within its file) so that any problem can be traced to file, row and column.
+Raw tables keep every value as text (typing is staging's job) plus `_file`, `_row` (the 1-based data
+row within its file) and `_line` (the line of the file the row starts on; NULL for Parquet) so that any
+problem can be traced to file, row, line and column. `_exported_at` is when the file was written (its
+modification time, or the export's `exported_at` param): a date after it cannot be real.
+
+Per export, params may set (`exports: {<name>: {...}}`):
+- `source`: a column-mapping preset (see presets.py: shopify, stripe, survey);
+- `columns`: a free mapping `{our_name: their_name}` (wins over the preset's);
+- `date_format`: a strptime format, or a list of them, for the export's date column (e.g. `%d/%m/%Y`);
+  dates are otherwise read as ISO 8601, and a date that could be day-first or month-first is set aside
+  as ambiguous;
+- `encoding`: `utf-8` or `latin-1` (default: UTF-8, with or without a BOM, else Latin-1);
+- `delimiter`: `,`, `;`, `\\t` or `|` (default: detected);
+- `exported_at`: when the export was taken (default: the file's modification time).
 """
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from .presets import PresetError, preset_for
+
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
+ENCODINGS = ("utf-8", "latin-1")
+DELIMITERS = (",", ";", "\t", "|")
+SETTING_KEYS = ("source", "columns", "date_format", "encoding", "delimiter", "exported_at")
 
 
 @dataclass(frozen=True)
@@ -22,6 +43,7 @@ class Export:
     columns: tuple[str, ...]  # required columns
     optional_columns: tuple[str, ...] = ()
     personal_columns: tuple[str, ...] = field(default=())
+    date_column: str = ""
 
     @property
     def all_columns(self) -> tuple[str, ...]:
@@ -30,13 +52,17 @@ class Export:
 
 CONTRACT: dict[str, Export] = {
     "customers": Export("customers", True, ("customer_id", "created_at"), ("email", "name", "phone"),
-                        personal_columns=("email", "name", "phone")),
-    "orders": Export("orders", True, ("order_id", "customer_id", "ordered_at", "amount"), ("currency", "status")),
+                        personal_columns=("email", "name", "phone"), date_column="created_at"),
+    "orders": Export("orders", True, ("order_id", "customer_id", "ordered_at", "amount"), ("currency", "status"),
+                     date_column="ordered_at"),
     "nps_responses": Export("nps_responses", False, ("response_id", "responded_at", "score"),
-                            ("customer_id", "would_buy_again", "comment")),
+                            ("customer_id", "would_buy_again", "comment"), personal_columns=("comment",),
+                            date_column="responded_at"),
     "touchpoints": Export("touchpoints", False, ("touchpoint_id", "customer_id", "occurred_at", "kind"),
-                          ("channel", "personalized")),
+                          ("channel", "personalized"), date_column="occurred_at"),
 }
+# Columns whose values are personal data wherever they appear (examples shown to people redact them).
+PERSONAL_COLUMNS = frozenset({"email", "name", "phone", "comment", "first_name", "last_name", "address"})
 
 
 class ExportError(ValueError):
@@ -68,42 +94,180 @@ def find_export_files(data_dir: Path, name: str) -> list[Path]:
     return found
 
 
-def _reader(path: Path) -> str:
-    if path.name.lower().endswith(".parquet"):
+def export_settings(params: dict[str, Any] | None, name: str) -> dict[str, Any]:
+    """The checked settings of one export from params (`exports.<name>`), the preset merged in."""
+    exports = (params or {}).get("exports") or {}
+    if not isinstance(exports, dict):
+        raise ExportError("params: `exports` must be a mapping of export names to settings.")
+    unknown = sorted(set(exports) - set(CONTRACT))
+    if unknown:
+        raise ExportError(f"params: exports.{unknown[0]} is not an export; exports are: {', '.join(CONTRACT)}.")
+    return resolve_settings(name, exports.get(name) or {})
+
+
+def resolve_settings(name: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """Check one export's settings and merge its preset in (the free `columns` mapping wins)."""
+    if not isinstance(settings, dict):
+        raise ExportError(f"params: exports.{name} must be a mapping (source, columns, date_format, ...).")
+    unknown = sorted(set(settings) - set(SETTING_KEYS))
+    if unknown:
+        raise ExportError(f"params: exports.{name}.{unknown[0]} is not a setting; settings are: "
+                          f"{', '.join(SETTING_KEYS)}.")
+    try:
+        preset = preset_for(settings.get("source"), name)
+    except PresetError as exc:
+        raise ExportError(f"params: {exc}") from exc
+    columns = settings.get("columns") or {}
+    if not isinstance(columns, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in columns.items()):
+        raise ExportError(f"params: exports.{name}.columns must map our column names to theirs (text to text).")
+    ours = set(CONTRACT[name].all_columns) if name in CONTRACT else set(columns)
+    strange = sorted(set(columns) - ours)
+    if strange:
+        raise ExportError(f"params: exports.{name}.columns maps '{strange[0]}', which is not a column of {name}; "
+                          f"its columns are: {', '.join(CONTRACT[name].all_columns)}.")
+    formats = settings.get("date_format")
+    if formats is not None:
+        formats = [formats] if isinstance(formats, str) else formats
+        if not isinstance(formats, list) or not formats or not all(isinstance(f, str) and "%" in f for f in formats):
+            raise ExportError(f"params: exports.{name}.date_format must be a strptime format such as '%d/%m/%Y' "
+                              f"(or a list of them), not {settings.get('date_format')!r}.")
+        for fmt in formats:
+            try:
+                with duckdb.connect() as probe:
+                    probe.execute("SELECT try_strptime('2024-01-01', $f)", {"f": fmt}).fetchall()
+            except duckdb.Error as exc:
+                raise ExportError(f"params: exports.{name}.date_format {fmt!r} is not a strptime format: {exc}") from exc
+    encoding = settings.get("encoding")
+    if encoding is not None and str(encoding).lower().replace("_", "-") not in ENCODINGS + ("utf8", "latin1"):
+        raise ExportError(f"params: exports.{name}.encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}.")
+    delimiter = settings.get("delimiter")
+    if delimiter is not None and delimiter not in DELIMITERS:
+        raise ExportError(f"params: exports.{name}.delimiter must be one of ',', ';', '\\t' or '|', not {delimiter!r}.")
+    exported_at = settings.get("exported_at")
+    if exported_at is not None and not isinstance(exported_at, (date, datetime)):
+        try:
+            exported_at = datetime.fromisoformat(str(exported_at))
+        except ValueError as exc:
+            raise ExportError(f"params: exports.{name}.exported_at must be an ISO date or timestamp, "
+                              f"not {exported_at!r}.") from exc
+    return {
+        "source": settings.get("source"),
+        "columns": {**preset.get("columns", {}), **columns},
+        "values": preset.get("values", {}),
+        "group_by": preset.get("group_by"),
+        "date_format": formats,
+        "encoding": None if encoding is None else ("latin-1" if "1" in str(encoding) else "utf-8"),
+        "delimiter": delimiter,
+        "exported_at": exported_at,
+    }
+
+
+def _is_csv(path: Path) -> bool:
+    return not path.name.lower().endswith(".parquet")
+
+
+def _reader(path: Path, encoding: str | None = None, delimiter: str | None = None) -> str:
+    if not _is_csv(path):
         return "read_parquet($path)"
-    return "read_csv($path, all_varchar = true, header = true, auto_detect = true)"
+    options = "all_varchar = true, header = true, auto_detect = true"
+    if encoding:
+        options += ", encoding = $encoding"
+    if delimiter:
+        options += ", delim = $delimiter"
+    return f"read_csv($path, {options})"
+
+
+def _reader_values(path: Path, encoding: str | None, delimiter: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {"path": str(path)}
+    if _is_csv(path) and encoding:
+        values["encoding"] = encoding
+    if _is_csv(path) and delimiter:
+        values["delimiter"] = delimiter
+    return values
 
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def _clean(column: str) -> str:
+    return column.strip().lstrip("\ufeff").strip().strip('"').strip()
+
+
 def _column_map(path: Path, found: list[str], export: Export, renames: dict[str, str]) -> dict[str, str]:
     """Our column name -> the file's column name, matched case-insensitively (and ignoring a BOM)."""
     by_lower = {}
     for column in found:
-        by_lower.setdefault(column.strip().lstrip("\ufeff").lower(), column)
+        by_lower.setdefault(_clean(column).lower(), column)
     mapping = {}
     for ours in export.all_columns:
         theirs = renames.get(ours, ours)
         actual = by_lower.get(theirs.strip().lower())
+        if actual is None and theirs != ours:
+            actual = by_lower.get(ours)  # a mapping (or preset) for a column the file names as we do
         if actual is None and ours in export.columns:
+            close = difflib.get_close_matches(theirs.lower(), list(by_lower), n=1, cutoff=0.75)
+            hint = (f" Did you mean '{by_lower[close[0]]}'? Rename it in the file or map it in params: "
+                    f"exports: {{{export.name}: {{columns: {{{ours}: \"{by_lower[close[0]]}\"}}}}}}."
+                    if close else "")
             raise ExportError(
                 f"{path}: required column '{theirs}' is missing from export '{export.name}'. "
-                f"Columns found: {', '.join(found) or '(none)'}."
+                f"Columns found: {', '.join(_clean(c) for c in found) or '(none)'}.{hint}"
             )
         if actual is not None:
             mapping[ours] = actual
     return mapping
 
 
+def _is_empty(path: Path) -> bool:
+    if not _is_csv(path):
+        return path.stat().st_size == 0
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot be read: {exc}") from exc
+    return not head.lstrip(b"\xef\xbb\xbf").strip()
+
+
+def _describe(con: duckdb.DuckDBPyConnection, path: Path, export: Export, encoding: str | None,
+              delimiter: str | None) -> tuple[list[str], str | None]:
+    """The file's column names, and the encoding that reads it (UTF-8 first, then Latin-1)."""
+    tries = [encoding] if encoding or not _is_csv(path) else [None, "latin-1"]
+    last: Exception | None = None
+    for attempt in tries:
+        try:
+            query = f"DESCRIBE SELECT * FROM {_reader(path, attempt, delimiter)}"
+            found = [row[0] for row in con.execute(query, _reader_values(path, attempt, delimiter)).fetchall()]
+            if attempt is None and _is_csv(path):
+                # The sniffer reads a sample only: a Latin-1 byte further down fails the full read.
+                con.execute(f"SELECT count(*) FROM {_reader(path, None, delimiter)}",
+                            _reader_values(path, None, delimiter)).fetchall()
+            return found, attempt
+        except duckdb.Error as exc:
+            last = exc
+            if "unicode" not in str(exc).lower() and "encod" not in str(exc).lower():
+                break
+    first_line = " ".join(str(last).strip().splitlines()[:3]) if last else ""
+    raise ExportError(f"{path}: cannot be read as export '{export.name}': {first_line}") from last
+
+
 def load_raw_export(con: duckdb.DuckDBPyConnection, data_dir: Path, export: Export,
-                    renames: dict[str, str] | None = None) -> int:
-    """Create `raw_<name>`: every contract column (missing optional ones as NULL), extra columns kept."""
-    renames = renames or {}
+                    renames: dict[str, str] | None = None, settings: dict[str, Any] | None = None) -> int:
+    """Create `raw_<name>`: every contract column (missing optional ones as NULL), extra columns kept.
+
+    `settings` are the export's params (`exports.<name>`: source, columns, date_format, encoding, ...);
+    `renames` (our name -> theirs) is the free mapping alone, and wins over both."""
+    resolved = resolve_settings(export.name, dict(settings or {}))
+    renames = {**resolved["columns"], **(renames or {})}
     files = find_export_files(data_dir, export.name)
     table = f"raw_{export.name}"
     con.execute(f"DROP TABLE IF EXISTS {table}")
+    helpers = ("NULL::VARCHAR AS _file, NULL::BIGINT AS _row, NULL::BIGINT AS _line, "
+               "NULL::TIMESTAMPTZ AS _exported_at, NULL::BIGINT AS _group_rows")
     if not files:
         if export.required:
             raise ExportError(
@@ -111,14 +275,17 @@ def load_raw_export(con: duckdb.DuckDBPyConnection, data_dir: Path, export: Expo
                 f"(expected {export.name}.csv, .csv.gz, .parquet or a folder {export.name}/)."
             )
         columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in export.all_columns)
-        con.execute(f"CREATE TABLE {table} AS SELECT {columns}, NULL::VARCHAR AS _file, NULL::BIGINT AS _row LIMIT 0")
+        con.execute(f"CREATE TABLE {table} AS SELECT {columns}, {helpers} LIMIT 0")
+        _add_parsed_dates(con, export, resolved)
         return 0
 
     for index, path in enumerate(files):
-        try:
-            found = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {_reader(path)}", {"path": str(path)}).fetchall()]
-        except duckdb.Error as exc:
-            raise ExportError(f"{path}: cannot be read as export '{export.name}': {exc}") from exc
+        if _is_empty(path):
+            raise ExportError(
+                f"{path}: is empty (not even a header row); export '{export.name}' needs the columns "
+                f"{', '.join(export.columns)}."
+            )
+        found, encoding = _describe(con, path, export, resolved["encoding"], resolved["delimiter"])
         mapping = _column_map(path, found, export, renames)
         mapped = set(mapping.values())
         selected = [
@@ -127,18 +294,109 @@ def load_raw_export(con: duckdb.DuckDBPyConnection, data_dir: Path, export: Expo
         ]
         # Extra columns are kept under a lower-case name (for customers they become segments).
         extras = [
-            f"CAST({_quote(c)} AS VARCHAR) AS {_quote(c.strip().lstrip(chr(0xFEFF)).lower())}"
-            for c in found if c not in mapped and c.strip().lower() not in export.all_columns
+            f"CAST({_quote(c)} AS VARCHAR) AS {_quote(_clean(c).lower())}"
+            for c in found if c not in mapped and _clean(c).lower() not in export.all_columns
+            and not _clean(c).startswith("_")
         ]
         select = ", ".join(selected + extras)
+        exported_at = resolved["exported_at"] or datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+        if isinstance(exported_at, date) and not isinstance(exported_at, datetime):
+            exported_at = datetime(exported_at.year, exported_at.month, exported_at.day, 23, 59, 59)
         statement = (
-            f"SELECT {select}, $file AS _file, row_number() OVER () AS _row FROM {_reader(path)}"
+            f"SELECT {select}, $file AS _file, row_number() OVER () AS _row, NULL::BIGINT AS _line, "
+            f"$exported_at::TIMESTAMPTZ AS _exported_at, 1::BIGINT AS _group_rows "
+            f"FROM {_reader(path, encoding, resolved['delimiter'])}"
         )
+        values = {**_reader_values(path, encoding, resolved["delimiter"]), "file": str(path),
+                  "exported_at": exported_at}
         try:
             if index == 0:
-                con.execute(f"CREATE TABLE {table} AS {statement}", {"path": str(path), "file": str(path)})
+                con.execute(f"CREATE TABLE {table} AS {statement}", values)
             else:
-                con.execute(f"INSERT INTO {table} BY NAME {statement}", {"path": str(path), "file": str(path)})
+                con.execute(f"INSERT INTO {table} BY NAME {statement}", values)
         except duckdb.Error as exc:
-            raise ExportError(f"{path}: cannot be read as export '{export.name}': {exc}") from exc
+            first_line = " ".join(str(exc).strip().splitlines()[:3])
+            raise ExportError(f"{path}: cannot be read as export '{export.name}': {first_line}") from exc
+        if _is_csv(path):
+            _number_lines(con, table, path, [_quote(c) for c in export.all_columns] +
+                          [_quote(_clean(c).lower()) for c in found
+                           if c not in mapped and _clean(c).lower() not in export.all_columns
+                           and not _clean(c).startswith("_")])
+    _translate_values(con, table, resolved["values"])
+    if resolved["group_by"]:
+        _fold_groups(con, table, resolved["group_by"])
+    _add_parsed_dates(con, export, resolved)
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def _number_lines(con: duckdb.DuckDBPyConnection, table: str, path: Path, columns: list[str]) -> None:
+    """`_line`: the line a row starts on (the header is line 1; quoted fields may span lines)."""
+    newlines = " + ".join(
+        f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in columns) or "0"
+    con.execute(
+        f"""UPDATE {table} AS t SET _line = n.line FROM (
+              SELECT _row, 2 + (_row - 1) + coalesce(sum(nl) OVER (ORDER BY _row ROWS BETWEEN UNBOUNDED
+                     PRECEDING AND 1 PRECEDING), 0) AS line
+              FROM (SELECT _row, {newlines} AS nl FROM {table} WHERE _file = $file)
+            ) AS n WHERE t._file = $file AND t._row = n._row""",
+        {"file": str(path)},
+    )
+
+
+def _translate_values(con: duckdb.DuckDBPyConnection, table: str, value_maps: dict[str, dict[str, str]]) -> None:
+    """A preset's value map (their value -> ours, case-insensitive); values it does not name stay."""
+    for column, mapping in value_maps.items():
+        for theirs, ours in mapping.items():
+            con.execute(f"UPDATE {table} SET {_quote(column)} = $ours WHERE lower(trim({_quote(column)})) = $theirs",
+                        {"ours": ours, "theirs": theirs.lower()})
+
+
+def _fold_groups(con: duckdb.DuckDBPyConnection, table: str, key: str) -> None:
+    """Several rows per record (Shopify: one per line item): keep each record's first row, count the rows."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _folded AS
+            SELECT * REPLACE (count(*) OVER (PARTITION BY _file, nullif(trim({key}), '')) AS _group_rows)
+            FROM {table}
+            QUALIFY nullif(trim({key}), '') IS NULL
+                 OR row_number() OVER (PARTITION BY _file, nullif(trim({key}), '') ORDER BY _row) = 1"""
+    )
+    con.execute(f"DELETE FROM {table}")
+    con.execute(f"INSERT INTO {table} SELECT * FROM _folded")
+    con.execute("DROP TABLE _folded")
+
+
+def _add_parsed_dates(con: duckdb.DuckDBPyConnection, export: Export, resolved: dict[str, Any]) -> None:
+    """`_date_format` and `_<date>_parsed`: the date column read with the export's date_format, as ISO text
+    (UTC with an offset when the format has a time zone); NULL where no format is set or it does not match."""
+    table, column = f"raw_{export.name}", export.date_column
+    formats = resolved["date_format"]
+    con.execute(f"ALTER TABLE {table} ADD COLUMN _date_format VARCHAR")
+    con.execute(f"ALTER TABLE {table} ADD COLUMN _{column}_parsed VARCHAR")
+    if not formats:
+        return
+    con.execute(f"UPDATE {table} SET _date_format = $label", {"label": " or ".join(formats)})
+    for fmt in formats:
+        if "%z" in fmt or "%Z" in fmt:
+            expression = ("strftime(timezone('UTC', try_strptime(trim({c}), $f)), '%Y-%m-%d %H:%M:%S.%f') "
+                          "|| '+00:00'")
+        else:
+            expression = "strftime(try_strptime(trim({c}), $f), '%Y-%m-%d %H:%M:%S.%f')"
+        con.execute(f"UPDATE {table} SET _{column}_parsed = {expression.format(c=column)} "
+                    f"WHERE _{column}_parsed IS NULL", {"f": fmt})
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_PHONE = re.compile(r"\+\d[\d ()-]{6,}\d|\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b")
+
+
+def redact(column: str | None, value: str | None) -> str | None:
+    """A value fit to show people: personal columns, e-mail addresses and phone numbers are redacted,
+    control characters are made visible, and long values are cut."""
+    if value is None:
+        return None
+    if column and column.lower() in PERSONAL_COLUMNS:
+        return "[redacted]"
+    text = _EMAIL.sub("[email redacted]", str(value))
+    text = _PHONE.sub("[phone redacted]", text)
+    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -135,7 +135,7 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
             if on_step:
                 on_step(f"load {export.name}")
             renames = (export_settings.get(export.name) or {}).get("columns", {})
-            rows = load_raw_export(con, data_dir, export, renames)
+            rows = load_raw_export(con, data_dir, export, renames, settings=export_settings.get(export.name) or {})
             present = bool(find_export_files(data_dir, export.name))
             con.execute("INSERT INTO export_files VALUES ($e, $p, $r)", {"e": export.name, "p": present, "r": rows})
         con.execute(

@@ -1,0 +1,34 @@
+-- _shared: no table of its own. Runs before the staging models (file-name order): gives set_aside its
+-- `line` column and defines the macros every staging model uses to read dates and set rows aside.
+ALTER TABLE set_aside ADD COLUMN IF NOT EXISTS line BIGINT;
+
+-- A timestamp from export text, in the report's time zone ($timezone): ISO 8601 dates and timestamps, with
+-- an offset (Z, +02:00, +0200, " -0500", UTC) converted to the time zone, without one taken as already in
+-- it; 10-digit Unix seconds. NULL when the text is none of these.
+CREATE OR REPLACE TEMP MACRO rr_timestamp(txt, tz) AS (
+    CASE
+        WHEN txt IS NULL THEN NULL
+        WHEN regexp_matches(txt, '^\d{10}$') THEN timezone(tz, to_timestamp(try_cast(txt AS BIGINT)))
+        WHEN regexp_matches(txt, '\d:\d{2}(:\d{2}([.,]\d+)?)?\s*(Z|z|UTC|GMT|[+-]\d{2}(:?\d{2})?)$')
+            THEN timezone(tz, try_cast(
+                regexp_replace(regexp_replace(txt, '\s*(UTC|GMT|Z|z)$', '+00:00'), '\s*([+-]\d{2}):?(\d{2})$', '\1:\2')
+                AS TIMESTAMPTZ))
+        ELSE try_cast(txt AS TIMESTAMP)
+    END
+);
+
+-- The problem with a row's date, or NULL: unreadable (ambiguous when it could be day-first or month-first,
+-- not matching the export's date_format when one is set), or after the export was written.
+CREATE OR REPLACE TEMP MACRO rr_date_problem(col, raw, ts, date_format, exported_at, tz) AS (
+    CASE
+        WHEN ts IS NULL AND date_format IS NOT NULL
+            THEN {'column': col, 'reason': 'date does not match date_format', 'value': raw}
+        WHEN ts IS NULL AND regexp_matches(trim(raw), '^(0?[1-9]|1[0-2])[/.-](0?[1-9]|1[0-2])[/.-]\d{2,4}(\s.*)?$')
+            THEN {'column': col, 'reason': 'ambiguous date (day or month first? set date_format)', 'value': raw}
+        WHEN ts IS NULL AND regexp_matches(trim(raw), '^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}(\s.*)?$')
+            THEN {'column': col, 'reason': 'date not in ISO form (set date_format)', 'value': raw}
+        WHEN ts IS NULL THEN {'column': col, 'reason': 'unparseable date', 'value': raw}
+        WHEN exported_at IS NOT NULL AND ts > timezone(tz, exported_at) + INTERVAL 1 DAY
+            THEN {'column': col, 'reason': 'date after the export was written', 'value': raw}
+    END
+);

@@ -1,0 +1,159 @@
+"""Check exports against the contract without building a report: what `retention-report validate` prints.
+
+Runs the same loading and staging as a build (so the answer is the build's), in a throw-away warehouse,
+and summarises per export: rows read, staged and set aside by reason, the date range of the staged rows,
+and the first examples of each problem (file, row, line, column, value) with personal data redacted.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from . import warehouse
+from .exports import CONTRACT, ExportError, export_settings, redact
+from .periods import parse_period
+
+EXAMPLES_PER_REASON = 3
+
+
+@dataclass
+class Problem:
+    column: str
+    reason: str
+    rows: int
+    examples: list[tuple[str, int, int | None, str | None]] = field(default_factory=list)  # file, row, line, value
+
+
+@dataclass
+class ExportSummary:
+    export: str
+    present: bool
+    required: bool
+    rows_read: int
+    rows_staged: int
+    first_day: date | None
+    last_day: date | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def rows_set_aside(self) -> int:
+        return sum(p.rows for p in self.problems)
+
+
+def check_params(params: dict[str, Any]) -> None:
+    """Refuse export settings or a time zone the build could not use (raises ExportError)."""
+    for name in CONTRACT:
+        export_settings(params, name)
+    zone = params.get("timezone", "UTC")
+    if not isinstance(zone, str) or not zone:
+        raise ExportError(f"params: timezone must be a time zone name such as UTC or Europe/Berlin, not {zone!r}.")
+    try:
+        with duckdb.connect() as probe:
+            probe.execute("SELECT timezone($tz, TIMESTAMPTZ '2024-01-01 00:00:00+00')", {"tz": zone}).fetchall()
+    except duckdb.Error as exc:
+        raise ExportError(f"params: timezone {zone!r} is not a time zone name (e.g. UTC, Europe/Berlin).") from exc
+
+
+def validate_exports(data_dir: Path, params: dict[str, Any]) -> list[ExportSummary]:
+    """Load and stage the exports; raises ExportError when one cannot be used at all."""
+    check_params(params)
+    with tempfile.TemporaryDirectory(prefix="retention-validate-") as tmp:
+        path = Path(tmp) / "validate.duckdb"
+        warehouse.build_warehouse(path, Path(data_dir), parse_period("2000"), params, layers=("staging",))
+        with duckdb.connect(str(path), read_only=True) as con:
+            return _summaries(con)
+
+
+def _summaries(con: duckdb.DuckDBPyConnection) -> list[ExportSummary]:
+    files = {e: (p, r) for e, p, r in con.execute("SELECT export, present, rows_read FROM export_files").fetchall()}
+    summaries = []
+    for name, export in CONTRACT.items():
+        present, rows_read = files.get(name, (False, 0))
+        staged, first, last = con.execute(
+            f"SELECT count(*), min({export.date_column})::DATE, max({export.date_column})::DATE FROM stg_{name}"
+        ).fetchone()
+        summary = ExportSummary(name, bool(present), export.required, int(rows_read or 0), int(staged), first, last)
+        reasons = con.execute(
+            'SELECT "column", reason, count(*) FROM set_aside WHERE export = $e GROUP BY ALL '
+            'ORDER BY count(*) DESC, reason', {"e": name}).fetchall()
+        for column, reason, count in reasons:
+            examples = con.execute(
+                'SELECT regexp_extract(file, \'[^/\\\\]+$\'), row, line, value FROM set_aside '
+                'WHERE export = $e AND reason = $r AND "column" = $c ORDER BY file, row LIMIT $n',
+                {"e": name, "r": reason, "c": column, "n": EXAMPLES_PER_REASON}).fetchall()
+            summary.problems.append(Problem(column, reason, int(count),
+                                            [(f, r, ln, redact(column, v)) for f, r, ln, v in examples]))
+        summaries.append(summary)
+    return summaries
+
+
+def report_lines(summaries: list[ExportSummary], data_dir: Path) -> list[str]:
+    """The summary as plain text lines (values already redacted and made printable)."""
+    lines = [f"Exports in {data_dir}:"]
+    for s in summaries:
+        if not s.present:
+            lines.append(f"{s.export}: absent ({'required' if s.required else 'optional: its pages say so'})")
+            continue
+        span = f"{s.first_day} to {s.last_day}" if s.first_day else "no valid dates"
+        lines.append(f"{s.export}: {s.rows_read:,} rows read, {s.rows_staged:,} staged, "
+                     f"{s.rows_set_aside:,} set aside; dates {span}")
+        for p in s.problems:
+            lines.append(f"  {p.column}: {p.reason}: {p.rows:,} row(s)")
+            for file, row, line, value in p.examples:
+                where = f"{file} row {row}" + (f" (line {line})" if line is not None else "")
+                shown = "(empty)" if value is None else repr(value)
+                lines.append(f"    {where}, {p.column} = {shown}")
+    usable = all(s.present or not s.required for s in summaries)
+    aside = sum(s.rows_set_aside for s in summaries)
+    lines.append(("Usable" if usable else "Not usable") +
+                 (f": {aside:,} row(s) would be set aside (a build with --strict would fail)." if aside
+                  else ": no row would be set aside."))
+    return lines
+
+
+class OptionError(ValueError):
+    """A command-line value that is refused before anything runs."""
+
+
+def _plain(text: str) -> None:
+    if "\x00" in text or any(ord(ch) < 32 for ch in text):
+        raise OptionError(f"{text!r} holds control characters; give a plain path.")
+
+
+def check_data_dir(data: Path) -> Path:
+    """DATA: an existing folder (never a file, never a pattern passed on to a shell)."""
+    _plain(str(data))
+    if not Path(data).is_dir():
+        raise OptionError(f"--data {data}: no such folder (it should hold customers.csv, orders.csv, ...).")
+    return Path(data)
+
+
+def check_site_dir(site: Path, data: Path | None = None) -> Path:
+    """SITE: a folder the build may replace as a whole: absent, empty, or a site it published before; never
+    the file-system root, the home folder, the project, the data folder or a folder holding it."""
+    _plain(str(site))
+    resolved = Path(site).expanduser().resolve()
+    from .params import PROJECT_ROOT
+
+    forbidden = {Path("/"), Path.home().resolve(), PROJECT_ROOT.resolve()}
+    if resolved in forbidden or len(resolved.parts) < 3:
+        raise OptionError(f"--site {site}: refusing to publish into {resolved}; give a folder of its own "
+                          f"(e.g. reports/_site).")
+    if data is not None:
+        data_resolved = Path(data).resolve()
+        if resolved == data_resolved or data_resolved.is_relative_to(resolved) or resolved.is_relative_to(data_resolved):
+            raise OptionError(f"--site {site}: must not be, hold or lie inside the data folder {data}.")
+    if resolved.exists():
+        if not resolved.is_dir():
+            raise OptionError(f"--site {site}: is a file, not a folder.")
+        entries = list(resolved.iterdir())
+        if entries and not ((resolved / "index.html").is_file() and (resolved / "site.json").is_file()):
+            raise OptionError(f"--site {site}: is a folder that is not a published report site (no index.html and "
+                              f"site.json); a build replaces the whole folder, so give an empty or new one.")
+    return Path(site)
