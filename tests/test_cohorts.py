@@ -391,3 +391,13 @@ def test_retention_sentence_reads_the_numbers():
     assert "down 5.0 points on 2023-Q2 (85.0%)" in text and "150 were still active" in text
     once = cohorts.retention_sentence(kpis, "2024", "2023", "2023")
     assert once.count("2023") == 1
+
+
+def test_when_the_data_stops_inside_the_period_customers_at_end_are_counted_at_the_data_end(build_warehouse):
+    # Data ends 2024-05-15, inside 2024-Q2: E is measured over the 90 days before 2024-05-16, not before July.
+    con = build_warehouse(
+        period="2024-Q2", customers=[customer(c) for c in "abc"],
+        orders=[order("1", "a", "2024-02-01"), order("2", "b", "2024-03-01"), order("3", "b", "2024-05-15"),
+                order("4", "c", "2024-03-01")])
+    k = dict(con.execute("SELECT metric, value FROM period_kpis").fetchall())
+    assert (k["customers_at_start"], k["customers_at_end"], k["retained_customers"]) == (3, 2, 2)  # b and c, not a

@@ -1,6 +1,7 @@
 -- period_kpis: one row per period figure (metric): its value for the period, the previous period and the same
 -- period a year earlier, and the changes. "Active at a date" = a completed order (status in active_statuses)
--- in the churn_after_days days before it. S = active at the period's start, E = active at its end,
+-- in the churn_after_days days before it. S = active at the period's start, E = active at its end (or at the
+-- end of the data, when the data stops inside the period),
 -- N = first completed order ever inside the period. Customer retention rate = (E - N_E) / S, where N_E counts
 -- the new customers who are in E (a new customer who lapsed inside a long period was never in E). Revenue
 -- retention compares the S customers' revenue in the period with the equally long stretch just before it.
@@ -11,6 +12,10 @@ WITH roles AS (
         ('previous', $previous_start::TIMESTAMP, $previous_end_exclusive::TIMESTAMP),
         ('year_ago', $year_ago_start::TIMESTAMP, $year_ago_end_exclusive::TIMESTAMP)
     ) AS r(period_role, starts, ends)
+),
+observed AS (
+    SELECT r.period_role, r.starts, least(r.ends, b.observed_until::TIMESTAMP) AS ends
+    FROM roles AS r, cohort_bounds AS b
 ),
 completed AS (
     SELECT customer_id, ordered_at, amount::DOUBLE AS amount
@@ -31,7 +36,7 @@ per_customer AS (
         coalesce(sum(c.amount) FILTER (WHERE c.ordered_at >= r.starts - to_months($period_months::INTEGER)
                                          AND c.ordered_at < r.starts), 0) AS revenue_before,
         any_value(f.first_order_at >= r.starts) AS is_new
-    FROM roles AS r
+    FROM observed AS r
     JOIN completed AS c
       ON c.ordered_at >= least(r.starts - to_days($churn_after_days::INTEGER), r.starts - to_months($period_months::INTEGER))
      AND c.ordered_at < r.ends
