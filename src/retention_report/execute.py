@@ -1,4 +1,8 @@
-"""Run the report's notebooks with Papermill, one output notebook per period."""
+"""Run the report's notebooks with Papermill, one output notebook per period.
+
+A kernel's own chatter on stderr ("Kernel is running over TCP without encryption", "KeyboardInterrupt caught in
+kernel") goes to a log file beside the build, never to the user's terminal.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import papermill
+from jupyter_client.manager import AsyncKernelManager
 from papermill.exceptions import PapermillExecutionError
 
 from .params import PROJECT_ROOT
@@ -26,13 +31,33 @@ def check_parameters(notebook: Path, parameters: dict[str, Any]) -> None:
         raise NotebookError(f"{notebook}: has no parameter(s) {', '.join(sorted(unknown))} in its parameters cell.")
 
 
-def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any]) -> Path:
+def kernel_manager_logging_to(log: Path) -> type[AsyncKernelManager]:
+    """A kernel manager whose kernel process writes its stdout and stderr to `log` (appended)."""
+
+    class LoggedKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            handle = open(log, "ab")  # the kernel process holds its own copy of the descriptor
+            try:
+                kw["stdout"] = kw["stderr"] = handle
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:
+                handle.close()
+
+    return LoggedKernelManager
+
+
+def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any], log: Path | None = None) -> Path:
+    """Execute `notebook` into `output`; the kernel's own output goes to `log` (default `<output>.log`)."""
     check_parameters(notebook, parameters)
     output.parent.mkdir(parents=True, exist_ok=True)
+    log = Path(log) if log else output.with_name(output.name + ".log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_bytes(b"")
     try:
         papermill.execute_notebook(
             str(notebook), str(output), parameters=parameters, kernel_name=KERNEL,
             cwd=str(notebook.parent), progress_bar=False, log_output=False, report_mode=False,
+            kernel_manager_class=kernel_manager_logging_to(log),
         )
     except PapermillExecutionError as exc:
         raise NotebookError(

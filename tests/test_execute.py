@@ -1,0 +1,40 @@
+"""Running notebooks: parameters checked before running, failures name the cell, kernel chatter goes to a log."""
+
+import nbformat
+import pytest
+
+from retention_report import execute
+
+
+def notebook(path, *sources, parameters="x = 1"):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cell = nbformat.v4.new_code_cell(parameters)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell] + [nbformat.v4.new_code_cell(s) for s in sources]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_an_undeclared_parameter_is_refused_before_running(tmp_path):
+    source = notebook(tmp_path / "a.ipynb", "print(x)")
+    with pytest.raises(execute.NotebookError, match="has no parameter.*y"):
+        execute.run_notebook(source, tmp_path / "out.ipynb", {"y": 2})
+    assert not (tmp_path / "out.ipynb").exists()
+
+
+def test_kernel_output_goes_to_the_log_not_the_terminal(tmp_path, capfd):
+    source = notebook(tmp_path / "a.ipynb", "import sys; print('to the notebook'); y = x * 2")
+    log = tmp_path / "logs" / "a.log"
+    out = execute.run_notebook(source, tmp_path / "out.ipynb", {"x": 21}, log=log)
+    executed = nbformat.read(out, as_version=4)
+    assert "to the notebook" in executed.cells[-1].outputs[0]["text"]
+    assert log.exists()
+    captured = capfd.readouterr()
+    assert "Kernel is running over TCP" not in captured.err + captured.out
+
+
+def test_a_failing_cell_is_named(tmp_path):
+    source = notebook(tmp_path / "bad.ipynb", "raise RuntimeError('injected failure')")
+    with pytest.raises(execute.NotebookError, match=r"bad.ipynb failed in cell \d+ \(RuntimeError: injected failure\)"):
+        execute.run_notebook(source, tmp_path / "out.ipynb", {})
