@@ -40,5 +40,11 @@ lab: setup
 	$(RR) build --period 2024-Q2 --data "$(DATA)" --site "$(SITE)"
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
+# A build on the sample business scaled up (default 1,000,000 customers) beside a hand-written DuckDB query and
+# pandas, measured in the same run (takes several minutes; never part of `make test`). docs/performance.md.
+CUSTOMERS ?= 1000000
+bench: setup
+	$(RR) bench --customers $(CUSTOMERS)
+
 clean:
 	rm -rf build reports/_site reports/.quarto

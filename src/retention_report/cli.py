@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -17,6 +18,7 @@ from . import pipeline, warehouse
 from .exports import CONTRACT, ExportError
 from .params import load_params
 from .periods import PeriodError, parse_period
+from .validate import OptionError, check_data_dir, check_params, check_site_dir, report_lines, validate_exports
 
 app = typer.Typer(add_completion=False, help="Build the retention report site from raw exports.")
 console = Console(stderr=True)
@@ -35,6 +37,8 @@ def build(
     params: Optional[Path] = typer.Option(None, help="YAML file overriding params/default.yaml."),
     strict: bool = typer.Option(False, help="Fail when any row of the exports is set aside."),
     renderer: str = typer.Option("auto", help="auto (Quarto when on PATH), quarto or nbconvert."),
+    force: bool = typer.Option(False, help="Re-run every stage, even those whose inputs did not change."),
+    profile: bool = typer.Option(False, help="Print every stage's (and SQL model's) time at the end."),
 ) -> None:
     """Build the report for PERIOD and publish it into SITE (the previous site stays until the new one is complete)."""
     try:
@@ -45,52 +49,59 @@ def build(
         _fail(f"--renderer must be auto, quarto or nbconvert, not {renderer!r}", 2)
     if params is not None and not params.is_file():
         _fail(f"--params {params}: no such file", 2)
+    try:
+        check_data_dir(data)
+        check_site_dir(site, data)
+        check_params(load_params(parsed.label, params))
+    except (OptionError, ExportError, ValueError) as exc:
+        _fail(str(exc).splitlines()[0], 2)
     use_quarto = {"auto": None, "quarto": True, "nbconvert": False}[renderer]
     builder = pipeline.Build(parsed, data, site, params, use_quarto=use_quarto, strict=strict)
+    builder.force = force
     log = builder.build_dir / "build.log"
     started = time.perf_counter()
-    with console.status(f"Building {parsed}…") as status:
-        builder.on_stage = lambda name: status.update(f"Building {parsed}: {name}…")
+    with stage_progress(builder, f"{parsed}"):
         try:
             result = builder.run()
         except pipeline.StageError as exc:
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text("".join(traceback.format_exception(exc.cause)), encoding="utf-8")
-            _fail(f"{exc} (full log: {log}; the published site was left as it was)")
-    table = Table("stage", "seconds", title=f"{parsed} built with {result.renderer}")
-    for name, seconds in result.timings:
-        table.add_row(name, f"{seconds:.1f}")
-    console.print(table)
+            _fail(f"{str(exc).splitlines()[0]} (full log: {log}; the published site was left as it was)")
+        except Exception as exc:  # outside any stage (params, recovery): still one line and a log
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+            _fail(f"build failed before its stages: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__} "
+                  f"(full log: {log}; the published site was left as it was)")
+    if profile:
+        console.print(profile_table(result, f"{parsed} built with {result.renderer}"))
+    if result.reused:
+        console.print(f"Reused (inputs unchanged): {', '.join(result.reused)}. --force re-runs every stage.",
+                      highlight=False)
     console.print(f"Site: {result.site / 'index.html'} ({time.perf_counter() - started:.1f} s)")
 
 
 @app.command()
-def validate(data: Path = typer.Option(pipeline.DEFAULT_DATA, help="Folder of raw exports.")) -> None:
-    """Check the exports against the contract without building: rows read and set aside, by reason."""
-    if not data.is_dir():
-        _fail(f"data folder {data} does not exist")
-    params = load_params()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "validate.duckdb"
-        try:
-            warehouse.build_warehouse(path, data, parse_period("2000"), params, layers=("staging",))
-        except ExportError as exc:
-            _fail(str(exc))
-        with duckdb.connect(str(path), read_only=True) as con:
-            summary = con.execute(
-                "SELECT e.export, e.present, e.rows_read, count(s.export) AS set_aside "
-                "FROM export_files e LEFT JOIN set_aside s USING (export) GROUP BY ALL ORDER BY e.export"
-            ).fetchall()
-            reasons = con.execute(
-                "SELECT export, \"column\", reason, count(*), min(file || ' row ' || row) "
-                "FROM set_aside GROUP BY ALL ORDER BY export, count(*) DESC"
-            ).fetchall()
-    table = Table("export", "rows read", "set aside", title=f"Exports in {data}")
-    for export, present, rows, aside in summary:
-        table.add_row(export, f"{rows:,}" if present else "absent", f"{aside:,}")
-    console.print(table)
-    for export, column, reason, count, example in reasons:
-        console.print(f"  {export}.{column}: {reason} × {count} (first: {example})", highlight=False)
+def validate(
+    data: Path = typer.Option(pipeline.DEFAULT_DATA, help="Folder of raw exports."),
+    params: Optional[Path] = typer.Option(None, help="YAML file overriding params/default.yaml (exports settings)."),
+) -> None:
+    """Check the exports against the contract without building: rows read and set aside by reason, date ranges,
+    redacted examples. Exit 0 when the exports are usable, 1 when a required export or column is missing."""
+    if params is not None and not params.is_file():
+        _fail(f"--params {params}: no such file", 2)
+    try:
+        check_data_dir(data)
+        loaded = load_params(None, params)
+    except (OptionError, ValueError) as exc:
+        _fail(str(exc).splitlines()[0], 2)
+    try:
+        summaries = validate_exports(data, loaded)
+    except ExportError as exc:
+        _fail(str(exc).splitlines()[0])
+    except warehouse.SqlModelError as exc:
+        _fail(str(exc).splitlines()[0])
+    for line in report_lines(summaries, data):
+        typer.echo(line)
 
 
 @app.command("sample-data")
@@ -106,6 +117,61 @@ def sample_data(
     for name, rows in counts.items():
         console.print(f"{name}: {rows:,} rows")
     console.print(f"Sample exports written to {out}")
+
+
+@contextmanager
+def stage_progress(builder: pipeline.Build, label: str):
+    """One line per stage with its elapsed time, a spinner while it runs and a tick (or 'reused') when done."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                        transient=False)
+    tasks: dict[str, int] = {}
+
+    def on_event(kind: str, name: str, seconds: float | None) -> None:
+        if kind == "start" and name not in tasks:
+            tasks[name] = progress.add_task(f"{label}: {name}", total=1)
+        elif kind == "step" and "warehouse" in tasks:
+            progress.update(tasks["warehouse"], description=f"{label}: warehouse ({name})")
+        elif kind in ("done", "reused"):
+            note = "reused" if kind == "reused" else f"{seconds:.1f} s"
+            task = tasks.get(name) or progress.add_task("", total=1)
+            tasks[name] = task
+            progress.update(task, description=f"{label}: {name} ({note})", completed=1)
+            progress.stop_task(task)
+
+    builder.on_event = on_event
+    with progress:
+        yield progress
+
+
+def profile_table(result: pipeline.BuildResult, title: str) -> Table:
+    table = Table("stage", "seconds", title=title)
+    for name, seconds in result.timings:
+        table.add_row(name + (" (reused)" if name in result.reused else ""), f"{seconds:.2f}")
+        if name == "warehouse":
+            for step, step_seconds in result.steps:
+                table.add_row(f"  {step}", f"{step_seconds:.2f}")
+    return table
+
+
+@app.command()
+def bench(
+    customers: int = typer.Option(1_000_000, min=1000, help="Customers in the generated workload."),
+    small: int = typer.Option(20_000, min=1000, help="Customers in the small workload (the fixed cost)."),
+    tmp: Optional[Path] = typer.Option(None, help="Folder for the workload (default: the system's temp folder)."),
+    keep: bool = typer.Option(False, help="Keep the generated workload and builds."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the measurements to this JSON file."),
+) -> None:
+    """Measure a build on a scaled-up sample business beside a hand-written DuckDB query and pandas."""
+    import json
+
+    from . import bench as benchmark
+
+    report = benchmark.run_bench(customers, small, tmp, keep, print_fn=lambda line: console.print(line, highlight=False))
+    benchmark.print_report(report, Console(width=160))
+    if json_out:
+        json_out.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
 
 
 def main() -> None:  # pragma: no cover

@@ -2,6 +2,15 @@
 
 Everything derived goes under `build/<PERIOD>/`; the published site changes only in the last stage,
 by swapping in a complete new site.
+
+Builds are incremental (see `cache.py`): each stage records a content hash of what it read, and a stage whose
+hash is unchanged and whose outputs are still there is reused. Changing one notebook re-runs that notebook
+and the render; changing an export, a SQL model or a param re-runs the warehouse and everything after it.
+`force=True` re-runs every stage.
+
+Each notebook writes its tables into its own folder (`build/<PERIOD>/pages/<notebook>/data/`), so a
+notebook that is reused keeps its tables and one that re-runs replaces exactly its own; `build/<PERIOD>/data/`
+is then assembled from all of them.
 """
 
 from __future__ import annotations
@@ -18,13 +27,21 @@ from typing import Callable, Iterator
 import duckdb
 import yaml
 
-from . import execute, publish, render, warehouse
+from . import cache, execute, publish, render, warehouse
+from .exports import CONTRACT, find_export_files
 from .params import PROJECT_ROOT, load_params
 from .periods import Period, check_within_data, parse_period
 
 BUILD_ROOT = PROJECT_ROOT / "build"
 DEFAULT_DATA = PROJECT_ROOT / "data" / "sample"
 DEFAULT_SITE = PROJECT_ROOT / "reports" / "_site"
+
+# The package's own code each stage runs: part of its cache key.
+WAREHOUSE_CODE = ("warehouse.py", "exports.py", "periods.py")
+NOTEBOOK_CODE_EXCLUDED = {"cli.py", "bench.py", "pipeline.py", "cache.py", "render.py", "publish.py"}
+RENDER_CODE = ("render.py", "charts.py", "periods.py", "publish.py", "templates")
+# Params that change how fast a build runs, never what it computes.
+RUNTIME_PARAMS = ("duckdb", "notebook_workers")
 
 
 class StageError(RuntimeError):
@@ -43,6 +60,13 @@ class BuildResult:
     build_dir: Path
     renderer: str = ""
     timings: list[tuple[str, float]] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)  # stages whose recorded result was still valid
+    steps: list[tuple[str, float]] = field(default_factory=list)  # the warehouse's loads and models, timed
+
+
+# on_event(kind, name, seconds): kind is "start", "step" (a warehouse load or model), "done" or "reused";
+# seconds is None for "start" and "step".
+EventHandler = Callable[[str, str, "float | None"], None]
 
 
 @dataclass
@@ -55,6 +79,8 @@ class Build:
     use_quarto: bool | None = None
     on_stage: Callable[[str], None] | None = None
     strict: bool = False
+    force: bool = False
+    on_event: EventHandler | None = None
 
     @property
     def build_dir(self) -> Path:
@@ -69,10 +95,19 @@ class Build:
     def warehouse_path(self) -> Path:
         return self.build_dir / "warehouse.duckdb"
 
+    @property
+    def log_dir(self) -> Path:
+        return self.build_dir / "logs"
+
+    def _emit(self, kind: str, name: str, seconds: float | None = None) -> None:
+        if kind == "start" and self.on_stage:
+            self.on_stage(name)
+        if self.on_event:
+            self.on_event(kind, name, seconds)
+
     @contextmanager
     def stage(self, name: str, result: BuildResult) -> Iterator[None]:
-        if self.on_stage:
-            self.on_stage(name)
+        self._emit("start", name)
         started = time.perf_counter()
         try:
             yield
@@ -80,56 +115,195 @@ class Build:
             raise
         except Exception as exc:
             raise StageError(name, exc) from exc
-        result.timings.append((name, time.perf_counter() - started))
+        seconds = time.perf_counter() - started
+        result.timings.append((name, seconds))
+        self._emit("done", name, seconds)
 
-    def run_notebooks(self, notebooks: list[str], parameters: dict, params: dict, result: BuildResult) -> None:
+    def _reused(self, name: str, result: BuildResult, started: float) -> None:
+        seconds = time.perf_counter() - started
+        result.timings.append((name, seconds))
+        result.reused.append(name)
+        self._emit("reused", name, seconds)
+
+    # ------------------------------------------------------------------ stages
+
+    def warehouse_key(self, params: dict, hashes: cache.FileHashes) -> str:
+        inputs = []
+        for export in CONTRACT.values():
+            files = find_export_files(self.data_dir, export.name)
+            inputs += [export.name, hashes.files(files) if files else "absent"]
+        computed = {k: v for k, v in params.items() if k not in RUNTIME_PARAMS}
+        return cache.key(
+            "warehouse", self.period.label, computed, inputs, hashes.tree(warehouse.SQL_DIR, "*.sql"),
+            cache.code_version(*WAREHOUSE_CODE, hashes=hashes), duckdb.__version__,
+        )
+
+    def run_warehouse(self, params: dict, record: cache.StageRecord, hashes: cache.FileHashes,
+                      result: BuildResult) -> str:
+        started = time.perf_counter()
+        try:
+            if not Path(self.data_dir).is_dir():
+                raise FileNotFoundError(f"data folder {self.data_dir} does not exist")
+            key = self.warehouse_key(params, hashes)
+        except Exception as exc:
+            raise StageError("warehouse", exc) from exc
+        done = record.get("warehouse", key)
+        if not (not self.force and done and _signature(self.warehouse_path) == done.get("file")):
+            record.forget("warehouse")
+            with self.stage("warehouse", result):
+                summary = self._build_warehouse(params, result)
+            result.timings[-1] = ("warehouse", time.perf_counter() - started)
+            done = {"key": key, "file": _signature(self.warehouse_path), **summary}
+            record.put("warehouse", key, **{k: v for k, v in done.items() if k != "key"})
+        else:
+            self._reused("warehouse", result, started)
+        if self.strict and done["set_aside"]:
+            raise StageError("warehouse", ValueError(
+                f"--strict: {done['set_aside']} row(s) of the exports were set aside; "
+                f"`retention-report validate --data {self.data_dir}` lists them"))
+        # Written on every build (the notebooks read it), fresh even when the warehouse is reused.
+        resolved = dict(params, data_first_day=done["first"], data_last_day=done["last"])
+        (self.build_dir / "params.yaml").write_text(yaml.safe_dump(resolved, sort_keys=True), encoding="utf-8")
+        return key
+
+    def _build_warehouse(self, params: dict, result: BuildResult) -> dict:
+        current: list = [None, 0.0]
+
+        def step(name: str) -> None:
+            now = time.perf_counter()
+            if current[0] is not None:
+                result.steps.append((current[0], now - current[1]))
+            current[:] = [name, now]
+            self._emit("step", name)
+
+        warehouse.build_warehouse(self.warehouse_path, self.data_dir, self.period, params, on_step=step)
+        step("finish (drop raw tables, checkpoint)")
+        result.steps.append((current[0], time.perf_counter() - current[1]))
+        with duckdb.connect(str(self.warehouse_path), read_only=True) as con:
+            first, last = con.execute(
+                "SELECT min(ordered_at)::DATE, max(ordered_at)::DATE FROM stg_orders").fetchone()
+            set_aside = con.execute("SELECT count(*) FROM set_aside").fetchone()[0]
+        check_within_data(self.period, first, last)
+        return {"first": str(first), "last": str(last), "set_aside": int(set_aside)}
+
+    def notebook_parameters(self, notebook: str) -> dict:
+        return {
+            "period": self.period.label,
+            "warehouse": str(self.warehouse_path.resolve()),
+            "params_file": str((self.build_dir / "params.yaml").resolve()),
+            "output_dir": str(self.page_dir(notebook).resolve()),
+            "private_dir": str(self.private_dir.resolve()),
+        }
+
+    def page_dir(self, notebook: str) -> Path:
+        return self.build_dir / "pages" / Path(notebook).stem
+
+    def run_notebooks(self, notebooks: list[str], warehouse_key: str, params: dict, record: cache.StageRecord,
+                      hashes: cache.FileHashes, result: BuildResult) -> None:
         """The notebooks are independent (each reads marts, writes its own tables), so they run side by side,
-        one kernel per core by default (`notebook_workers` in params)."""
-        workers = int(params.get("notebook_workers") or os.cpu_count() or 1)
-        if self.on_stage:
-            self.on_stage(f"notebooks ({len(notebooks)}, {workers} at a time)")
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = [pool.submit(_timed_notebook, nb, self.build_dir / nb, parameters) for nb in notebooks]
-            outcomes = [future.result() for future in futures]
-        for notebook, (seconds, error) in zip(notebooks, outcomes):
-            if error is not None:
-                raise StageError(f"notebook {notebook}", error)
-            result.timings.append((f"notebook {notebook}", seconds))
+        one kernel per core by default (`notebook_workers`, else `duckdb.threads`, in params)."""
+        code = cache.code_version(*sorted(
+            p.name for p in cache.PACKAGE_DIR.glob("*.py") if p.name not in NOTEBOOK_CODE_EXCLUDED), hashes=hashes)
+        private = hashes.tree(self.private_dir)
+        keys, todo = {}, []
+        for notebook in notebooks:
+            started = time.perf_counter()
+            source = execute.NOTEBOOKS_DIR / notebook
+            keys[notebook] = cache.key("notebook", warehouse_key, hashes.file(source) if source.exists() else "",
+                                       self.notebook_parameters(notebook), code)
+            done = record.get(f"notebook {notebook}", keys[notebook])
+            if (not self.force and done and done.get("private") == private
+                    and (self.build_dir / notebook).exists() and self.page_dir(notebook).is_dir()):
+                self._reused(f"notebook {notebook}", result, started)
+            else:
+                record.forget(f"notebook {notebook}")
+                todo.append(notebook)
+        if todo:
+            workers = int(params.get("notebook_workers") or (params.get("duckdb") or {}).get("threads")
+                          or os.cpu_count() or 1)
+            for notebook in todo:
+                self._emit("start", f"notebook {notebook}")
+                shutil.rmtree(self.page_dir(notebook), ignore_errors=True)
+            with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool:
+                futures = [pool.submit(self._timed_notebook, nb) for nb in todo]
+                outcomes = [future.result() for future in futures]
+            for notebook, (seconds, error) in zip(todo, outcomes):
+                if error is not None:
+                    raise StageError(f"notebook {notebook}", error)
+                result.timings.append((f"notebook {notebook}", seconds))
+            # Recorded only once all ran: their private files are part of each one's validity.
+            private = hashes.tree(self.private_dir)
+            for notebook in notebooks:
+                if notebook in todo or record.get(f"notebook {notebook}", keys[notebook]):
+                    record.put(f"notebook {notebook}", keys[notebook], private=private)
+        self._assemble_data(notebooks)
+
+    def _timed_notebook(self, notebook: str) -> tuple[float, BaseException | None]:
+        started = time.perf_counter()
+        try:
+            execute.run_notebook(execute.NOTEBOOKS_DIR / notebook, self.build_dir / notebook,
+                                 self.notebook_parameters(notebook), log=self.log_dir / f"{notebook}.log")
+        except Exception as exc:  # reported per notebook, in declaration order, by the caller
+            seconds = time.perf_counter() - started
+            self._emit("done", f"notebook {notebook}", seconds)
+            return seconds, exc
+        seconds = time.perf_counter() - started
+        self._emit("done", f"notebook {notebook}", seconds)
+        return seconds, None
+
+    def _assemble_data(self, notebooks: list[str]) -> None:
+        """`build/<PERIOD>/data/`: every notebook's tables (a later notebook's table of the same name wins)."""
+        data_dir = self.build_dir / "data"
+        if data_dir.exists():
+            shutil.rmtree(data_dir)
+        data_dir.mkdir(parents=True)
+        for notebook in notebooks:
+            tables = self.page_dir(notebook) / "data"
+            if tables.is_dir():
+                shutil.copytree(tables, data_dir, dirs_exist_ok=True)
+
+    def render_key(self, notebooks: list[str], hashes: cache.FileHashes) -> str:
+        use_quarto = render.quarto_available() if self.use_quarto is None else self.use_quarto
+        return cache.key(
+            "render", self.period.label, use_quarto, cache.code_version(*RENDER_CODE, hashes=hashes),
+            [(p.name, hashes.tree(p)) for p in sorted(render.REPORTS_DIR.iterdir())
+             if p.name not in ("_site", ".quarto", "private")],
+            [hashes.file(self.build_dir / nb) for nb in notebooks], hashes.tree(self.build_dir / "data"),
+            # The published site as it is now: missing, or holding other periods that changed since this
+            # period was last published, means the render must run again.
+            hashes.tree(self.site) if self.site.exists() else "no site",
+        )
 
     def run(self) -> BuildResult:
         result = BuildResult(self.period, self.site, self.build_dir)
         params = load_params(self.period.label, self.params_file)
         self.build_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
         publish.recover(self.site)
+        record = cache.StageRecord(self.build_dir / "stages.json")
+        hashes = cache.FileHashes(self.build_root / "file_hashes.json")
+        try:
+            self._run(params, record, hashes, result)
+        finally:
+            hashes.save()
+        return result
 
-        with self.stage("warehouse", result):
-            if not Path(self.data_dir).is_dir():
-                raise FileNotFoundError(f"data folder {self.data_dir} does not exist")
-            warehouse.build_warehouse(self.warehouse_path, self.data_dir, self.period, params)
-            with duckdb.connect(str(self.warehouse_path), read_only=True) as con:
-                first, last = con.execute(
-                    "SELECT min(ordered_at)::DATE, max(ordered_at)::DATE FROM stg_orders").fetchone()
-                set_aside = con.execute("SELECT count(*) FROM set_aside").fetchone()[0]
-            check_within_data(self.period, first, last)
-            if self.strict and set_aside:
-                raise ValueError(f"--strict: {set_aside} row(s) of the exports were set aside; "
-                                 f"`retention-report validate --data {self.data_dir}` lists them")
-            resolved = dict(params, data_first_day=str(first), data_last_day=str(last))
-            (self.build_dir / "params.yaml").write_text(yaml.safe_dump(resolved, sort_keys=True), encoding="utf-8")
+    def _run(self, params: dict, record: cache.StageRecord, hashes: cache.FileHashes, result: BuildResult) -> None:
+        warehouse_key = self.run_warehouse(params, record, hashes, result)
 
         _, pages = render.site_declaration()
-        data_dir = self.build_dir / "data"
-        if data_dir.exists():
-            shutil.rmtree(data_dir)
-        parameters = {
-            "period": self.period.label,
-            "warehouse": str(self.warehouse_path.resolve()),
-            "params_file": str((self.build_dir / "params.yaml").resolve()),
-            "output_dir": str(self.build_dir.resolve()),
-            "private_dir": str(self.private_dir.resolve()),
-        }
-        self.run_notebooks([spec.notebook for spec in pages], parameters, params, result)
+        notebooks = [spec.notebook for spec in pages]
+        self.run_notebooks(notebooks, warehouse_key, params, record, hashes, result)
 
+        started = time.perf_counter()
+        key = self.render_key(notebooks, hashes)
+        done = record.get("render", key)
+        if not self.force and done:
+            result.renderer = done.get("renderer", "")
+            self._reused("render", result, started)
+            self._reused("publish", result, time.perf_counter())
+            return
+        record.forget("render")
         staging = publish.staging_dir(self.site)
         with self.stage("render", result):
             result.renderer = render.assemble_site(
@@ -138,16 +312,16 @@ class Build:
             )
         with self.stage("publish", result):
             publish.publish(staging, self.site)
-        return result
+        # Keyed on the site just published: the next build reuses it only if nobody changed it since.
+        record.put("render", self.render_key(notebooks, hashes), renderer=result.renderer)
 
 
-def _timed_notebook(notebook: str, output: Path, parameters: dict) -> tuple[float, BaseException | None]:
-    started = time.perf_counter()
+def _signature(path: Path) -> list | None:
     try:
-        execute.run_notebook(execute.NOTEBOOKS_DIR / notebook, output, parameters)
-    except Exception as exc:  # reported per notebook, in declaration order, by the caller
-        return time.perf_counter() - started, exc
-    return time.perf_counter() - started, None
+        stat = Path(path).stat()
+    except FileNotFoundError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
 
 
 def build_report(period: str, data_dir: Path = DEFAULT_DATA, site: Path = DEFAULT_SITE,

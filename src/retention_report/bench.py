@@ -1,0 +1,290 @@
+"""`retention-report bench`: the build's cost on a scaled-up sample business, beside a hand-written reference.
+
+It generates the sample business at N customers (and at 20,000, for the fixed cost) into a temporary folder,
+as CSV and as Parquet, builds the report from each with every stage forced, and measures in the same run on
+the same files: one DuckDB query that reads the orders and computes the cohort triangle, and the usual
+pandas read_csv + groupby. Each measurement runs in its own process, so peak memory is that process's (and
+its notebook kernels') own. The bench asserts nothing: it prints what it measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+PERIOD = "2024-Q2"
+COHORT_MARTS = ("cohort_activity", "cohort_assignments", "cohort_bounds", "cohort_cells", "cohort_retention")
+
+REFERENCE_SQL = """
+WITH orders AS (
+    SELECT customer_id, date_trunc('month', try_cast(ordered_at AS TIMESTAMP)) AS month
+    FROM {source}
+    WHERE coalesce(nullif(lower(trim(status)), ''), 'completed') = 'completed'
+      AND try_cast(ordered_at AS TIMESTAMP) < DATE '2024-07-01'
+),
+active AS (SELECT DISTINCT customer_id, month FROM orders),
+cohorts AS (SELECT customer_id, min(month) AS cohort FROM active GROUP BY customer_id)
+SELECT cohort, datediff('month', cohort, month) AS k, count(*) AS active_customers
+FROM active JOIN cohorts USING (customer_id)
+GROUP BY ALL
+"""
+
+
+class PeakMemory:
+    """Samples, every 20 ms, the resident memory of the largest of this process and its children (kernels)."""
+
+    def __init__(self):
+        import psutil
+
+        self._me = psutil.Process()
+        self._psutil = psutil
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> int:
+        largest = self._me.memory_info().rss
+        for child in self._me.children(recursive=True):
+            try:
+                largest = max(largest, child.memory_info().rss)
+            except self._psutil.Error:
+                pass
+        return largest
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.perf_counter(), self._sample()))
+            time.sleep(0.02)
+
+    def peak(self, start: float, end: float) -> int:
+        return max((rss for t, rss in self.samples if start <= t <= end), default=0)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def _max_rss() -> int:
+    """Peak RSS of this process and of its largest finished child, in bytes (Linux reports KiB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) * 1024
+
+
+# ---------------------------------------------------------------- workers (each in its own process)
+
+def worker_build(data: str, root: str) -> dict:
+    from .periods import parse_period
+    from .pipeline import Build
+
+    windows: dict[str, list[float]] = {}  # row -> [start, end]
+    current = {"step": None}
+
+    def on_event(kind, name, seconds):
+        now = time.perf_counter()
+        if kind in ("step", "done") and current["step"]:
+            windows[current["step"]][1] = now
+            current["step"] = None
+        if kind == "step":
+            windows[name] = [now, now]
+            current["step"] = name
+        elif kind == "start":
+            windows[name] = [now, now]
+        elif kind in ("done", "reused"):
+            windows.setdefault(name, [now, now])[1] = now
+
+    with PeakMemory() as memory:
+        started = time.perf_counter()
+        result = Build(parse_period(PERIOD), Path(data), Path(root) / "site" / "_site", build_root=Path(root) / "build",
+                       use_quarto=False, force=True, on_event=on_event).run()
+        total = time.perf_counter() - started
+    peak = lambda name: memory.peak(*windows[name]) if name in windows else None
+    rows = [{"stage": name, "seconds": seconds, "peak": peak(name), "level": 1} for name, seconds in result.steps]
+    rows += [{"stage": name, "seconds": seconds, "peak": peak(name), "level": 0} for name, seconds in result.timings]
+    return {"total": total, "rows": rows, "peak": max(_max_rss(), memory.peak(0, float("inf")))}
+
+
+def worker_duckdb(orders: str, threads: int, memory_limit: str) -> dict:
+    import duckdb
+
+    con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
+    reader = "read_parquet($path)" if orders.endswith(".parquet") else "read_csv($path, all_varchar = true)"
+    started = time.perf_counter()
+    cells = con.execute(REFERENCE_SQL.format(source=reader), {"path": orders}).fetchall()
+    return {"seconds": time.perf_counter() - started, "cells": len(cells), "peak": _max_rss()}
+
+
+def worker_pandas(orders: str) -> dict:
+    import pandas as pd
+
+    started = time.perf_counter()
+    frame = pd.read_csv(orders, dtype=str, keep_default_na=False, usecols=["customer_id", "ordered_at", "status"])
+    status = frame.status.str.strip().str.lower().replace("", "completed")
+    at = pd.to_datetime(frame.ordered_at, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    keep = (status == "completed") & (at < pd.Timestamp("2024-07-01"))
+    month = at[keep].dt.year * 12 + at[keep].dt.month - 1
+    active = pd.DataFrame({"customer_id": frame.customer_id[keep], "month": month}).drop_duplicates()
+    active["cohort"] = active.groupby("customer_id").month.transform("min")
+    cells = active.groupby(["cohort", active.month - active.cohort]).size()
+    return {"seconds": time.perf_counter() - started, "cells": len(cells), "peak": _max_rss()}
+
+
+WORKERS = {"build": worker_build, "duckdb": worker_duckdb, "pandas": worker_pandas}
+
+
+def _in_process(kind: str, *args) -> dict:
+    command = [sys.executable, "-m", "retention_report.bench", kind, *map(str, args)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench {kind} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- the bench
+
+def generate(folder: Path, customers: int) -> dict:
+    """The sample business at `customers`, as CSV in folder/csv and as Parquet in folder/parquet."""
+    import duckdb
+
+    from .sample_data import write_sample_data
+
+    counts = write_sample_data(folder / "csv", customers=customers)
+    (folder / "parquet").mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as con:
+        for path in sorted((folder / "csv").glob("*.csv")):
+            target = folder / "parquet" / f"{path.stem}.parquet"
+            con.execute(f"COPY (SELECT * FROM read_csv($p, all_varchar = true)) TO '{target}' (FORMAT parquet)",
+                        {"p": str(path)})
+    return counts
+
+
+def machine() -> str:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GB RAM, {platform.system()} {platform.release()}"
+
+
+def run_bench(customers: int = 1_000_000, small: int = 20_000, out: Path | None = None, keep: bool = False,
+              print_fn=print) -> dict:
+    from .params import load_params
+
+    settings = load_params(PERIOD).get("duckdb") or {}
+    threads = int(settings.get("threads") or os.cpu_count() or 1)
+    memory_limit = str(settings.get("memory_limit") or "4GB")
+    tmp = tempfile.TemporaryDirectory(prefix="rr-bench-", dir=out) if not keep else None
+    root = Path(tmp.name) if tmp else Path(tempfile.mkdtemp(prefix="rr-bench-", dir=out))
+    report: dict = {"machine": machine(), "customers": customers, "small": small}
+    try:
+        started = time.perf_counter()
+        report["rows"] = generate(root / "large", customers)
+        generate(root / "small", small)
+        report["generate_seconds"] = time.perf_counter() - started
+        print_fn(f"workload: {customers:,} customers -> " + ", ".join(f"{k} {v:,}" for k, v in report["rows"].items())
+                 + f" (generated in {report['generate_seconds']:.0f} s into {root})")
+        sizes = {fmt: sum(p.stat().st_size for p in (root / "large" / fmt).glob("*")) for fmt in ("csv", "parquet")}
+        report["sizes"] = sizes
+        # Warm the page cache the same way for every contender.
+        for path in (root / "large").rglob("*"):
+            if path.is_file():
+                with path.open("rb") as handle:
+                    while handle.read(1 << 24):
+                        pass
+        report["build_small"] = _in_process("build", root / "small" / "csv", root / "b-small")
+        report["build_csv"] = _in_process("build", root / "large" / "csv", root / "b-csv")
+        report["build_parquet"] = _in_process("build", root / "large" / "parquet", root / "b-parquet")
+        report["duckdb_csv"] = _in_process("duckdb", root / "large" / "csv" / "orders.csv", threads, memory_limit)
+        report["duckdb_parquet"] = _in_process("duckdb", root / "large" / "parquet" / "orders.parquet", threads,
+                                               memory_limit)
+        report["pandas_csv"] = _in_process("pandas", root / "large" / "csv" / "orders.csv")
+    finally:
+        if tmp:
+            tmp.cleanup()
+    report.update(ratios(report))
+    return report
+
+
+def cohort_seconds(build: dict) -> float:
+    return sum(r["seconds"] for r in build["rows"] if r["level"] == 1 and r["stage"].split(" ")[-1] in COHORT_MARTS)
+
+
+def ratios(report: dict) -> dict:
+    small, csv, parquet = report["build_small"], report["build_csv"], report["build_parquet"]
+    stage = lambda build, prefix: sum(r["seconds"] for r in build["rows"] if r["level"] == 0
+                                      and r["stage"].startswith(prefix))
+    return {
+        "data_cost_csv": csv["total"] - small["total"],
+        "data_cost_parquet": parquet["total"] - small["total"],
+        "ratio_data_cost_csv": (csv["total"] - small["total"]) / report["duckdb_csv"]["seconds"],
+        "ratio_data_cost_parquet": (parquet["total"] - small["total"]) / report["duckdb_csv"]["seconds"],
+        "ratio_build_csv": csv["total"] / report["duckdb_csv"]["seconds"],
+        "ratio_pandas_cohort_marts": report["pandas_csv"]["seconds"] / cohort_seconds(csv),
+        "notebooks_small": stage(small, "notebook"), "notebooks_large": stage(csv, "notebook"),
+        "render_small": stage(small, "render"), "render_large": stage(csv, "render"),
+        "peak_largest_process": max(b["peak"] for b in (small, csv, parquet)),
+    }
+
+
+def print_report(report: dict, console=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    gb = lambda b: f"{b / 2**30:.2f} GB" if b else ""
+    table = Table("stage", f"{report['small']:,} CSV s", f"{report['customers']:,} CSV s", "peak",
+                  f"{report['customers']:,} Parquet s", "peak", title=f"Build stages ({report['machine']})")
+    small = {r["stage"]: r for r in report["build_small"]["rows"]}
+    parquet = {r["stage"]: r for r in report["build_parquet"]["rows"]}
+    for row in report["build_csv"]["rows"]:
+        name = ("  " * row["level"]) + row["stage"]
+        other, s = parquet.get(row["stage"], {}), small.get(row["stage"], {})
+        table.add_row(name, f"{s.get('seconds', 0):.2f}", f"{row['seconds']:.2f}", gb(row["peak"]),
+                      f"{other.get('seconds', 0):.2f}", gb(other.get("peak")))
+    table.add_row("whole build", f"{report['build_small']['total']:.2f}", f"{report['build_csv']['total']:.2f}",
+                  gb(report["build_csv"]["peak"]), f"{report['build_parquet']['total']:.2f}",
+                  gb(report["build_parquet"]["peak"]))
+    console.print(table)
+    ref = Table("reference (cohort triangle from the orders file)", "seconds", "peak", title="Reference, same files")
+    for key, label in (("duckdb_csv", "DuckDB, one query, CSV"), ("duckdb_parquet", "DuckDB, one query, Parquet"),
+                       ("pandas_csv", "pandas read_csv + groupby, CSV")):
+        ref.add_row(label, f"{report[key]['seconds']:.2f}", gb(report[key]["peak"]))
+    ref.add_row("our cohort marts (on staged tables)", f"{cohort_seconds(report['build_csv']):.2f}", "")
+    console.print(ref)
+    lines = [
+        f"data-dependent cost, CSV: {report['data_cost_csv']:.1f} s = {report['ratio_data_cost_csv']:.2f} x the "
+        f"reference query (goal <= 4)",
+        f"data-dependent cost, Parquet: {report['data_cost_parquet']:.1f} s = "
+        f"{report['ratio_data_cost_parquet']:.2f} x the reference query on CSV",
+        f"whole build / reference query (CSV): {report['ratio_build_csv']:.2f}",
+        f"fixed cost (build at {report['small']:,}): {report['build_small']['total']:.1f} s (goal <= 12)",
+        f"pandas / our cohort marts: {report['ratio_pandas_cohort_marts']:.1f} (goal >= 8)",
+        f"notebooks {report['notebooks_small']:.1f} s vs {report['notebooks_large']:.1f} s, render "
+        f"{report['render_small']:.1f} s vs {report['render_large']:.1f} s (summed per stage, small vs large)",
+        f"peak memory of the largest process: {gb(report['peak_largest_process'])} (goal <= 4 GB)",
+    ]
+    for line in lines:
+        console.print(line, highlight=False)
+
+
+if __name__ == "__main__":  # a worker: python -m retention_report.bench KIND ARGS...
+    kind, *arguments = sys.argv[1:]
+    converted = [int(a) if a.isdigit() else a for a in arguments]
+    print(json.dumps(WORKERS[kind](*converted)))
