@@ -16,9 +16,12 @@ from __future__ import annotations
 import csv
 import html
 import json
+import multiprocessing
+import os
 import re
 import shutil
 import subprocess
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -167,22 +170,44 @@ def _page(title: str, site_title: str, body: str, depth: int, period: str | None
     )
 
 
+def _render_body(source: Path) -> str:
+    """One page's HTML body from its executed notebook (run in a worker process)."""
+    notebook = page_cells(nbformat.read(source, as_version=4))
+    body, _ = _exporter().from_notebook_node(notebook)
+    return body
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # nbconvert is pure Python, so pages render side by side only in processes; forking reuses the imports.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
 def render_fallback(build_dir: Path, period: str, out: Path, periods: list[str],
-                    reports_dir: Path = REPORTS_DIR) -> None:
+                    reports_dir: Path = REPORTS_DIR, workers: int | None = None) -> None:
     site_title, pages = site_declaration(reports_dir)
-    exporter = _exporter()
     period_out = out / period
     period_out.mkdir(parents=True, exist_ok=True)
-    for spec in pages:
-        source = build_dir / spec.notebook
-        try:
-            notebook = page_cells(nbformat.read(source, as_version=4))
-            body, _ = exporter.from_notebook_node(notebook)
-        except Exception as exc:  # nbconvert raises many kinds
-            raise RenderError(f"rendering {source} into {spec.page}.html failed: {exc}") from exc
-        page = _page(f"{spec.title} · {period}", site_title, body, 1, period, pages, periods, spec.page,
-                     heading=f"{spec.title} · {period}")
-        (period_out / f"{spec.page}.html").write_text(page, encoding="utf-8")
+    workers = max(1, min(workers or os.cpu_count() or 1, len(pages)))
+    sources = [build_dir / spec.notebook for spec in pages]
+    if workers == 1:
+        futures = None
+    else:
+        pool = _pool(workers)
+        futures = [pool.submit(_render_body, source) for source in sources]
+    try:
+        for index, (spec, source) in enumerate(zip(pages, sources)):
+            try:
+                body = futures[index].result() if futures else _render_body(source)
+            except Exception as exc:  # nbconvert raises many kinds
+                raise RenderError(f"rendering {source} into {spec.page}.html failed: {exc}") from exc
+            page = _page(f"{spec.title} · {period}", site_title, body, 1, period, pages, periods, spec.page,
+                         heading=f"{spec.title} · {period}")
+            (period_out / f"{spec.page}.html").write_text(page, encoding="utf-8")
+    finally:
+        if futures:
+            pool.shutdown(cancel_futures=True)
 
 
 def write_landing_fallback(out: Path, periods: list[str], reports_dir: Path = REPORTS_DIR) -> None:
