@@ -29,7 +29,9 @@ SELECT row_number() OVER (ORDER BY r.responded_at, r.response_id) AS comment_num
        coalesce(string_agg(DISTINCT t.theme, '; ' ORDER BY t.theme), '') AS themes,
        r.comment
 FROM redacted AS r
-LEFT JOIN nps_theme_patterns AS t ON regexp_matches(lower(r.comment), t.pattern)
+-- contains() first (a CASE, so the optimizer keeps the order): the pattern differs per row, so each
+-- regexp_matches call compiles it; only comments holding the keyword at all reach it.
+LEFT JOIN nps_theme_patterns AS t ON CASE WHEN contains(lower(r.comment), t.keyword) THEN regexp_matches(lower(r.comment), t.pattern) ELSE false END
 GROUP BY r.response_id, r.responded_at, r.score, r.comment
 ORDER BY comment_number;
 
@@ -42,7 +44,7 @@ WITH period_answers AS (
 ),
 mentions AS (
     SELECT DISTINCT t.theme, a.response_id, a.score
-    FROM period_answers AS a JOIN nps_theme_patterns AS t ON regexp_matches(a.text, t.pattern)
+    FROM period_answers AS a JOIN nps_theme_patterns AS t ON CASE WHEN contains(a.text, t.keyword) THEN regexp_matches(a.text, t.pattern) ELSE false END
 )
 SELECT
     t.theme,
@@ -61,7 +63,8 @@ CREATE OR REPLACE TABLE nps_theme_examples AS
 SELECT theme, answered_on, score, comment
 FROM (
     SELECT DISTINCT t.theme, c.comment_number, c.answered_on, c.score, c.comment
-    FROM nps_comments AS c JOIN nps_theme_patterns AS t ON regexp_matches(lower(c.comment), t.pattern)
+    FROM nps_comments AS c JOIN nps_theme_patterns AS t
+      ON CASE WHEN contains(lower(c.comment), t.keyword) THEN regexp_matches(lower(c.comment), t.pattern) ELSE false END
 )
 QUALIFY row_number() OVER (PARTITION BY theme ORDER BY answered_on DESC, comment_number DESC) <= 3
 ORDER BY theme, answered_on DESC;

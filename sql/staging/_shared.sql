@@ -8,6 +8,11 @@ ALTER TABLE set_aside ADD COLUMN IF NOT EXISTS line BIGINT;
 CREATE OR REPLACE TEMP MACRO rr_timestamp(txt, tz) AS (
     CASE
         WHEN txt IS NULL THEN NULL
+        -- The common case first, without regular expressions: no offset (no '+' or '-' after the date, no
+        -- letter at the end) and not 10 characters long (a date, or Unix seconds).
+        WHEN length(txt) <> 10 AND txt[-1] BETWEEN '0' AND '9'
+             AND NOT contains(substr(txt, 11), '+') AND NOT contains(substr(txt, 11), '-')
+            THEN try_cast(txt AS TIMESTAMP)
         WHEN regexp_matches(txt, '^\d{10}$') THEN timezone(tz, to_timestamp(try_cast(txt AS BIGINT)))
         WHEN regexp_matches(txt, '\d:\d{2}(:\d{2}([.,]\d+)?)?\s*(Z|z|UTC|GMT|[+-]\d{2}(:?\d{2})?)$')
             THEN timezone(tz, try_cast(

@@ -1,6 +1,6 @@
 -- stg_touchpoints: one row per touchpoint (grain: touchpoint_id). Types, names and trims
 -- raw_touchpoints; unreadable or future dates, unknown customers and duplicates go to set_aside.
-CREATE OR REPLACE TEMP TABLE stg_touchpoints_checked AS
+CREATE OR REPLACE TABLE stg_touchpoints AS
 WITH source AS (
     SELECT * FROM raw_touchpoints
 ),
@@ -22,33 +22,43 @@ renamed AS (
 ),
 linked AS (
     SELECT
-        renamed.* REPLACE (coalesce(known.customer_id, by_email.customer_id, renamed.customer_id) AS customer_id),
-        known.customer_id IS NOT NULL OR by_email.customer_id IS NOT NULL AS customer_known
+        renamed.* REPLACE (coalesce(known.customer_id, renamed.customer_id) AS customer_id),
+        known.customer_id IS NOT NULL AS customer_known
     FROM renamed
-    LEFT JOIN (SELECT customer_id FROM stg_customers) AS known ON known.customer_id = renamed.customer_id
-    LEFT JOIN (SELECT lower(email) AS email, min(customer_id) AS customer_id FROM stg_customers
-               WHERE email IS NOT NULL GROUP BY ALL) AS by_email ON by_email.email = lower(renamed.customer_id)
+    LEFT JOIN stg_customer_keys AS known
+      ON known.key = CASE WHEN contains(renamed.customer_id, '@') THEN lower(renamed.customer_id)
+                          ELSE renamed.customer_id END
+),
+later_duplicates AS (  -- every row of a repeated touchpoint_id but its first in file order
+    SELECT _file, _row FROM (
+        SELECT _file, _row, row_number() OVER (PARTITION BY nullif(trim(touchpoint_id), '') ORDER BY _file, _row) AS nth
+        FROM raw_touchpoints
+        WHERE nullif(trim(touchpoint_id), '') IN (SELECT nullif(trim(touchpoint_id), '') FROM raw_touchpoints GROUP BY ALL HAVING count(*) > 1)
+    ) WHERE nth > 1
+),
+checked AS (
+    SELECT
+        linked.*,
+        coalesce(
+            CASE WHEN touchpoint_id IS NULL THEN {'column': 'touchpoint_id', 'reason': 'missing touchpoint_id', 'value': NULL} END,
+            rr_date_problem('occurred_at', occurred_at_raw, occurred_at, _date_format, _exported_at, $timezone),
+            CASE WHEN kind IS NULL THEN {'column': 'kind', 'reason': 'missing kind', 'value': NULL} END,
+            CASE WHEN customer_id IS NULL THEN {'column': 'customer_id', 'reason': 'missing customer_id', 'value': NULL} END,
+            CASE WHEN NOT customer_known
+                 THEN {'column': 'customer_id', 'reason': 'unknown customer', 'value': customer_id} END,
+            CASE WHEN later_duplicates._row IS NOT NULL
+                 THEN {'column': 'touchpoint_id', 'reason': 'duplicate touchpoint_id', 'value': touchpoint_id} END
+        ) AS problem
+    FROM linked LEFT JOIN later_duplicates USING (_file, _row)
 )
-SELECT
-    *,
-    coalesce(
-        CASE WHEN touchpoint_id IS NULL THEN {'column': 'touchpoint_id', 'reason': 'missing touchpoint_id', 'value': NULL} END,
-        rr_date_problem('occurred_at', occurred_at_raw, occurred_at, _date_format, _exported_at, $timezone),
-        CASE WHEN kind IS NULL THEN {'column': 'kind', 'reason': 'missing kind', 'value': NULL} END,
-        CASE WHEN customer_id IS NULL THEN {'column': 'customer_id', 'reason': 'missing customer_id', 'value': NULL} END,
-        CASE WHEN NOT customer_known
-             THEN {'column': 'customer_id', 'reason': 'unknown customer', 'value': customer_id} END,
-        CASE WHEN row_number() OVER (PARTITION BY touchpoint_id ORDER BY _file, _row) > 1
-             THEN {'column': 'touchpoint_id', 'reason': 'duplicate touchpoint_id', 'value': touchpoint_id} END
-    ) AS problem
-FROM linked;
+-- What staging keeps: typed columns and where each row came from (the checks' helper columns go).
+SELECT * EXCLUDE (occurred_at_raw, _line, _exported_at, _date_format, customer_known)
+FROM checked;
 
 INSERT INTO set_aside BY NAME
 SELECT 'touchpoints' AS export, _file AS file, _row AS row, problem['column'] AS "column",
-       problem['reason'] AS reason, problem['value'] AS value, _line AS line
-FROM stg_touchpoints_checked WHERE problem IS NOT NULL;
+       problem['reason'] AS reason, problem['value'] AS value
+FROM stg_touchpoints WHERE problem IS NOT NULL;
 
-CREATE OR REPLACE TABLE stg_touchpoints AS
-SELECT * EXCLUDE (problem, occurred_at_raw, _line, _exported_at, _date_format, customer_known)
-FROM stg_touchpoints_checked WHERE problem IS NULL
-ORDER BY _file, _row;
+DELETE FROM stg_touchpoints WHERE problem IS NOT NULL;
+ALTER TABLE stg_touchpoints DROP COLUMN problem;

@@ -186,10 +186,10 @@ def machine() -> str:
 def run_bench(customers: int = 1_000_000, small: int = 20_000, out: Path | None = None, keep: bool = False,
               print_fn=print) -> dict:
     from .params import load_params
+    from .warehouse import duckdb_settings
 
-    settings = load_params(PERIOD).get("duckdb") or {}
-    threads = int(settings.get("threads") or os.cpu_count() or 1)
-    memory_limit = str(settings.get("memory_limit") or "4GB")
+    settings = duckdb_settings(load_params(PERIOD))  # the reference runs with the build's own settings
+    threads, memory_limit = settings["threads"], settings["memory_limit"]
     tmp = tempfile.TemporaryDirectory(prefix="rr-bench-", dir=out) if not keep else None
     root = Path(tmp.name) if tmp else Path(tempfile.mkdtemp(prefix="rr-bench-", dir=out))
     report: dict = {"machine": machine(), "customers": customers, "small": small}

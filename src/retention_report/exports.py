@@ -235,24 +235,25 @@ def _is_empty(path: Path) -> bool:
 
 def _describe(con: duckdb.DuckDBPyConnection, path: Path, export: Export, encoding: str | None,
               delimiter: str | None) -> tuple[list[str], str | None]:
-    """The file's column names, and the encoding that reads it (UTF-8 first, then Latin-1)."""
+    """The file's column names, and the encoding that reads its first rows (UTF-8 first, then Latin-1).
+    The sniffer reads a sample only: a Latin-1 byte further down fails the load, which then retries."""
     tries = [encoding] if encoding or not _is_csv(path) else [None, "latin-1"]
     last: Exception | None = None
     for attempt in tries:
         try:
             query = f"DESCRIBE SELECT * FROM {_reader(path, attempt, delimiter)}"
             found = [row[0] for row in con.execute(query, _reader_values(path, attempt, delimiter)).fetchall()]
-            if attempt is None and _is_csv(path):
-                # The sniffer reads a sample only: a Latin-1 byte further down fails the full read.
-                con.execute(f"SELECT count(*) FROM {_reader(path, None, delimiter)}",
-                            _reader_values(path, None, delimiter)).fetchall()
             return found, attempt
         except duckdb.Error as exc:
             last = exc
-            if "unicode" not in str(exc).lower() and "encod" not in str(exc).lower():
+            if not _is_encoding_error(exc):
                 break
     first_line = " ".join(str(last).strip().splitlines()[:3]) if last else ""
     raise ExportError(f"{path}: cannot be read as export '{export.name}': {first_line}") from last
+
+
+def _is_encoding_error(exc: Exception) -> bool:
+    return "unicode" in str(exc).lower() or "encod" in str(exc).lower()
 
 
 def load_raw_export(con: duckdb.DuckDBPyConnection, data_dir: Path, export: Export,
@@ -275,7 +276,7 @@ def load_raw_export(con: duckdb.DuckDBPyConnection, data_dir: Path, export: Expo
                 f"(expected {export.name}.csv, .csv.gz, .parquet or a folder {export.name}/)."
             )
         columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in export.all_columns)
-        con.execute(f"CREATE TABLE {table} AS SELECT {columns}, {helpers} LIMIT 0")
+        con.execute(f"CREATE TEMP TABLE {table} AS SELECT {columns}, {helpers} LIMIT 0")
         _add_parsed_dates(con, export, resolved)
         return 0
 
@@ -286,42 +287,19 @@ def load_raw_export(con: duckdb.DuckDBPyConnection, data_dir: Path, export: Expo
                 f"{', '.join(export.columns)}."
             )
         found, encoding = _describe(con, path, export, resolved["encoding"], resolved["delimiter"])
-        mapping = _column_map(path, found, export, renames)
-        mapped = set(mapping.values())
-        selected = [
-            f"CAST({_quote(mapping[c])} AS VARCHAR) AS {c}" if c in mapping else f"NULL::VARCHAR AS {c}"
-            for c in export.all_columns
-        ]
-        # Extra columns are kept under a lower-case name (for customers they become segments).
-        extras = [
-            f"CAST({_quote(c)} AS VARCHAR) AS {_quote(_clean(c).lower())}"
-            for c in found if c not in mapped and _clean(c).lower() not in export.all_columns
-            and not _clean(c).startswith("_")
-        ]
-        select = ", ".join(selected + extras)
-        exported_at = resolved["exported_at"] or datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-        if isinstance(exported_at, date) and not isinstance(exported_at, datetime):
-            exported_at = datetime(exported_at.year, exported_at.month, exported_at.day, 23, 59, 59)
-        statement = (
-            f"SELECT {select}, $file AS _file, row_number() OVER () AS _row, NULL::BIGINT AS _line, "
-            f"$exported_at::TIMESTAMPTZ AS _exported_at, 1::BIGINT AS _group_rows "
-            f"FROM {_reader(path, encoding, resolved['delimiter'])}"
-        )
-        values = {**_reader_values(path, encoding, resolved["delimiter"]), "file": str(path),
-                  "exported_at": exported_at}
         try:
-            if index == 0:
-                con.execute(f"CREATE TABLE {table} AS {statement}", values)
-            else:
-                con.execute(f"INSERT INTO {table} BY NAME {statement}", values)
+            _load_file(con, table, index == 0, path, found, encoding, export, renames, resolved)
         except duckdb.Error as exc:
-            first_line = " ".join(str(exc).strip().splitlines()[:3])
-            raise ExportError(f"{path}: cannot be read as export '{export.name}': {first_line}") from exc
-        if _is_csv(path):
-            _number_lines(con, table, path, [_quote(c) for c in export.all_columns] +
-                          [_quote(_clean(c).lower()) for c in found
-                           if c not in mapped and _clean(c).lower() not in export.all_columns
-                           and not _clean(c).startswith("_")])
+            if not (encoding is None and resolved["encoding"] is None and _is_csv(path) and _is_encoding_error(exc)):
+                first_line = " ".join(str(exc).strip().splitlines()[:3])
+                raise ExportError(f"{path}: cannot be read as export '{export.name}': {first_line}") from exc
+            found, encoding = _describe(con, path, export, "latin-1", resolved["delimiter"])
+            try:
+                _load_file(con, table, index == 0, path, found, encoding, export, renames, resolved)
+            except duckdb.Error as again:
+                first_line = " ".join(str(again).strip().splitlines()[:3])
+                raise ExportError(f"{path}: cannot be read as export '{export.name}': {first_line}") from again
+    con.execute(f"ALTER TABLE {table} DROP COLUMN _breaks")
     _translate_values(con, table, resolved["values"])
     if resolved["group_by"]:
         _fold_groups(con, table, resolved["group_by"])
@@ -329,17 +307,67 @@ def load_raw_export(con: duckdb.DuckDBPyConnection, data_dir: Path, export: Expo
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
-def _number_lines(con: duckdb.DuckDBPyConnection, table: str, path: Path, columns: list[str]) -> None:
-    """`_line`: the line a row starts on (the header is line 1; quoted fields may span lines)."""
-    newlines = " + ".join(
-        f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in columns) or "0"
+def _load_file(con: duckdb.DuckDBPyConnection, table: str, first: bool, path: Path, found: list[str],
+               encoding: str | None, export: Export, renames: dict[str, str], resolved: dict[str, Any]) -> None:
+    """One file into the raw table: a single read. Raw tables are temporary (in memory, spilling to the
+    build's temp folder): staging reads each once, and only typed tables are written to the warehouse."""
+    mapping = _column_map(path, found, export, renames)
+    mapped = set(mapping.values())
+    selected = [
+        f"CAST({_quote(mapping[c])} AS VARCHAR) AS {c}" if c in mapping else f"NULL::VARCHAR AS {c}"
+        for c in export.all_columns
+    ]
+    # Extra columns are kept under a lower-case name (for customers they become segments).
+    extras = [
+        f"CAST({_quote(c)} AS VARCHAR) AS {_quote(_clean(c).lower())}"
+        for c in found if c not in mapped and _clean(c).lower() not in export.all_columns
+        and not _clean(c).startswith("_")
+    ]
+    exported_at = resolved["exported_at"] or datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    if isinstance(exported_at, date) and not isinstance(exported_at, datetime):
+        exported_at = datetime(exported_at.year, exported_at.month, exported_at.day, 23, 59, 59)
+    # `_breaks`: the line breaks inside the row's quoted fields, counted over every column of the file (the
+    # ones not kept, such as `_internal`, move the lines below them too); dropped once the export is loaded.
+    breaks = " + ".join(f"coalesce(length({_quote(c)}) - length(replace({_quote(c)}, chr(10), '')), 0)"
+                        for c in found) if _is_csv(path) and found else "0"
+    # row_number() OVER () numbers rows in file order (DuckDB preserves it) and keeps DuckDB from pushing
+    # staging's casts into the CSV reader, where a bad value would fail the read instead of being set aside.
+    statement = (
+        f"SELECT {', '.join(selected + extras)}, $file AS _file, row_number() OVER () AS _row, "
+        f"NULL::BIGINT AS _line, $exported_at::TIMESTAMPTZ AS _exported_at, 1::BIGINT AS _group_rows, "
+        f"({breaks})::BIGINT AS _breaks "
+        f"FROM {_reader(path, encoding, resolved['delimiter'])}"
+    )
+    values = {**_reader_values(path, encoding, resolved["delimiter"]), "file": str(path), "exported_at": exported_at}
+    if first:
+        con.execute(f"CREATE TEMP TABLE {table} AS {statement}", values)
+    else:
+        con.execute(f"INSERT INTO {table} BY NAME {statement}", values)
+    if _is_csv(path):
+        _note_line_breaks(con, table, path)
+
+
+def _note_line_breaks(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
+    """Rows whose quoted fields span lines, and by how many: enough to give any set-aside row its line
+    (`fill_set_aside_lines`) without numbering every row of a large file."""
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS _line_breaks (file VARCHAR, _row BIGINT, breaks BIGINT)")
+    con.execute(f"INSERT INTO _line_breaks SELECT _file, _row, _breaks FROM {table} "
+                f"WHERE _file = $file AND _breaks > 0", {"file": str(path)})
+
+
+def fill_set_aside_lines(con: duckdb.DuckDBPyConnection) -> None:
+    """`set_aside.line`: the line of its file a set-aside row starts on (the header is line 1; quoted
+    fields may span lines). NULL for Parquet."""
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS _line_breaks (file VARCHAR, _row BIGINT, breaks BIGINT)")
     con.execute(
-        f"""UPDATE {table} AS t SET _line = n.line FROM (
-              SELECT _row, 2 + (_row - 1) + coalesce(sum(nl) OVER (ORDER BY _row ROWS BETWEEN UNBOUNDED
-                     PRECEDING AND 1 PRECEDING), 0) AS line
-              FROM (SELECT _row, {newlines} AS nl FROM {table} WHERE _file = $file)
-            ) AS n WHERE t._file = $file AND t._row = n._row""",
-        {"file": str(path)},
+        """UPDATE set_aside AS s SET line = n.line FROM (
+               SELECT a.file, a.row, 1 + a.row + coalesce(sum(b.breaks), 0) AS line
+               FROM (SELECT DISTINCT file, row FROM set_aside WHERE row IS NOT NULL) AS a
+               LEFT JOIN _line_breaks AS b ON b.file = a.file AND b._row < a.row
+               GROUP BY a.file, a.row
+           ) AS n
+           WHERE s.file = n.file AND s.row = n.row AND s.line IS NULL
+             AND NOT lower(s.file) LIKE '%.parquet'"""
     )
 
 

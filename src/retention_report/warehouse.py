@@ -6,6 +6,7 @@ SQL text. Each statement receives only the parameters it names.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -14,7 +15,7 @@ from typing import Any, Callable
 
 import duckdb
 
-from .exports import CONTRACT, find_export_files, load_raw_export
+from .exports import CONTRACT, fill_set_aside_lines, find_export_files, load_raw_export
 from .params import PROJECT_ROOT
 from .periods import Period
 
@@ -104,13 +105,19 @@ def run_sql(con: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any], so
             raise SqlModelError(f"{source}: statement starting '{first_line}' failed: {exc}") from exc
 
 
+def duckdb_settings(params: dict[str, Any] | None) -> dict[str, Any]:
+    """DuckDB's `threads` and `memory_limit` from params; empty means sized to the machine."""
+    settings = (params or {}).get("duckdb") or {}
+    threads = int(settings.get("threads") or os.cpu_count() or 1)
+    memory = settings.get("memory_limit")
+    if not memory:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        memory = f"{min(3 * 2**30, ram // 2) // 2**20}MB"
+    return {"threads": threads, "memory_limit": str(memory)}
+
+
 def connect(path: Path, params: dict[str, Any], read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    settings = params.get("duckdb", {}) if params else {}
-    config = {}
-    if settings.get("threads"):
-        config["threads"] = int(settings["threads"])
-    if settings.get("memory_limit"):
-        config["memory_limit"] = str(settings["memory_limit"])
+    config = duckdb_settings(params)
     con = duckdb.connect(str(path), read_only=read_only, config=config)
     if not read_only:
         spill = Path(path).parent / "duckdb_tmp"
@@ -131,6 +138,24 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
     try:
         export_settings = params.get("exports", {}) or {}
         con.execute("CREATE TABLE export_files (export VARCHAR, present BOOLEAN, rows_read BIGINT)")
+        con.execute(
+            "CREATE TABLE set_aside (export VARCHAR, file VARCHAR, row BIGINT, \"column\" VARCHAR, "
+            "reason VARCHAR, value VARCHAR)"
+        )
+        write_param_tables(con, params)
+        values = bind_parameters(period, params)
+
+        def run(model: Model) -> None:
+            if on_step:
+                on_step(f"{model.layer} {model.name}")
+            run_sql(con, model.path.read_text(encoding="utf-8"), values, source=str(model.path))
+
+        chosen = models(sql_dir, layers)
+        staging = {m.name: m for m in chosen if m.layer == "staging"}
+        for model in [m for m in staging.values() if m.name.startswith("_")]:
+            run(model)
+        # Each export is read once, staged at once, and its raw text dropped before the next one is read:
+        # only one raw table is ever held (in memory, spilling to the build's temp folder).
         for export in CONTRACT.values():
             if on_step:
                 on_step(f"load {export.name}")
@@ -138,17 +163,15 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
             rows = load_raw_export(con, data_dir, export, renames, settings=export_settings.get(export.name) or {})
             present = bool(find_export_files(data_dir, export.name))
             con.execute("INSERT INTO export_files VALUES ($e, $p, $r)", {"e": export.name, "p": present, "r": rows})
-        con.execute(
-            "CREATE TABLE set_aside (export VARCHAR, file VARCHAR, row BIGINT, \"column\" VARCHAR, "
-            "reason VARCHAR, value VARCHAR)"
-        )
-        write_param_tables(con, params)
-        values = bind_parameters(period, params)
-        for model in models(sql_dir, layers):
-            if on_step:
-                on_step(f"{model.layer} {model.name}")
-            run_sql(con, model.path.read_text(encoding="utf-8"), values, source=str(model.path))
-        # Raw text copies are not needed once staged; the warehouse keeps typed data only.
+            if f"stg_{export.name}" in staging:
+                run(staging.pop(f"stg_{export.name}"))
+                con.execute(f"DROP TABLE IF EXISTS raw_{export.name}")
+        for model in [m for m in staging.values() if not m.name.startswith("_")]:
+            run(model)
+        fill_set_aside_lines(con)
+        for model in chosen:
+            if model.layer != "staging":
+                run(model)
         for export in CONTRACT.values():
             con.execute(f"DROP TABLE IF EXISTS raw_{export.name}")
         con.execute("CHECKPOINT")
