@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -76,11 +75,8 @@ class PeakMemory:
         self._thread.join()
 
 
-def _max_rss() -> int:
-    """Peak RSS of this process and of its largest finished child, in bytes (Linux reports KiB)."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) * 1024
+# Not getrusage's ru_maxrss: Linux carries it over fork and exec, so a worker would report the bench
+# driver's own peak (the workload generator's) whenever that was higher.
 
 
 # ---------------------------------------------------------------- workers (each in its own process)
@@ -113,7 +109,7 @@ def worker_build(data: str, root: str) -> dict:
     peak = lambda name: memory.peak(*windows[name]) if name in windows else None
     rows = [{"stage": name, "seconds": seconds, "peak": peak(name), "level": 1} for name, seconds in result.steps]
     rows += [{"stage": name, "seconds": seconds, "peak": peak(name), "level": 0} for name, seconds in result.timings]
-    return {"total": total, "rows": rows, "peak": max(_max_rss(), memory.peak(0, float("inf")))}
+    return {"total": total, "rows": rows, "peak": memory.peak(0, float("inf"))}
 
 
 def worker_duckdb(orders: str, threads: int, memory_limit: str) -> dict:
@@ -121,14 +117,17 @@ def worker_duckdb(orders: str, threads: int, memory_limit: str) -> dict:
 
     con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
     reader = "read_parquet($path)" if orders.endswith(".parquet") else "read_csv($path, all_varchar = true)"
-    started = time.perf_counter()
-    cells = con.execute(REFERENCE_SQL.format(source=reader), {"path": orders}).fetchall()
-    return {"seconds": time.perf_counter() - started, "cells": len(cells), "peak": _max_rss()}
+    with PeakMemory() as memory:
+        started = time.perf_counter()
+        cells = con.execute(REFERENCE_SQL.format(source=reader), {"path": orders}).fetchall()
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "cells": len(cells), "peak": memory.peak(0, float("inf"))}
 
 
 def worker_pandas(orders: str) -> dict:
     import pandas as pd
 
+    memory = PeakMemory().__enter__()
     started = time.perf_counter()
     frame = pd.read_csv(orders, dtype=str, keep_default_na=False, usecols=["customer_id", "ordered_at", "status"])
     status = frame.status.str.strip().str.lower().replace("", "completed")
@@ -138,7 +137,9 @@ def worker_pandas(orders: str) -> dict:
     active = pd.DataFrame({"customer_id": frame.customer_id[keep], "month": month}).drop_duplicates()
     active["cohort"] = active.groupby("customer_id").month.transform("min")
     cells = active.groupby(["cohort", active.month - active.cohort]).size()
-    return {"seconds": time.perf_counter() - started, "cells": len(cells), "peak": _max_rss()}
+    seconds = time.perf_counter() - started
+    memory.__exit__()
+    return {"seconds": seconds, "cells": len(cells), "peak": memory.peak(0, float("inf"))}
 
 
 WORKERS = {"build": worker_build, "duckdb": worker_duckdb, "pandas": worker_pandas}
