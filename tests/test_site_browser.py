@@ -238,3 +238,32 @@ def test_axe_finds_no_serious_or_critical_violation(browser, server, two_period_
                    if v["impact"] in ("serious", "critical")]
         assert serious == [], f"{path}: {serious}"
         visit.close()
+
+
+# A4 (210 mm) and Letter (8.5 in) less the print stylesheet's 12 mm side margins, at 96 px per inch.
+PRINT_WIDTHS = {"A4": round((210 - 24) / 25.4 * 96), "Letter": round((8.5 * 25.4 - 24) / 25.4 * 96)}
+
+
+def test_every_page_prints_to_a4_and_letter_without_navigation_or_overflow(browser, server, two_period_site):
+    for path in site_pages(two_period_site / SAMPLE_PERIOD):
+        for paper, width in PRINT_WIDTHS.items():
+            visit = Visit(browser, server)
+            page = visit.page
+            page.set_viewport_size({"width": width, "height": 1000})
+            page.emulate_media(media="print")
+            visit.open(f"{SAMPLE_PERIOD}/{path}")
+            charts = page.locator(".rr-chart-canvas svg")
+            if charts.count():
+                charts.first.wait_for(state="attached", timeout=15000)
+            layout = page.evaluate("""() => ({
+                scroll: document.documentElement.scrollWidth,
+                navShown: [...document.querySelectorAll('nav')].filter(n => n.offsetParent !== null).length,
+                widest: Math.max(0, ...[...document.querySelectorAll('.rr-chart svg, table, img')]
+                                     .map(e => e.getBoundingClientRect().right)),
+            })""")
+            assert layout["navShown"] == 0, f"{path} ({paper}): navigation printed"
+            assert layout["scroll"] <= width + 1 and layout["widest"] <= width + 1, f"{path} ({paper}): {layout}"
+            pdf = page.pdf(format=paper, print_background=False)
+            assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 1, f"{path} ({paper})"
+            assert visit.blocked == [], f"{path} asked for {visit.blocked}"
+            visit.close()
