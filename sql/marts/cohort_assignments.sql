@@ -6,7 +6,8 @@ SELECT CASE WHEN $cohort_by::VARCHAR NOT IN ('first_order', 'signup')
 SELECT CASE WHEN $retention_mode::VARCHAR NOT IN ('on', 'on_or_after')
             THEN error('params: retention_mode must be "on" (quoted in YAML) or on_or_after, not ' || $retention_mode::VARCHAR) END;
 
-CREATE OR REPLACE TABLE cohort_assignments AS
+-- Temporary: row-level (one row per customer), never read outside the build.
+CREATE OR REPLACE TEMP TABLE cohort_assignments AS
 WITH first_orders AS (
     SELECT customer_id, min(activity_month) AS first_order_month
     FROM cohort_activity
