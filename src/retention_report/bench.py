@@ -285,6 +285,32 @@ def print_report(report: dict, console=None) -> None:
         console.print(line, highlight=False)
 
 
+def markdown_report(report: dict) -> str:
+    """The same figures as `print_report`, as Markdown tables (for docs/performance.md)."""
+    gb = lambda b: f"{b / 2**30:.2f}" if b else ""
+    small = {r["stage"]: r for r in report["build_small"]["rows"]}
+    parquet = {r["stage"]: r for r in report["build_parquet"]["rows"]}
+    n, k = f"{report['customers']:,}", f"{report['small']:,}"
+    lines = [f"Machine: {report['machine']}. Workload: {n} customers -> "
+             + ", ".join(f"{name} {count:,}" for name, count in report["rows"].items())
+             + f"; CSV {report['sizes']['csv'] / 2**20:,.0f} MB, Parquet {report['sizes']['parquet'] / 2**20:,.0f} MB.",
+             "", f"| stage | {k} CSV s | {n} CSV s | peak GB | {n} Parquet s | peak GB |", "|---|---:|---:|---:|---:|---:|"]
+    for row in report["build_csv"]["rows"]:
+        name = ("&nbsp;&nbsp;" * row["level"]) + row["stage"]
+        other, s = parquet.get(row["stage"], {}), small.get(row["stage"], {})
+        lines.append(f"| {name} | {s.get('seconds', 0):.2f} | {row['seconds']:.2f} | {gb(row['peak'])} | "
+                     f"{other.get('seconds', 0):.2f} | {gb(other.get('peak'))} |")
+    lines.append(f"| **whole build** | {report['build_small']['total']:.2f} | {report['build_csv']['total']:.2f} | "
+                 f"{gb(report['build_csv']['peak'])} | {report['build_parquet']['total']:.2f} | "
+                 f"{gb(report['build_parquet']['peak'])} |")
+    lines += ["", "| reference: cohort triangle from the orders file | s | peak GB |", "|---|---:|---:|"]
+    for key, label in (("duckdb_csv", "DuckDB, one query, CSV"), ("duckdb_parquet", "DuckDB, one query, Parquet"),
+                       ("pandas_csv", "pandas read_csv + groupby, CSV")):
+        lines.append(f"| {label} | {report[key]['seconds']:.2f} | {gb(report[key]['peak'])} |")
+    lines.append(f"| our cohort marts (on staged tables) | {cohort_seconds(report['build_csv']):.2f} | |")
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":  # a worker: python -m retention_report.bench KIND ARGS...
     kind, *arguments = sys.argv[1:]
     converted = [int(a) if a.isdigit() else a for a in arguments]

@@ -162,6 +162,7 @@ def bench(
     tmp: Optional[Path] = typer.Option(None, help="Folder for the workload (default: the system's temp folder)."),
     keep: bool = typer.Option(False, help="Keep the generated workload and builds."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the measurements to this JSON file."),
+    markdown: Optional[Path] = typer.Option(None, help="Also write the tables as Markdown (docs/performance.md)."),
 ) -> None:
     """Measure a build on a scaled-up sample business beside a hand-written DuckDB query and pandas."""
     import json
@@ -172,6 +173,8 @@ def bench(
     benchmark.print_report(report, Console(width=160))
     if json_out:
         json_out.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    if markdown:
+        markdown.write_text(benchmark.markdown_report(report), encoding="utf-8")
 
 
 def main() -> None:  # pragma: no cover
