@@ -12,6 +12,7 @@ from typing import Optional
 import duckdb
 import typer
 from rich.console import Console
+from rich.text import Text
 from rich.table import Table
 
 from . import pipeline, warehouse
@@ -25,7 +26,8 @@ console = Console(stderr=True)
 
 
 def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # The message is text (it may quote a path or a value with brackets), never Rich markup.
+    console.print(Text("error: ", style="bold red") + Text(message), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -60,24 +62,28 @@ def build(
     builder.force = force
     log = builder.build_dir / "build.log"
     started = time.perf_counter()
+    failure: str | None = None
     with stage_progress(builder, f"{parsed}"):
         try:
             result = builder.run()
         except pipeline.StageError as exc:
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text("".join(traceback.format_exception(exc.cause)), encoding="utf-8")
-            _fail(f"{str(exc).splitlines()[0]} (full log: {log}; the published site was left as it was)")
+            failure = f"{str(exc).splitlines()[0]} (full log: {log}; the published site was left as it was)"
         except Exception as exc:  # outside any stage (params, recovery): still one line and a log
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
-            _fail(f"build failed before its stages: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__} "
-                  f"(full log: {log}; the published site was left as it was)")
+            failure = (f"build failed before its stages: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__} "
+                       f"(full log: {log}; the published site was left as it was)")
+    if failure:  # after the progress display has closed, so the error is the last line printed
+        _fail(failure)
     if profile:
         console.print(profile_table(result, f"{parsed} built with {result.renderer}"))
     if result.reused:
         console.print(f"Reused (inputs unchanged): {', '.join(result.reused)}. --force re-runs every stage.",
                       highlight=False)
-    console.print(f"Site: {result.site / 'index.html'} ({time.perf_counter() - started:.1f} s)")
+    console.print(f"Site: {result.site / 'index.html'} ({time.perf_counter() - started:.1f} s)", markup=False,
+                  highlight=False)
 
 
 @app.command()
@@ -116,7 +122,7 @@ def sample_data(
     counts = write_sample_data(out, seed=seed, customers=customers)
     for name, rows in counts.items():
         console.print(f"{name}: {rows:,} rows")
-    console.print(f"Sample exports written to {out}")
+    console.print(f"Sample exports written to {out}", markup=False, highlight=False)
 
 
 @contextmanager
@@ -135,8 +141,9 @@ def stage_progress(builder: pipeline.Build, label: str):
             progress.update(tasks["warehouse"], description=f"{label}: warehouse ({name})")
         elif kind in ("done", "reused"):
             note = "reused" if kind == "reused" else f"{seconds:.1f} s"
-            task = tasks.get(name) or progress.add_task("", total=1)
-            tasks[name] = task
+            if name not in tasks:  # (task ids start at 0: test membership, not truth)
+                tasks[name] = progress.add_task("", total=1)
+            task = tasks[name]
             progress.update(task, description=f"{label}: {name} ({note})", completed=1)
             progress.stop_task(task)
 
