@@ -1,18 +1,23 @@
-"""Nothing lost: --strict, a build killed mid-run, and determinism of two builds."""
+"""Nothing lost: --strict, a build killed mid-run, determinism of two builds, and a build failing in any stage
+(or for a period outside the data) telling which in one line with its log, the published site untouched."""
 
 import hashlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
+import nbformat
 import pytest
+from typer.testing import CliRunner
 
 from conftest import SAMPLE_PERIOD, customer, order, write_exports
-from retention_report import pipeline
+from retention_report import cli, execute, pipeline, render
 from retention_report.periods import parse_period
 
 
@@ -73,3 +78,177 @@ def test_two_builds_give_identical_tables_and_pages_but_for_the_build_stamp(samp
     for page in sorted(first.glob("*.html")):
         one, two = (stamp.sub("", p.read_text(encoding="utf-8")) for p in (page, second / page.name))
         assert one == two, page.name
+
+
+# ------------------------------------------------------------------ failures through the command line
+#
+# After a good build has published a site, a build that fails in the warehouse (a SQL model raising), in a
+# notebook (a cell raising) or in the render, or asks for a period outside the data, exits non-zero with ONE
+# line naming the stage and the full log, the log holds the traceback, and the published site is
+# byte-identical. The command runs in-process (CliRunner) so a notebook or the renderer can be broken for the
+# test, with its build folder redirected into the test's own (the command has no --build-root). The good
+# build is made once for these tests; each takes its own snapshot of the site before failing.
+
+ERROR_LINE = re.compile(r"^error: stage '(?P<stage>[^']+)' failed: (?P<why>.*) \(full log: (?P<log>\S+build\.log); "
+                        r"the published site was left as it was\)$")
+
+
+class CliBuild:
+    """`retention-report build` of `data` into `site`, its build folder under `root`."""
+
+    def __init__(self, data: Path, site: Path, root: Path):
+        self.data, self.site, self.root = data, site, root
+        self.runner = CliRunner()
+
+    def __call__(self, *options: str, period: str = "2024-Q1"):
+        return self.runner.invoke(cli.app, ["build", "--period", period, "--data", str(self.data), "--site",
+                                            str(self.site), "--renderer", "nbconvert", *options])
+
+    @contextmanager
+    def isolated(self, monkeypatch: pytest.MonkeyPatch):
+        root = self.root
+
+        class IsolatedBuild(pipeline.Build):
+            def __init__(self, *args, **kwargs):
+                kwargs.setdefault("build_root", root)
+                super().__init__(*args, **kwargs)
+
+        monkeypatch.setattr(pipeline, "Build", IsolatedBuild)
+        yield self
+
+
+@pytest.fixture(scope="module")
+def good_build(tmp_path_factory):
+    """The small exports built and published once through the command line: (command, its result)."""
+    folder = tmp_path_factory.mktemp("cli")
+    data = write_exports(
+        folder / "data",
+        customers=[customer(f"c{i}") for i in range(6)],
+        orders=[order(f"o{i}", f"c{i % 6}", f"2024-0{1 + i % 3}-1{i % 9} 10:00:00") for i in range(18)],
+    )
+    build = CliBuild(data, folder / "site" / "_site", folder / "build-root")
+    with pytest.MonkeyPatch.context() as patch, build.isolated(patch):
+        result = build()
+    assert result.exit_code == 0, result.output
+    assert (build.site / "2024-Q1" / "index.html").is_file()
+    return build, result
+
+
+@pytest.fixture
+def published(good_build, monkeypatch):
+    """The command (builds redirected as for the good build) and a snapshot of the site as published now."""
+    build, _ = good_build
+    with build.isolated(monkeypatch):
+        yield build, snapshot(build.site)
+
+
+def progress_line(line: str, period: str) -> bool:
+    """A line of the per-stage progress display (a spinner or blank, then `<PERIOD>: <stage>`)."""
+    return re.match(rf"^(\S )?\s*{re.escape(period)}: ", line) is not None
+
+
+def assert_failed_in(result, stage: str, build: CliBuild, *in_log: str, period: str = "2024-Q1") -> re.Match:
+    """Exit 1; one error line, the last one printed, naming the stage and the log; the log holds the
+    traceback and each of `in_log`."""
+    assert result.exit_code == 1, (result.exit_code, result.output)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [i for i, line in enumerate(lines) if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    match = ERROR_LINE.match(lines[errors[0]])
+    assert match, f"the error is not one line naming the stage and the log: {result.stderr!r}"
+    assert match["stage"] == stage
+    assert errors[0] == len(lines) - 1, result.stderr
+    log = Path(match["log"])
+    assert log == build.root / period / "build.log" and log.is_file()
+    text = log.read_text(encoding="utf-8")
+    assert text.startswith("Traceback (most recent call last)"), text[:500]
+    for fragment in in_log:
+        assert fragment in text, (fragment, text[-2000:])
+    assert "Traceback" not in result.stderr
+    return match
+
+
+def test_a_sql_model_that_fails_exits_non_zero_naming_the_warehouse_and_its_log(published, tmp_path):
+    build, before = published
+    # cohort_by is checked by the SQL model that uses it (cohort_assignments.sql raises through error()):
+    # a real model failing on the real code path, brought about by a params file as a user would.
+    params = tmp_path / "bad.yaml"
+    params.write_text("cohort_by: zodiac\n", encoding="utf-8")
+    result = build("--params", str(params))
+    match = assert_failed_in(result, "warehouse", build, "SqlModelError", "cohort_assignments.sql",
+                             "cohort_by must be first_order or signup, not zodiac")
+    assert "cohort_assignments.sql" in match["why"] and "not zodiac" in match["why"]
+    assert snapshot(build.site) == before
+
+
+def test_a_notebook_that_raises_exits_non_zero_naming_the_notebook_and_its_log(published, tmp_path, monkeypatch):
+    build, before = published
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(execute.NOTEBOOKS_DIR, notebooks)
+    broken = nbformat.read(notebooks / "20_nps.ipynb", as_version=4)
+    broken.cells.append(nbformat.v4.new_code_cell('raise RuntimeError("injected failure")'))
+    nbformat.write(broken, notebooks / "20_nps.ipynb")
+    monkeypatch.setattr(execute, "NOTEBOOKS_DIR", notebooks)
+    # No --force needed: the changed notebook's key changed, so it re-runs (and fails).
+    result = build()
+    match = assert_failed_in(result, "notebook 20_nps.ipynb", build, "NotebookError", "PapermillExecutionError",
+                             "RuntimeError: injected failure")
+    assert "20_nps.ipynb failed in cell" in match["why"] and "injected failure" in match["why"]
+    assert snapshot(build.site) == before
+
+
+def test_a_render_that_fails_exits_non_zero_naming_the_render_and_its_log(published, monkeypatch):
+    build, before = published
+
+    def dies_half_way(build_dir, period, out, *args, **kwargs):
+        (out / period / "cohorts.html").write_text("half a page")
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr(render, "render_fallback", dies_half_way)
+    # --force: the render's inputs are unchanged since the good build, so it would otherwise be reused.
+    result = build("--force")
+    match = assert_failed_in(result, "render", build, "RuntimeError: renderer crashed", "dies_half_way")
+    assert match["why"] == "renderer crashed"
+    assert snapshot(build.site) == before
+
+
+def test_a_period_with_no_data_fails_naming_the_data_range_and_leaves_the_site(published):
+    build, before = published
+    result = build(period="2019-Q1")  # the small exports hold orders from 2024-01-10 to 2024-03-18 only
+    match = assert_failed_in(result, "warehouse", build, "PeriodError", period="2019-Q1")
+    assert match["why"] == ("PERIOD 2019-Q1 (2019-01-01 to 2019-03-31) lies outside the data, which runs from "
+                            "2024-01-10 to 2024-03-18.")
+    assert snapshot(build.site) == before and not (build.site / "2019-Q1").exists()
+
+
+# The command's output: the error line last, each stage shown once, messages printed as they are.
+
+def test_the_error_line_is_the_last_output_of_a_failed_build(published, tmp_path):
+    build, before = published
+    params = tmp_path / "bad.yaml"
+    params.write_text("cohort_by: zodiac\n", encoding="utf-8")
+    result = build("--params", str(params))
+    assert result.exit_code == 1
+    last = [line for line in result.stderr.splitlines() if line.strip()][-1]
+    assert ERROR_LINE.match(last), result.stderr
+
+
+def test_the_progress_display_shows_each_stage_once_and_all_finished(good_build):
+    _, result = good_build
+    lines = [line for line in result.stderr.splitlines() if progress_line(line, "2024-Q1")]
+    stages = [re.sub(r" \(.*", "", line.split(": ", 1)[1]) for line in lines]
+    assert len(stages) == len(set(stages)), lines
+    assert all(line.startswith("  ") for line in lines), lines  # no spinner left
+
+
+def test_a_failure_message_holding_square_brackets_is_printed_as_is(published, monkeypatch):
+    build, before = published
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("template [/] and [bold]markup[/bold] in an error")
+
+    monkeypatch.setattr(render, "render_fallback", fails)
+    result = build("--force")
+    match = assert_failed_in(result, "render", build)
+    assert match["why"] == "template [/] and [bold]markup[/bold] in an error"
+    assert snapshot(build.site) == before

@@ -15,6 +15,9 @@ Per export, params may set (`exports: {<name>: {...}}`):
 - `encoding`: `utf-8` or `latin-1` (default: UTF-8, with or without a BOM, else Latin-1);
 - `delimiter`: `,`, `;`, `\\t` or `|` (default: detected);
 - `exported_at`: when the export was taken (default: the file's modification time).
+
+CSV quoting is always RFC 4180's, never detected: a field may be in double quotes, a double quote inside
+it doubled.
 """
 
 from __future__ import annotations
@@ -169,7 +172,10 @@ def _is_csv(path: Path) -> bool:
 def _reader(path: Path, encoding: str | None = None, delimiter: str | None = None) -> str:
     if not _is_csv(path):
         return "read_parquet($path)"
-    options = "all_varchar = true, header = true, auto_detect = true"
+    # Quoting is RFC 4180's (a field in double quotes, a double quote inside it doubled), never sniffed: the
+    # sniffer would take an apostrophe for the quote when a value starts with one and a later one ends with
+    # one (`'fine` ... `ok'`), silently merging the rows between into one field.
+    options = "all_varchar = true, header = true, auto_detect = true, quote = '\"', escape = '\"'"
     if encoding:
         options += ", encoding = $encoding"
     if delimiter:

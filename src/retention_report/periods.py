@@ -1,6 +1,8 @@
 """Reporting periods: the one parser for `PERIOD` strings.
 
-Accepted forms: `2024-Q2` (quarter), `2024-06` (month), `2024-H1` (half year), `2024` (year).
+Accepted forms: `2024-Q2` (quarter), `2024-06` (month), `2024-H1` (half year), `2024` (year), in ASCII
+(upper or lower case, surrounding spaces ignored), for years 1900 to 9998 (so that every bound a report
+uses, the period's own end included, is a date Python can hold: 9999-Q4 would end on 10000-01-01).
 A period is a half-open range of dates [start, end_exclusive); `end` is its last day.
 """
 
@@ -12,12 +14,15 @@ from datetime import date, timedelta
 
 ACCEPTED_FORMS = "YYYY-Qn (e.g. 2024-Q2), YYYY-MM (e.g. 2024-06), YYYY-Hn (e.g. 2024-H1) or YYYY (e.g. 2024)"
 
+# ASCII digits only: `\d` alone would also match Arabic-Indic or full-width digits.
 _PATTERNS = {
-    "quarter": re.compile(r"(?P<year>\d{4})-Q(?P<n>[1-4])"),
-    "month": re.compile(r"(?P<year>\d{4})-(?P<n>0[1-9]|1[0-2])"),
-    "half": re.compile(r"(?P<year>\d{4})-H(?P<n>[12])"),
-    "year": re.compile(r"(?P<year>\d{4})"),
+    "quarter": re.compile(r"(?P<year>[0-9]{4})-Q(?P<n>[1-4])"),
+    "month": re.compile(r"(?P<year>[0-9]{4})-(?P<n>0[1-9]|1[0-2])"),
+    "half": re.compile(r"(?P<year>[0-9]{4})-H(?P<n>[12])"),
+    "year": re.compile(r"(?P<year>[0-9]{4})"),
 }
+FIRST_YEAR, LAST_YEAR = 1900, 9998
+_SPACES = " \t\r\n"  # str.strip() alone would also drop control characters such as \x1f and \x85
 _MONTHS = {"quarter": 3, "month": 1, "half": 6, "year": 12}
 
 
@@ -82,13 +87,14 @@ class Period:
 
 def parse_period(text: str) -> Period:
     """Parse a PERIOD string; anything else fails with the accepted forms."""
-    cleaned = str(text).strip().upper()
+    cleaned = str(text).strip(_SPACES).upper()
     for kind, pattern in _PATTERNS.items():
         match = pattern.fullmatch(cleaned)
         if match:
             year = int(match["year"])
-            if year < 1900:
-                break
+            if not FIRST_YEAR <= year <= LAST_YEAR:
+                raise PeriodError(f"PERIOD {text!r} is not a period: years run from {FIRST_YEAR} to {LAST_YEAR}. "
+                                  f"Accepted forms: {ACCEPTED_FORMS}.")
             n = int(match["n"]) if kind != "year" else 1
             start = date(year, (n - 1) * _MONTHS[kind] + 1, 1)
             return Period(start, _MONTHS[kind], kind)
