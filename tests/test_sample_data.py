@@ -20,6 +20,7 @@ from retention_report.sample_data import (
     HOSTILE_COMMENT,
     INVALID_ROWS,
     KINDS,
+    Shape,
     THANK_YOU_RETENTION_LIFT,
     WELCOME_PROGRAMME_START,
     write_sample_data,
@@ -144,6 +145,20 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
     # The returned counts are the data rows of each file.
     for name, rows in first.items():
         assert rows == len((tmp_path / "a" / f"{name}.csv").read_text(encoding="utf-8").splitlines()) - 1
+
+
+def test_the_bench_shape_makes_a_busier_business_and_the_default_shape_changes_nothing(tmp_path):
+    from retention_report.bench import WORKLOAD
+
+    default = write_sample_data(tmp_path / "a", customers=5_000)
+    explicit = write_sample_data(tmp_path / "b", customers=5_000, shape=Shape())
+    assert default == explicit and digest(tmp_path / "a") == digest(tmp_path / "b")
+    busy = write_sample_data(tmp_path / "c", customers=5_000, shape=Shape(**WORKLOAD))
+    per_customer = {name: busy[name] / busy["customers"] for name in busy}
+    # The workload: about 10 orders, 0.5 answers and 5 touchpoints per customer (docs/performance.md).
+    assert 9 <= per_customer["orders"] <= 12 and busy["orders"] > 2 * default["orders"]
+    assert 0.3 <= per_customer["nps_responses"] <= 0.6
+    assert per_customer["touchpoints"] <= 8 and busy["touchpoints"] < default["touchpoints"] / 2
 
 
 def test_headers_ids_and_values_follow_the_contract(raw, data):

@@ -334,8 +334,13 @@ def _load_file(con: duckdb.DuckDBPyConnection, table: str, first: bool, path: Pa
         exported_at = datetime(exported_at.year, exported_at.month, exported_at.day, 23, 59, 59)
     # `_breaks`: the line breaks inside the row's quoted fields, counted over every column of the file (the
     # ones not kept, such as `_internal`, move the lines below them too); dropped once the export is loaded.
-    breaks = " + ".join(f"coalesce(length({_quote(c)}) - length(replace({_quote(c)}, chr(10), '')), 0)"
-                        for c in found) if _is_csv(path) and found else "0"
+    # Counting them costs a copy of every value, so it is done only for the rare rows that hold one.
+    breaks = "0"
+    if _is_csv(path) and found:
+        any_break = " OR ".join(f"contains({_quote(c)}, chr(10))" for c in found)
+        count = " + ".join(f"coalesce(length({_quote(c)}) - length(replace({_quote(c)}, chr(10), '')), 0)"
+                           for c in found)
+        breaks = f"CASE WHEN {any_break} THEN {count} ELSE 0 END"
     # row_number() OVER () numbers rows in file order (DuckDB preserves it) and keeps DuckDB from pushing
     # staging's casts into the CSV reader, where a bad value would fail the read instead of being set aside.
     statement = (

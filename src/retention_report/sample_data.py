@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -371,8 +372,9 @@ def _mix_in(table: dict[str, pa.Array], extra: list[dict], rng: np.random.Genera
 
 # --- The simulation of one chunk of customers --------------------------------------------------------------
 class _Chunk:
-    def __init__(self, rng: np.random.Generator, created: np.ndarray, first_number: int, thank_you_effect: bool):
-        self.rng, self.created, self.first_number = rng, created, first_number
+    def __init__(self, rng: np.random.Generator, created: np.ndarray, first_number: int, thank_you_effect: bool,
+                 shape: "Shape"):
+        self.rng, self.created, self.first_number, self.shape = rng, created, first_number, shape
         self.n = n = len(created)
         self.number = np.arange(first_number, first_number + n)
         year = _YEAR[created]
@@ -387,7 +389,7 @@ class _Chunk:
         self.satisfaction = (rng.standard_normal(n) + np.array(CHANNEL_SATISFACTION)[self.channel]
                              + np.array(PLAN_SATISFACTION)[self.plan])
         self.mean_gap = (MEAN_GAP_DAYS * np.exp(0.35 * rng.standard_normal(n) - 0.0612)
-                         * np.array(PLAN_PACE)[self.plan])
+                         * np.array(PLAN_PACE)[self.plan] / shape.order_frequency)
         self.thank_you_effect = thank_you_effect
         self.customer_ids = _ids("C", self.number, 7)
 
@@ -475,7 +477,7 @@ class _Chunk:
 
             log_odds = (base[min(k, len(base) - 1)] - SATISFACTION_CHURN_LOG_ODDS * self.satisfaction[active]
                         + FAILED_ORDER_CHURN_LOG_ODDS * ~ok)
-            stays = rng.random(active.size) >= _sigmoid(log_odds) * churn_factor[active]
+            stays = rng.random(active.size) >= _sigmoid(log_odds) * churn_factor[active] * self.shape.churn
             active, day = active[stays], day[stays]
             gap = rng.gamma(2.0, self.mean_gap[active] / 2.0)
             day = np.searchsorted(_SHOPPING_TIME, _SHOPPING_TIME[day] + gap)
@@ -522,7 +524,7 @@ class _Chunk:
     def simulate_nps(self) -> None:
         rng = self.rng
         m = self.o_who.size
-        surveyed = np.flatnonzero(rng.random(m) < SURVEY_SHARE)
+        surveyed = np.flatnonzero(rng.random(m) < SURVEY_SHARE * self.shape.surveys)
         lo, hi = _TOUCH_STYLE["survey"][2]
         survey_sec = ((self.o_day[surveyed] + rng.integers(1, 6, surveyed.size)) * 86_400
                       + rng.integers(lo * 3600, hi * 3600, surveyed.size))
@@ -685,12 +687,12 @@ class _Chunk:
 
         # Promotions while active (and to sign-ups who have not ordered yet), upsells on basic and plus.
         active_end = np.where(ordered, self.last_order_day + 120, self.created + 60).clip(max=_LAST)
-        spread("promotion", self.created, active_end, 30.0, everyone)
+        spread("promotion", self.created, active_end, 30.0 / self.shape.marketing, everyone)
         up = np.flatnonzero(ordered & (self.plan < 2))
-        spread("upsell", self.first_order_day[up] + 14, active_end[up], 150.0, up)
+        spread("upsell", self.first_order_day[up] + 14, active_end[up], 150.0 / self.shape.marketing, up)
 
         # Newsletter to subscribers, on the first Thursday of each month, until some months after the last order.
-        s = np.flatnonzero(rng.random(n) < 0.55)
+        s = np.flatnonzero(rng.random(n) < 0.55 * min(self.shape.marketing, 1.0))
         until = np.where(ordered[s], self.last_order_day[s] + 240, self.created[s] + 240).clip(max=_LAST)
         lo = np.searchsorted(_NEWSLETTER_DAYS, self.created[s], side="left")
         hi = np.searchsorted(_NEWSLETTER_DAYS, until, side="right")
@@ -817,8 +819,22 @@ def _invalid_rows(chunk: _Chunk, tables: dict, next_numbers: dict, customers: in
     return tables
 
 
+@dataclass(frozen=True)
+class Shape:
+    """How busy the business is, relative to the sample's (all 1.0): `order_frequency` divides the gap between
+    orders, `churn` multiplies the chance of leaving after each order, `marketing` multiplies how often
+    promotions and upsells go out (and, up to 1, the newsletter's share of subscribers), `surveys` the share
+    of orders followed by a survey (and so the NPS answers). The bench uses it to shape a workload like the
+    one it is asked to measure; the planted effects are sized for the default."""
+
+    order_frequency: float = 1.0
+    churn: float = 1.0
+    marketing: float = 1.0
+    surveys: float = 1.0
+
+
 def write_sample_data(out: Path, seed: int = 7, customers: int = 20_000, thank_you_effect: bool = True,
-                      invalid_rows: bool = True) -> dict[str, int]:
+                      invalid_rows: bool = True, shape: Shape = Shape()) -> dict[str, int]:
     """Writes customers.csv, orders.csv, nps_responses.csv, touchpoints.csv into `out` (created if missing);
     returns rows written per export (invalid rows included)."""
     if not 1 <= customers < 9_999_998:
@@ -841,7 +857,7 @@ def write_sample_data(out: Path, seed: int = 7, customers: int = 20_000, thank_y
         for index in range(chunks):
             lo, hi = int(bounds[index]), int(bounds[index + 1])
             last = index == chunks - 1
-            chunk = _Chunk(np.random.default_rng(streams[index + 1]), created[lo:hi], lo + 1, thank_you_effect)
+            chunk = _Chunk(np.random.default_rng(streams[index + 1]), created[lo:hi], lo + 1, thank_you_effect, shape)
             chunk.simulate_orders()
             chunk.simulate_nps()
             if not hostile_planted:
