@@ -401,3 +401,17 @@ def test_when_the_data_stops_inside_the_period_customers_at_end_are_counted_at_t
                 order("4", "c", "2024-03-01")])
     k = dict(con.execute("SELECT metric, value FROM period_kpis").fetchall())
     assert (k["customers_at_start"], k["customers_at_end"], k["retained_customers"]) == (3, 2, 2)  # b and c, not a
+
+
+def test_revenue_retention_of_a_month_counts_only_customers_who_bought_in_the_month_before(build_warehouse):
+    # 2024-06: S = customers with a completed order in the 90 days before June (from 2024-03-03), but the stretch
+    # compared is May only. m2 is in S (April) without buying in May: its June spend is won back, not retained.
+    con = build_warehouse(
+        period="2024-06", customers=[customer(c) for c in ("m1", "m2", "m3")],
+        orders=[order("1", "m1", "2024-05-10", "40"), order("2", "m1", "2024-06-05", "60"),
+                order("3", "m2", "2024-04-10", "50"), order("4", "m2", "2024-06-10", "30"),
+                order("5", "m3", "2024-05-20", "100")])
+    k = dict(con.execute("SELECT metric, value FROM period_kpis").fetchall())
+    assert k["customers_at_start"] == 3
+    assert k["gross_revenue_retention"] == pytest.approx(40 / 140)  # m1 capped at its May 40; m3 spent nothing
+    assert k["net_revenue_retention"] == pytest.approx(60 / 140)    # not (60 + 30) / 140
