@@ -17,7 +17,8 @@ from retention_report.survival import kaplan_meier
 
 # Period 2024-Q1. c1: Jan (two orders: counts once), Mar, then Apr (after the period). c2: Jan 31, Feb 1.
 # c3: only a refunded order in Jan (not active), then a completed order in Feb: cohort Feb. c4: Mar.
-# c5: first order in April (after the period: absent). c6: Jan only.
+# c5: first order in April (after the period: absent). c6: Jan only. c7: only a refunded (Jan) and a cancelled
+# (Feb) order: never active, so in no cohort and no cell.
 TRIANGLE_ORDERS = [
     order("o1", "c1", "2024-01-03 09:00:00"), order("o2", "c1", "2024-01-20 09:00:00"),
     order("o3", "c1", "2024-03-02 09:00:00"), order("o10", "c1", "2024-04-02 00:00:00"),
@@ -25,8 +26,9 @@ TRIANGLE_ORDERS = [
     order("o6", "c3", "2024-01-10 09:00:00", status="refunded"), order("o7", "c3", "2024-02-10 09:00:00"),
     order("o8", "c4", "2024-03-31 12:00:00"), order("o9", "c5", "2024-04-01 00:00:00"),
     order("o11", "c6", "2024-01-15 09:00:00"),
+    order("o12", "c7", "2024-01-16 09:00:00", status="refunded"), order("o13", "c7", "2024-02-16 09:00:00", status="cancelled"),
 ]
-TRIANGLE_CUSTOMERS = [customer(c) for c in ("c1", "c2", "c3", "c4", "c5", "c6")]
+TRIANGLE_CUSTOMERS = [customer(c) for c in ("c1", "c2", "c3", "c4", "c5", "c6", "c7")]
 
 
 def cells(con, columns="cohort, months_since_first, cohort_customers, active_customers"):
@@ -42,7 +44,7 @@ def test_triangle_active_in_month_by_hand(build_warehouse):
         ("2024-02", 0, 1, 1, True, True),   # c3: the refunded January order does not make January its cohort
         ("2024-02", 1, 1, 0, True, True),   # nobody active: 0, not a missing row
         ("2024-03", 0, 1, 1, True, True),
-    ]  # no April rows, no c5
+    ]  # no April rows, no c5, no c7 (the January cohort is c1, c2, c6)
     assert con.execute("SELECT count(*) FROM cohort_retention").fetchone() == (6,)
 
 
