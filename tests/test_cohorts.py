@@ -277,14 +277,14 @@ def test_sample_triangle_on_or_after_counts_equal_pandas(sample_site, completed)
         assert rows.active_in_or_after_month.tolist() == expected
 
 
-def test_sample_lifetime_curve_equals_lifelines_on_an_independent_computation(sample_site, completed):
+def test_sample_lifetime_curve_equals_lifelines_on_an_independent_computation(sample_site, sample_data, completed):
     lifelines = pytest.importorskip("lifelines")
     churn_after = 90
     last_day = pd.Timestamp("2024-06-30")  # the period's last day: the data runs past it
     days = completed[completed.ts < pd.Timestamp("2024-07-01")].ts.dt.normalize()
     per_customer = days.groupby(completed.customer_id.loc[days.index]).apply(lambda s: sorted(set(s)))
-    durations, events = [], []
-    for order_days in per_customer:
+    durations, events, judged = [], [], []
+    for customer_id, order_days in per_customer.items():
         first = order_days[0]
         if (last_day - first).days < churn_after:
             continue
@@ -296,16 +296,31 @@ def test_sample_lifetime_curve_equals_lifelines_on_an_independent_computation(sa
                 break
         durations.append((lapse - first).days if lapse is not None else (last_day - first).days - churn_after)
         events.append(lapse is not None)
+        judged.append(customer_id)
     kmf = lifelines.KaplanMeierFitter().fit(durations, events)
     curve = read(sample_site, "retention_curve")
     assert list(curve.columns[:7]) == ["segment", "day", "at_risk", "churned", "survival", "ci_low", "ci_high"]
-    overall = curve[curve.segment == "all"]
-    np.testing.assert_array_equal(overall.day.to_numpy(dtype=float), kmf.survival_function_.index.to_numpy())
-    np.testing.assert_array_equal(overall.at_risk, kmf.event_table.at_risk)
-    np.testing.assert_array_equal(overall.churned, kmf.event_table.observed)
-    np.testing.assert_allclose(overall.survival, kmf.survival_function_.iloc[:, 0], rtol=0, atol=1e-9)
-    np.testing.assert_allclose(overall.ci_low, kmf.confidence_interval_.iloc[:, 0], rtol=0, atol=1e-9)
-    np.testing.assert_allclose(overall.ci_high, kmf.confidence_interval_.iloc[:, 1], rtol=0, atol=1e-9)
+
+    def assert_equals_lifelines(ours, fitted):
+        np.testing.assert_array_equal(ours.day.to_numpy(dtype=float), fitted.survival_function_.index.to_numpy())
+        np.testing.assert_array_equal(ours.at_risk, fitted.event_table.at_risk)
+        np.testing.assert_array_equal(ours.churned, fitted.event_table.observed)
+        np.testing.assert_allclose(ours.survival, fitted.survival_function_.iloc[:, 0], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(ours.ci_low, fitted.confidence_interval_.iloc[:, 0], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(ours.ci_high, fitted.confidence_interval_.iloc[:, 1], rtol=0, atol=1e-9)
+
+    assert_equals_lifelines(curve[curve.segment == "all"], kmf)
+    # Every point of every segment's curve too, segments read from the raw customers (first row of a repeated id).
+    people = pd.read_csv(sample_data / "customers.csv", dtype=str, keep_default_na=False).drop_duplicates("customer_id")
+    lives = pd.DataFrame({"days": durations, "churned": events},
+                         index=pd.Index(judged, name="customer_id")).join(people.set_index("customer_id"))
+    compared = 0
+    for column in ["acquisition_channel", "plan", "region"]:
+        for value, group in lives.groupby(lives[column].str.strip().replace("", "(blank)")):
+            fitted = lifelines.KaplanMeierFitter().fit(group.days, group.churned)
+            assert_equals_lifelines(curve[curve.segment == f"{column}: {value}"], fitted)
+            compared += 1
+    assert compared == curve.segment.nunique() - 1
     # Every segment's curve starts with all its customers, and the segments of a column add up to everyone.
     starts = curve[curve.day == 0].set_index("segment").at_risk
     for column in ["acquisition_channel", "plan", "region"]:
