@@ -432,3 +432,42 @@ def test_revenue_retention_of_a_month_counts_only_customers_who_bought_in_the_mo
     assert k["customers_at_start"] == 3
     assert k["gross_revenue_retention"] == pytest.approx(40 / 140)  # m1 capped at its May 40; m3 spent nothing
     assert k["net_revenue_retention"] == pytest.approx(60 / 140)    # not (60 + 30) / 140
+
+
+def test_cohort_sentence_names_the_best_and_worst_complete_cohorts_by_hand():
+    cells = pd.DataFrame({
+        "cohort": ["2024-01", "2024-02", "2024-03", "2024-04", "2024-01"],
+        "months_since_first": [3, 3, 3, 3, 1],
+        "cohort_customers": [100, 50, 20, 100, 100], "active_customers": [40, 10, 15, 90, 99],
+        "is_complete": [True, True, True, False, True]})
+    cells["retention_rate"] = cells.active_customers / cells.cohort_customers
+    # 2024-03 (20 customers) is below min_sample, 2024-04's month 3 is not over, month 1 is another month.
+    text = cohorts.cohort_sentence(cells, 3, min_sample=30)
+    assert text == ("Of the 2 monthly cohorts with month 3 complete, the best was **2024-01** (40.0% active in month 3, "
+                    "40 of 100) and the worst **2024-02** (20.0%, 10 of 50).")
+    with pytest.raises(ValueError):
+        cohorts.cohort_sentence(cells, 3, min_sample=101)
+
+
+def test_sample_sentences_name_what_the_tables_show(sample_site):
+    import re
+    page = (sample_site.site / SAMPLE_PERIOD / "cohorts.html").read_text(encoding="utf-8")
+    text = " ".join(re.sub(r"<[^>]+>", "", page).split())
+    kpis = read(sample_site, "period_kpis").set_index("metric")
+    crr = kpis.loc["customer_retention_rate"]
+    assert f"Customer retention in 2024-Q2 was {100 * crr.value:.1f}%" in text
+    assert f"on 2024-Q1 ({100 * crr.previous:.1f}%)" in text and f"on 2023-Q2 ({100 * crr.year_ago:.1f}%)" in text
+    triangle = read(sample_site, "cohort_retention")
+    month3 = triangle[(triangle.months_since_first == 3) & triangle.is_complete & (triangle.cohort_customers >= 30)]
+    best, worst = month3.loc[month3.retention_rate.idxmax()], month3.loc[month3.retention_rate.idxmin()]
+    assert f"the best was {best.cohort} ({100 * best.retention_rate:.1f}% active in month 3" in text
+    assert f"the worst {worst.cohort} ({100 * worst.retention_rate:.1f}%" in text
+    segments = read(sample_site, "segment_retention")
+    segments = segments[(segments.months_since_first == 3) & (segments.segment_column != "all")]
+    wide = segments.pivot_table(index=["segment_column", "segment"], columns="period_role",
+                                values=["retention_rate", "customers"])
+    wide = wide[(wide["customers"]["current"] >= 30) & (wide["customers"]["year_ago"] >= 30)]
+    change = wide["retention_rate"]["current"] - wide["retention_rate"]["year_ago"]
+    column, value = change.abs().idxmax()
+    assert (f"The segment that moved most was {column}: {value}: month-3 retention "
+            f"{100 * wide['retention_rate']['current'][(column, value)]:.1f}% in 2024-Q2") in text
