@@ -17,7 +17,8 @@ from retention_report.survival import kaplan_meier
 
 # Period 2024-Q1. c1: Jan (two orders: counts once), Mar, then Apr (after the period). c2: Jan 31, Feb 1.
 # c3: only a refunded order in Jan (not active), then a completed order in Feb: cohort Feb. c4: Mar.
-# c5: first order in April (after the period: absent). c6: Jan only.
+# c5: first order in April (after the period: absent). c6: Jan only. c7: only a refunded (Jan) and a cancelled
+# (Feb) order: never active, so in no cohort and no cell.
 TRIANGLE_ORDERS = [
     order("o1", "c1", "2024-01-03 09:00:00"), order("o2", "c1", "2024-01-20 09:00:00"),
     order("o3", "c1", "2024-03-02 09:00:00"), order("o10", "c1", "2024-04-02 00:00:00"),
@@ -25,8 +26,9 @@ TRIANGLE_ORDERS = [
     order("o6", "c3", "2024-01-10 09:00:00", status="refunded"), order("o7", "c3", "2024-02-10 09:00:00"),
     order("o8", "c4", "2024-03-31 12:00:00"), order("o9", "c5", "2024-04-01 00:00:00"),
     order("o11", "c6", "2024-01-15 09:00:00"),
+    order("o12", "c7", "2024-01-16 09:00:00", status="refunded"), order("o13", "c7", "2024-02-16 09:00:00", status="cancelled"),
 ]
-TRIANGLE_CUSTOMERS = [customer(c) for c in ("c1", "c2", "c3", "c4", "c5", "c6")]
+TRIANGLE_CUSTOMERS = [customer(c) for c in ("c1", "c2", "c3", "c4", "c5", "c6", "c7")]
 
 
 def cells(con, columns="cohort, months_since_first, cohort_customers, active_customers"):
@@ -42,7 +44,7 @@ def test_triangle_active_in_month_by_hand(build_warehouse):
         ("2024-02", 0, 1, 1, True, True),   # c3: the refunded January order does not make January its cohort
         ("2024-02", 1, 1, 0, True, True),   # nobody active: 0, not a missing row
         ("2024-03", 0, 1, 1, True, True),
-    ]  # no April rows, no c5
+    ]  # no April rows, no c5, no c7 (the January cohort is c1, c2, c6)
     assert con.execute("SELECT count(*) FROM cohort_retention").fetchone() == (6,)
 
 
@@ -275,14 +277,14 @@ def test_sample_triangle_on_or_after_counts_equal_pandas(sample_site, completed)
         assert rows.active_in_or_after_month.tolist() == expected
 
 
-def test_sample_lifetime_curve_equals_lifelines_on_an_independent_computation(sample_site, completed):
+def test_sample_lifetime_curve_equals_lifelines_on_an_independent_computation(sample_site, sample_data, completed):
     lifelines = pytest.importorskip("lifelines")
     churn_after = 90
     last_day = pd.Timestamp("2024-06-30")  # the period's last day: the data runs past it
     days = completed[completed.ts < pd.Timestamp("2024-07-01")].ts.dt.normalize()
     per_customer = days.groupby(completed.customer_id.loc[days.index]).apply(lambda s: sorted(set(s)))
-    durations, events = [], []
-    for order_days in per_customer:
+    durations, events, judged = [], [], []
+    for customer_id, order_days in per_customer.items():
         first = order_days[0]
         if (last_day - first).days < churn_after:
             continue
@@ -294,16 +296,31 @@ def test_sample_lifetime_curve_equals_lifelines_on_an_independent_computation(sa
                 break
         durations.append((lapse - first).days if lapse is not None else (last_day - first).days - churn_after)
         events.append(lapse is not None)
+        judged.append(customer_id)
     kmf = lifelines.KaplanMeierFitter().fit(durations, events)
     curve = read(sample_site, "retention_curve")
     assert list(curve.columns[:7]) == ["segment", "day", "at_risk", "churned", "survival", "ci_low", "ci_high"]
-    overall = curve[curve.segment == "all"]
-    np.testing.assert_array_equal(overall.day.to_numpy(dtype=float), kmf.survival_function_.index.to_numpy())
-    np.testing.assert_array_equal(overall.at_risk, kmf.event_table.at_risk)
-    np.testing.assert_array_equal(overall.churned, kmf.event_table.observed)
-    np.testing.assert_allclose(overall.survival, kmf.survival_function_.iloc[:, 0], rtol=0, atol=1e-9)
-    np.testing.assert_allclose(overall.ci_low, kmf.confidence_interval_.iloc[:, 0], rtol=0, atol=1e-9)
-    np.testing.assert_allclose(overall.ci_high, kmf.confidence_interval_.iloc[:, 1], rtol=0, atol=1e-9)
+
+    def assert_equals_lifelines(ours, fitted):
+        np.testing.assert_array_equal(ours.day.to_numpy(dtype=float), fitted.survival_function_.index.to_numpy())
+        np.testing.assert_array_equal(ours.at_risk, fitted.event_table.at_risk)
+        np.testing.assert_array_equal(ours.churned, fitted.event_table.observed)
+        np.testing.assert_allclose(ours.survival, fitted.survival_function_.iloc[:, 0], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(ours.ci_low, fitted.confidence_interval_.iloc[:, 0], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(ours.ci_high, fitted.confidence_interval_.iloc[:, 1], rtol=0, atol=1e-9)
+
+    assert_equals_lifelines(curve[curve.segment == "all"], kmf)
+    # Every point of every segment's curve too, segments read from the raw customers (first row of a repeated id).
+    people = pd.read_csv(sample_data / "customers.csv", dtype=str, keep_default_na=False).drop_duplicates("customer_id")
+    lives = pd.DataFrame({"days": durations, "churned": events},
+                         index=pd.Index(judged, name="customer_id")).join(people.set_index("customer_id"))
+    compared = 0
+    for column in ["acquisition_channel", "plan", "region"]:
+        for value, group in lives.groupby(lives[column].str.strip().replace("", "(blank)")):
+            fitted = lifelines.KaplanMeierFitter().fit(group.days, group.churned)
+            assert_equals_lifelines(curve[curve.segment == f"{column}: {value}"], fitted)
+            compared += 1
+    assert compared == curve.segment.nunique() - 1
     # Every segment's curve starts with all its customers, and the segments of a column add up to everyone.
     starts = curve[curve.day == 0].set_index("segment").at_risk
     for column in ["acquisition_channel", "plan", "region"]:
@@ -315,8 +332,6 @@ def test_sample_lifetime_curve_equals_lifelines_on_an_independent_computation(sa
 
 def test_sample_triangle_shows_the_welcome_programme(sample_site):
     triangle = read(sample_site, "cohort_retention")
-    early = cohorts.split_at(triangle, "2023-07", months=(1, 2, 3, 4, 5, 6))
-    early = early[early.group.str.startswith("before") | (early.group.str.startswith("from"))]
     # Compare the 12 cohorts before the programme with the 6 after it that have six complete months.
     window = triangle[(triangle.cohort >= "2022-07") & (triangle.cohort <= "2023-12")]
     rates = cohorts.split_at(window, "2023-07").pivot(index="months_since_first", columns="group", values="retention_rate")
@@ -401,3 +416,89 @@ def test_when_the_data_stops_inside_the_period_customers_at_end_are_counted_at_t
                 order("4", "c", "2024-03-01")])
     k = dict(con.execute("SELECT metric, value FROM period_kpis").fetchall())
     assert (k["customers_at_start"], k["customers_at_end"], k["retained_customers"]) == (3, 2, 2)  # b and c, not a
+
+
+def test_revenue_retention_of_a_month_counts_only_customers_who_bought_in_the_month_before(build_warehouse):
+    # 2024-06: S = customers with a completed order in the 90 days before June (from 2024-03-03), but the stretch
+    # compared is May only. m2 is in S (April) without buying in May: its June spend is won back, not retained.
+    con = build_warehouse(
+        period="2024-06", customers=[customer(c) for c in ("m1", "m2", "m3")],
+        orders=[order("1", "m1", "2024-05-10", "40"), order("2", "m1", "2024-06-05", "60"),
+                order("3", "m2", "2024-04-10", "50"), order("4", "m2", "2024-06-10", "30"),
+                order("5", "m3", "2024-05-20", "100")])
+    k = dict(con.execute("SELECT metric, value FROM period_kpis").fetchall())
+    assert k["customers_at_start"] == 3
+    assert k["gross_revenue_retention"] == pytest.approx(40 / 140)  # m1 capped at its May 40; m3 spent nothing
+    assert k["net_revenue_retention"] == pytest.approx(60 / 140)    # not (60 + 30) / 140
+
+
+def test_cohort_sentence_names_the_best_and_worst_complete_cohorts_by_hand():
+    cells = pd.DataFrame({
+        "cohort": ["2024-01", "2024-02", "2024-03", "2024-04", "2024-01"],
+        "months_since_first": [3, 3, 3, 3, 1],
+        "cohort_customers": [100, 50, 20, 100, 100], "active_customers": [40, 10, 15, 90, 99],
+        "is_complete": [True, True, True, False, True]})
+    cells["retention_rate"] = cells.active_customers / cells.cohort_customers
+    # 2024-03 (20 customers) is below min_sample, 2024-04's month 3 is not over, month 1 is another month.
+    text = cohorts.cohort_sentence(cells, 3, min_sample=30)
+    assert text == ("Of the 2 monthly cohorts with month 3 complete, the best was **2024-01** (40.0% active in month 3, "
+                    "40 of 100) and the worst **2024-02** (20.0%, 10 of 50).")
+    with pytest.raises(ValueError):
+        cohorts.cohort_sentence(cells, 3, min_sample=101)
+
+
+def test_sample_sentences_name_what_the_tables_show(sample_site):
+    import re
+    page = (sample_site.site / SAMPLE_PERIOD / "cohorts.html").read_text(encoding="utf-8")
+    text = " ".join(re.sub(r"<[^>]+>", "", page).split())
+    kpis = read(sample_site, "period_kpis").set_index("metric")
+    crr = kpis.loc["customer_retention_rate"]
+    assert f"Customer retention in 2024-Q2 was {100 * crr.value:.1f}%" in text
+    assert f"on 2024-Q1 ({100 * crr.previous:.1f}%)" in text and f"on 2023-Q2 ({100 * crr.year_ago:.1f}%)" in text
+    triangle = read(sample_site, "cohort_retention")
+    month3 = triangle[(triangle.months_since_first == 3) & triangle.is_complete & (triangle.cohort_customers >= 30)]
+    best, worst = month3.loc[month3.retention_rate.idxmax()], month3.loc[month3.retention_rate.idxmin()]
+    assert f"the best was {best.cohort} ({100 * best.retention_rate:.1f}% active in month 3" in text
+    assert f"the worst {worst.cohort} ({100 * worst.retention_rate:.1f}%" in text
+    segments = read(sample_site, "segment_retention")
+    segments = segments[(segments.months_since_first == 3) & (segments.segment_column != "all")]
+    wide = segments.pivot_table(index=["segment_column", "segment"], columns="period_role",
+                                values=["retention_rate", "customers"])
+    wide = wide[(wide["customers"]["current"] >= 30) & (wide["customers"]["year_ago"] >= 30)]
+    change = wide["retention_rate"]["current"] - wide["retention_rate"]["year_ago"]
+    column, value = change.abs().idxmax()
+    assert (f"The segment that moved most was {column}: {value}: month-3 retention "
+            f"{100 * wide['retention_rate']['current'][(column, value)]:.1f}% in 2024-Q2") in text
+
+
+def test_the_page_runs_on_a_tiny_export_and_labels_small_segments(tmp_path):
+    # An analyst's first try on a handful of customers: every section must cope with few cohorts and no lifetime yet,
+    # and every segment (all below min_sample) is shown, labelled "too few to judge", never dropped.
+    import yaml
+
+    from conftest import write_exports
+    from retention_report import execute, warehouse
+    from retention_report.params import load_params
+    from retention_report.periods import parse_period
+
+    people = [customer(c, plan="basic" if c in ("c1", "c3") else "plus") for c in ("c1", "c2", "c3", "c4", "c5", "c6", "c7")]
+    data = write_exports(tmp_path / "data", customers=people, orders=TRIANGLE_ORDERS)
+    params = load_params()
+    path = warehouse.build_warehouse(tmp_path / "wh.duckdb", data, parse_period("2024-Q1"), params)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    out = tmp_path / "page"
+    execute.run_notebook(execute.NOTEBOOKS_DIR / "10_cohort_retention.ipynb", tmp_path / "cohorts.ipynb",
+                         {"period": "2024-Q1", "warehouse": str(path), "params_file": str(tmp_path / "params.yaml"),
+                          "output_dir": str(out), "private_dir": str(tmp_path / "private")})
+    shown = [out_["data"]["text/markdown"] for cell in nbformat.read(tmp_path / "cohorts.ipynb", as_version=4).cells
+             if cell.cell_type == "code" for out_ in cell.get("outputs", []) if "text/markdown" in out_.get("data", {})]
+    segment_table = next(text for text in shown if "Retention by segment in 2024" in text)
+    # Month 1 inside 2024-Q1: the January cohort (c1, c2, c6) in February, the February cohort (c3) in March.
+    for label, cell in [("plan: basic", "0.0% (0.0–65.8), n=2, too few to judge"),     # c1 not in Feb, c3 not in Mar
+                        ("plan: plus", "50.0% (9.5–90.5), n=2, too few to judge")]:   # c2 in Feb, c6 not
+        row = next(line for line in segment_table.splitlines() if line.startswith(f"| {label}"))
+        assert cell.replace("(", "\\(").replace(")", "\\)") in row, row
+    assert any("no lifetime can be judged" in text for text in shown)
+    triangle = pd.read_csv(out / "data" / "cohort_retention.csv", dtype={"cohort": str})
+    assert triangle[["cohort", "months_since_first", "active_customers"]].values.tolist() == [
+        ["2024-01", 0, 3], ["2024-01", 1, 1], ["2024-01", 2, 1], ["2024-02", 0, 1], ["2024-02", 1, 0], ["2024-03", 0, 1]]

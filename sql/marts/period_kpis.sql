@@ -4,7 +4,9 @@
 -- end of the data, when the data stops inside the period),
 -- N = first completed order ever inside the period. Customer retention rate = (E - N_E) / S, where N_E counts
 -- the new customers who are in E (a new customer who lapsed inside a long period was never in E). Revenue
--- retention compares the S customers' revenue in the period with the equally long stretch just before it.
+-- retention compares the S customers' revenue in the period with the equally long stretch just before it; only
+-- those of S who bought in that stretch count (for a period shorter than churn_after_days, S also holds customers
+-- with nothing to compare: their spending in the period is won back, not retained, and would inflate NRR).
 CREATE OR REPLACE TABLE period_kpis AS
 WITH roles AS (
     SELECT * FROM (VALUES
@@ -35,6 +37,8 @@ per_customer AS (
         coalesce(sum(c.amount) FILTER (WHERE c.ordered_at >= r.starts), 0) AS revenue_in_period,
         coalesce(sum(c.amount) FILTER (WHERE c.ordered_at >= r.starts - to_months($period_months::INTEGER)
                                          AND c.ordered_at < r.starts), 0) AS revenue_before,
+        bool_or(c.ordered_at >= r.starts - to_months($period_months::INTEGER) AND c.ordered_at < r.starts)
+            AS bought_before,
         any_value(f.first_order_at >= r.starts) AS is_new
     FROM observed AS r
     JOIN completed AS c
@@ -73,7 +77,7 @@ figures AS (
             AS repeat_purchase_rate,
         sum(least(p.revenue_in_period, p.revenue_before)) FILTER (WHERE p.at_start)
             / nullif(sum(p.revenue_before) FILTER (WHERE p.at_start), 0) AS gross_revenue_retention,
-        sum(p.revenue_in_period) FILTER (WHERE p.at_start)
+        sum(p.revenue_in_period) FILTER (WHERE p.at_start AND p.bought_before)
             / nullif(sum(p.revenue_before) FILTER (WHERE p.at_start), 0) AS net_revenue_retention,
         count(*) FILTER (WHERE p.orders_in_period >= 1)::DOUBLE AS buying_customers,
         coalesce(sum(p.revenue_in_period), 0) AS revenue

@@ -51,8 +51,8 @@ KPI_LABELS = {
     "repeat_purchase_rate": ("Repeat purchase rate", "share of the period's buyers with two or more completed orders in it"),
     "gross_revenue_retention": ("Gross revenue retention", "S's revenue in the period, each customer capped at their "
                                 "revenue in the equally long stretch before, over that earlier revenue"),
-    "net_revenue_retention": ("Net revenue retention", "S's revenue in the period over their revenue in the "
-                              "equally long stretch before (expansion counts)"),
+    "net_revenue_retention": ("Net revenue retention", "revenue in the period of the customers of S who bought in the "
+                              "equally long stretch before, over their revenue in that stretch (expansion counts)"),
     "buying_customers": ("Buying customers", "customers with a completed order in the period"),
     "revenue": ("Revenue", "sum of completed orders in the period"),
     "top_20_percent_revenue_share": ("Revenue from the top 20% of buyers", "the Pareto check"),
