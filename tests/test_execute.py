@@ -38,3 +38,22 @@ def test_a_failing_cell_is_named(tmp_path):
     source = notebook(tmp_path / "bad.ipynb", "raise RuntimeError('injected failure')")
     with pytest.raises(execute.NotebookError, match=r"bad.ipynb failed in cell \d+ \(RuntimeError: injected failure\)"):
         execute.run_notebook(source, tmp_path / "out.ipynb", {})
+
+
+def test_the_kernel_runs_in_the_notebooks_folder_and_this_process_never_changes_its_own(tmp_path, monkeypatch):
+    # Notebooks run side by side in threads of one process: a chdir there would move every relative path
+    # of the build (a relative --site once published into notebooks/reports/_site).
+    import os
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    source = notebook(folder / "a.ipynb", "import os; print(os.getcwd())")
+    moves = []
+    real_chdir = os.chdir
+    monkeypatch.setattr(os, "chdir", lambda path: (moves.append(path), real_chdir(path)))
+    before = os.getcwd()
+    out = execute.run_notebook(source, tmp_path / "out.ipynb", {})
+    # (papermill's file writer re-enters the directory it started in: harmless, it is the same one)
+    assert set(map(str, moves)) <= {before} and os.getcwd() == before
+    printed = nbformat.read(out, as_version=4).cells[-1].outputs[0]["text"].strip()
+    assert printed == str(folder)

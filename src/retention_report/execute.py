@@ -56,8 +56,12 @@ def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any], log: 
     try:
         papermill.execute_notebook(
             str(notebook), str(output), parameters=parameters, kernel_name=KERNEL,
-            cwd=str(notebook.parent), progress_bar=False, log_output=False, report_mode=False,
+            progress_bar=False, log_output=False, report_mode=False,
             kernel_manager_class=kernel_manager_logging_to(log),
+            # The kernel starts in the notebook's folder, as in Jupyter. Not papermill's `cwd`: that changes
+            # the working directory of this whole process, under the other notebooks running beside it, and
+            # relative paths given to the build would then resolve against notebooks/.
+            resources={"metadata": {"path": str(notebook.parent)}},
         )
     except PapermillExecutionError as exc:
         raise NotebookError(
