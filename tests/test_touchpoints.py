@@ -181,6 +181,31 @@ def test_the_mix_per_month_by_hand(appreciation_warehouse):
     assert mix["2023-06", "appreciation"] == (1, 1)  # d's welcome; active then: e
 
 
+def test_the_published_coverage_trend_and_mix_tables(sample_site):
+    data = sample_site.build_dir / "data"
+    coverage = pd.read_csv(data / "touchpoint_coverage.csv")
+    assert list(coverage.columns) == COVERAGE_COLUMNS
+    assert list(coverage.metric.unique()) == ["welcomed_within_7_days", "appreciated_in_12_months",
+                                              "only_promotional_or_obligation"]
+    welcome = coverage[coverage.metric == "welcomed_within_7_days"].set_index("segment")
+    channels = welcome[welcome.index.str.startswith("welcome_channel: ")]
+    assert len(channels) >= 2 and (channels.customers == welcome.loc["all", "customers"]).all()
+    assert channels.covered.sum() == welcome.loc["all", "covered"]  # each welcomed customer under one channel
+    assert ((coverage.ci_low <= coverage.rate) & (coverage.rate <= coverage.ci_high)).all()
+    trend = pd.read_csv(data / "welcome_trend.csv")
+    assert list(trend.columns) == ["month", "customers", "covered", "rate"] and len(trend) == 24
+    assert trend.month.iloc[-1] == "2024-06" and trend.rate.iloc[-1] == pytest.approx(trend.covered.iloc[-1] / trend.customers.iloc[-1])
+    assert trend[trend.month < "2023-07"].rate.max() < 0.1 < 0.75 < trend[trend.month >= "2023-07"].rate.min()  # planted
+    mix = pd.read_csv(data / "touchpoint_mix.csv")
+    assert mix.per_active_customer.to_numpy() == pytest.approx((mix.touchpoints / mix.active_customers).to_numpy())
+    assert set(mix.category) == {"appreciation", "promotional", "obligation", "service", "uncategorised"}
+    appreciation = pd.read_csv(data / "touchpoint_appreciation.csv").set_index("segment")
+    assert appreciation.loc["all", "appreciated_share"] == pytest.approx(
+        coverage[(coverage.metric == "appreciated_in_12_months") & (coverage.segment == "all")].rate.iloc[0])
+    unmapped = pd.read_csv(data / "touchpoint_unmapped_kinds.csv")
+    assert list(unmapped.kind) == ["partner_offer"] and unmapped.last_seen.max() < "2024-07-01"
+
+
 # --- 4. Does appreciation pay? ----------------------------------------------------------------------------------
 def test_the_effect_strata_by_hand(build_warehouse):
     """Anchor = second completed order. p: thanked on calendar day 30 (later in the day than the anchor), orders on
