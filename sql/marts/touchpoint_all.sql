@@ -7,8 +7,10 @@ SELECT t.touchpoint_id, t.customer_id, t.occurred_at, t.kind, t.channel, t.perso
 FROM stg_touchpoints AS t
 LEFT JOIN param_touchpoint_categories AS c USING (kind);
 
--- touchpoint_unmapped_kinds: one row per kind the category map does not name, with how often it occurs.
+-- touchpoint_unmapped_kinds: one row per kind the category map does not name, with how often it occurs up to
+-- the period's end (dates as text: shown as they are).
 CREATE OR REPLACE TABLE touchpoint_unmapped_kinds AS
-SELECT kind, count(*) AS touchpoints, min(occurred_at)::DATE AS first_seen, max(occurred_at)::DATE AS last_seen
-FROM touchpoint_categorised WHERE category = 'uncategorised'
-GROUP BY kind ORDER BY touchpoints DESC;
+SELECT kind, count(*) AS touchpoints, strftime(min(occurred_at), '%Y-%m-%d') AS first_seen,
+       strftime(max(occurred_at), '%Y-%m-%d') AS last_seen
+FROM touchpoint_categorised WHERE category = 'uncategorised' AND occurred_at < $period_end_exclusive
+GROUP BY kind ORDER BY touchpoints DESC, kind;

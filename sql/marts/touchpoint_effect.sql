@@ -1,8 +1,10 @@
 -- touchpoint_effect_strata: one row per horizon (90, 180 days), stratum (acquisition cohort quarter x value
 -- tier) and group (thanked / not_thanked): customers and how many were retained. The anchor is a customer's
--- second completed order; "thanked" = an appreciation touchpoint in the 30 days after it; "retained at h" =
--- a completed order in the h days after that 30-day window (so the window itself biases neither group).
--- Anchors before the period's end whose follow-up is not over by the data's end are left out (and counted).
+-- second completed order; "thanked" = an appreciation touchpoint after it and no later than calendar day 30
+-- after it; "retained at h" = a completed order on days 31 to 30 + h after it, that is in the h days after the
+-- 30-day window (so an order that may have prompted the thanks counts for neither group). Days are calendar
+-- days, as for the welcome window. Anchors before the period's end whose follow-up is not over by the data's
+-- end (its last order date) are left out (and counted in the row 'left out: follow-up not over').
 CREATE OR REPLACE TABLE touchpoint_effect_strata AS
 WITH completed AS (
     SELECT customer_id, ordered_at, amount::DOUBLE AS amount,
@@ -24,19 +26,19 @@ thanked AS (
     SELECT DISTINCT a.customer_id
     FROM anchors AS a
     JOIN touchpoint_categorised AS t ON t.customer_id = a.customer_id AND t.category = 'appreciation'
-     AND t.occurred_at > a.anchor_at AND t.occurred_at <= a.anchor_at + INTERVAL 30 DAY
+     AND t.occurred_at > a.anchor_at AND t.occurred_at::DATE <= a.anchor_at::DATE + 30
 ),
 windows AS (
     SELECT t.*, h.horizon_days, th.customer_id IS NOT NULL AS is_thanked,
-           t.anchor_at + INTERVAL 30 DAY + to_days(h.horizon_days) <= d.last_order_at AS complete
+           t.anchor_at::DATE + 30 + h.horizon_days <= d.last_order_at::DATE AS complete
     FROM tiers AS t CROSS JOIN data_end AS d CROSS JOIN (VALUES (90), (180)) AS h(horizon_days)
     LEFT JOIN thanked AS th USING (customer_id)
 ),
 outcomes AS (
     SELECT w.*, EXISTS (
         SELECT 1 FROM completed AS c WHERE c.customer_id = w.customer_id
-          AND c.ordered_at > w.anchor_at + INTERVAL 30 DAY
-          AND c.ordered_at <= w.anchor_at + INTERVAL 30 DAY + to_days(w.horizon_days)) AS retained
+          AND c.ordered_at::DATE > w.anchor_at::DATE + 30
+          AND c.ordered_at::DATE <= w.anchor_at::DATE + 30 + w.horizon_days) AS retained
     FROM windows AS w WHERE w.complete
 )
 SELECT horizon_days,

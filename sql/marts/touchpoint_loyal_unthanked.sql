@@ -25,7 +25,7 @@ FROM ranked AS r
 JOIN stg_customers AS c USING (customer_id)
 LEFT JOIN last_touch AS l USING (customer_id)
 WHERE r.revenue_rank < 0.2
-  AND r.first_order_at <= $period_end::TIMESTAMP - INTERVAL 365 DAY
+  AND date_diff('day', r.first_order_at::DATE, $period_end::DATE) >= 365  -- the tenure_days shown
   AND (l.last_appreciation_at IS NULL OR l.last_appreciation_at < $period_end_exclusive::TIMESTAMP - INTERVAL 12 MONTH);
 
 -- touchpoint_loyal_unthanked: one row per segment: how many such loyal, unthanked customers it holds.
