@@ -242,3 +242,14 @@ def test_page_with_no_answers_in_the_period_says_so(nps_page):
     assert "nan" not in markdown.lower()
     trend = pd.read_csv(data / "nps_trend.csv")
     assert trend.responses.sum() == 1 and len(trend) == 24
+
+
+def test_default_comment_themes_cover_the_required_reasons(build_warehouse):
+    required = {"price", "staff and rudeness", "mistakes and errors", "delivery", "product quality",
+                "waiting and response time"}
+    assert required <= set(load_params()["comment_themes"])
+    con = build_warehouse(period="2024-Q2", customers=[customer("a")], orders=[order("o1", "a", "2024-04-02")],
+                          nps_responses=[answer("r1", "a", "2024-04-05", 4, "I waited a week, then it arrived broken")])
+    themes = dict(con.execute("SELECT theme, unhappy_comments FROM nps_themes").fetchall())
+    assert required <= set(themes)  # every theme has a row, mentioned or not
+    assert {t for t, n in themes.items() if n} == {"waiting and response time", "delivery", "product quality"}
