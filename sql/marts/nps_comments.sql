@@ -6,22 +6,39 @@ FROM param_comment_themes;
 
 -- nps_comments: one row per comment of the period's detractors and passives, with email addresses, phone numbers
 -- and the customer's own name replaced by placeholders before the text leaves the warehouse. No customer id.
+-- The name is matched case-insensitively, whole and by each of its parts ("ann" in a comment of Ann Lee's), as a
+-- whole word; each pattern is applied twice because a match takes the character after it ("Ann Ann"). Matches are
+-- marked with control characters first and spelt out as placeholders last, so no pattern can match a placeholder.
 CREATE OR REPLACE TABLE nps_comments AS
 WITH answers AS (
-    SELECT r.response_id, r.responded_at, r.score, r.comment, c.name
+    SELECT r.response_id, r.responded_at, r.score, r.comment,
+           list_transform(
+               list_filter(list_prepend(trim(c.name), regexp_split_to_array(trim(c.name), '\s+')), lambda part: length(part) >= 2),
+               lambda part: '(^|[^\pL\pN])(' || regexp_replace(part, '([.^$*+?()\[\]{}|\\])', '\\\1', 'g') || ')([^\pL\pN]|$)'
+           ) AS name_patterns
     FROM stg_nps_responses AS r
     LEFT JOIN stg_customers AS c USING (customer_id)
     WHERE r.comment IS NOT NULL AND r.score <= 8
       AND r.responded_at >= $period_start AND r.responded_at < $period_end_exclusive
 ),
+marked AS (  -- addresses and numbers first: a name inside an email address must not break it up
+    SELECT response_id, responded_at, score,
+           list_reduce(
+               list_prepend(
+                   regexp_replace(
+                       regexp_replace(replace(replace(replace(comment, chr(1), ''), chr(2), ''), chr(3), ''),
+                                      '[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}', chr(2), 'g'),
+                       '[(+]*[0-9][0-9 ()./-]{6,}[0-9]', chr(3), 'g'),
+                   coalesce(name_patterns, [])),
+               lambda text, pattern: regexp_replace(regexp_replace(text, pattern, '\1' || chr(1) || '\3', 'gi'),
+                                                    pattern, '\1' || chr(1) || '\3', 'gi')
+           ) AS comment
+    FROM answers
+),
 redacted AS (
     SELECT response_id, responded_at, score,
-           regexp_replace(
-               regexp_replace(
-                   CASE WHEN name IS NULL OR length(name) < 3 THEN comment ELSE replace(comment, name, '[name]') END,
-                   '[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}', '[email]', 'g'),
-               '\+?[0-9][0-9 ()./-]{6,}[0-9]', '[phone]', 'g') AS comment
-    FROM answers
+           replace(replace(replace(comment, chr(1), '[name]'), chr(2), '[email]'), chr(3), '[phone]') AS comment
+    FROM marked
 )
 SELECT row_number() OVER (ORDER BY r.responded_at, r.response_id) AS comment_number,
        strftime(r.responded_at, '%Y-%m-%d') AS answered_on, r.score,
