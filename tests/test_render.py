@@ -3,12 +3,16 @@ only where `quarto` is on PATH."""
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
+import nbformat
+import pandas as pd
 import pytest
+import yaml
 
 from conftest import SAMPLE_PERIOD
-from retention_report import render
+from retention_report import charts, render
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 PAGE_NAMES = [spec.page for spec in render.site_declaration()[1]]
@@ -104,3 +108,218 @@ def test_page_cells_keep_only_what_a_reader_should_see():
     assert [c.cell_type for c in cells] == ["markdown", "code"]
     assert cells[0].source == "Intro."
     assert [o.data for o in cells[1].outputs] == [{"text/markdown": "**42%** stayed"}]
+
+
+# URLs a file of the site may hold although they point outside it, and why no browser ever fetches them.
+XML_NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink", "http://www.w3.org/2000/xmlns/"}
+BUNDLE_STRINGS = {
+    "https://vega.github.io/schema/vega/v6.json",  # the `$schema` of a compiled Vega spec: an identifier
+    "https://vega.github.io/editor/",  # the 'Open in Vega Editor' action, switched off (charts.EMBED_OPTIONS)
+    "https://github.com/vega/vega-lite/issues/2415",  # inside an error message's text
+}
+ANY_URL = re.compile(r"https?://[^\s\"'`()<>\\]+")
+
+
+def test_no_file_of_the_site_holds_an_outside_url(sample_site):
+    """Not only src/href: fonts, CSS imports, icons and strings in scripts. The only URLs left are XML
+    namespaces, and in the Vega bundle three strings that are never requested (listed above)."""
+    for path in sorted(p for p in sample_site.site.rglob("*") if p.is_file()):
+        found = set(ANY_URL.findall(path.read_text(encoding="utf-8", errors="replace"))) - XML_NAMESPACES
+        allowed = BUNDLE_STRINGS if path.name == "vega-bundle.js" else set()
+        assert found <= allowed, f"{path.relative_to(sample_site.site)}: {sorted(found - allowed)}"
+
+
+def test_every_notebook_output_is_markdown_so_quarto_injects_no_cdn_script(sample_site):
+    for spec in render.site_declaration()[1]:
+        notebook = nbformat.read(sample_site.build_dir / spec.notebook, as_version=4)
+        kinds = {kind for cell in notebook.cells if cell.cell_type == "code"
+                 for out in cell.get("outputs", []) for kind in out.get("data", {})}
+        assert "text/html" not in kinds and "application/javascript" not in kinds, spec.notebook
+
+
+def test_charts_use_the_renderer_registered_with_altair():
+    import altair as alt
+
+    charts.enable()
+    assert alt.renderers.active == charts.RENDERER and alt.theme.active == charts.THEME
+    chart = alt.Chart(pd.DataFrame({"x": [1, 2], "y": [3, 4]})).mark_line().encode(x="x", y="y") \
+        .properties(description="A rising line")
+    bundle = chart._repr_mimebundle_()
+    bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert set(bundle) == {f"application/vnd.vegalite.v{charts.vega_lite_version().split('.')[0]}+json",
+                           "text/markdown", "text/plain"}
+    block = bundle["text/markdown"]
+    assert block.startswith("```{=html}\n<figure") and re.search(r'<div id="chart-[0-9a-f]{12}"', block)
+    assert 'vegaEmbed("#chart-' in block and '"mode": "vega-lite"' in block
+    assert "$schema" not in block and "http" not in block
+    assert 'aria-label="A rising line"' in block and ">A rising line</figcaption>" in block
+
+
+def test_every_table_has_header_cells_and_every_chart_a_description(sample_site):
+    for page in sorted((sample_site.site / SAMPLE_PERIOD).glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        for table in re.findall(r"<table.*?</table>", text, re.DOTALL):
+            assert re.search(r"<thead>.*?<th", table, re.DOTALL), f"{page.name}: a table without header cells"
+        # (nbconvert writes attributes in its own order)
+        figures = re.findall(r'<figure(?=[^>]*class="rr-chart")[^>]*aria-label="([^"]*)"[^>]*>.*?'
+                             r'<figcaption[^>]*>(.*?)</figcaption>', text, re.DOTALL)
+        assert len(figures) == text.count("vegaEmbed("), page.name
+        for label, caption in figures:
+            assert len(label) > 20 and label != "Chart" and caption == label, f"{page.name}: {label!r}"
+
+
+def test_the_methodology_page_states_the_params_in_force_and_the_data_range(sample_site):
+    params = yaml.safe_load((sample_site.build_dir / "params.yaml").read_text())
+    text = (sample_site.site / SAMPLE_PERIOD / "methodology.html").read_text(encoding="utf-8")
+    table = pd.read_csv(sample_site.site / SAMPLE_PERIOD / "data" / "methodology_parameters.csv").set_index("parameter")
+    for name in ["churn_after_days", "min_sample", "welcome_within_days", "nps_ci_method", "cohort_by",
+                 "retention_mode", "timezone", "confidence_level"]:
+        assert str(table.loc[name, "value"]) == str(params[name]), name
+        assert name in text
+    assert f"from {params['data_first_day']} to {params['data_last_day']}" in text
+    assert "2024-04-01 to 2024-06-30" in text
+    for category, kinds in params["touchpoint_categories"].items():
+        assert category in text and ", ".join(kinds) in text
+    for heading in ["Definitions", "Caveats", "Summary cards", "observational, not an experiment"]:
+        assert heading in text, heading
+
+
+def test_the_data_quality_page_counts_every_export_and_names_each_check(sample_site, sample_data):
+    data = sample_site.site / SAMPLE_PERIOD / "data"
+    text = (sample_site.site / SAMPLE_PERIOD / "data-quality.html").read_text(encoding="utf-8")
+    exports = pd.read_csv(data / "data_quality_exports.csv").set_index("export")
+    for export in ["customers", "orders", "nps_responses", "touchpoints"]:
+        lines = sum(1 for _ in (sample_data / f"{export}.csv").open(encoding="utf-8")) - 1
+        row = exports.loc[export]
+        assert row.rows_read == lines and row.rows_staged + row.rows_set_aside == row.rows_read, export
+        assert f"{row.rows_read:,}" in text
+    checks = pd.read_csv(data / "data_quality_checks.csv").set_index("check")
+    reasons = pd.read_csv(data / "data_quality_reasons.csv")
+    assert checks.loc["duplicate ids", "rows_set_aside"] == \
+        reasons[reasons.reason.str.startswith("duplicate")].rows_set_aside.sum() > 0
+    assert checks.loc["orders of unknown customers", "rows_set_aside"] == \
+        reasons[(reasons.export == "orders") & (reasons.reason == "unknown customer")].rows_set_aside.sum() > 0
+    assert checks.loc["NPS scores outside 0-10", "rows_set_aside"] == \
+        reasons[reasons.reason == "score outside 0-10"].rows_set_aside.sum() > 0
+    assert "0.00%" not in text  # a non-zero count is never rounded away
+    assert "personal data redacted" in text and "first_day" in text and "last_day" in text
+
+
+def test_each_period_page_links_the_other_pages_of_its_period(sample_site):
+    pages = render.site_declaration()[1]
+    for spec in pages:
+        text = (sample_site.site / SAMPLE_PERIOD / f"{spec.page}.html").read_text(encoding="utf-8")
+        nav = re.search(r'<nav aria-label="Pages of this period" class="rr-pages">(.*?)</nav>', text, re.DOTALL)
+        assert nav, spec.page
+        assert re.findall(r'href="([^"]+)"', nav[1]) == [f"{other.page}.html" for other in pages]
+        assert re.findall(r'href="([^"]+)" aria-current="page"', nav[1]) == [f"{spec.page}.html"]
+
+
+def _marked_page(title: str) -> str:
+    # What Quarto writes for a page: the include-before-body marker at the top of the body (reports/_quarto.yml).
+    return f"<html><body>\n{render.NAV_START}{render.NAV_END}\n<h1>{title}</h1></body></html>"
+
+
+def test_navigation_fills_quarto_pages_the_same_way(tmp_path):
+    """Quarto's pages get their navigation from the same marker block as the fallback's: the other pages of
+    the period, the same page of every period, and previous / next."""
+    periods = ["2024-Q3", "2024-Q2", "2024-Q1"]
+    for period in periods:
+        (tmp_path / period).mkdir()
+        for spec in render.site_declaration()[1]:
+            (tmp_path / period / f"{spec.page}.html").write_text(_marked_page(spec.title), encoding="utf-8")
+    render.refresh_period_navigation(tmp_path, periods)
+    middle = (tmp_path / "2024-Q2" / "nps.html").read_text(encoding="utf-8")
+    assert 'href="../2024-Q1/nps.html" rel="prev"' in middle and 'href="../2024-Q3/nps.html" rel="next"' in middle
+    assert 'href="cohorts.html"' in middle and 'href="nps.html" aria-current="page"' in middle
+    assert '<strong aria-current="true">2024-Q2</strong>' in middle
+    oldest = (tmp_path / "2024-Q1" / "index.html").read_text(encoding="utf-8")
+    assert 'rel="prev"' not in oldest and 'href="../2024-Q2/index.html" rel="next"' in oldest
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*.html")}
+    render.refresh_period_navigation(tmp_path, periods)  # idempotent: a second pass changes nothing
+    assert before == {p: p.read_bytes() for p in tmp_path.rglob("*.html")}
+
+
+def test_the_quarto_project_is_configured_for_an_offline_site():
+    """What reports/_quarto.yml must hold (Quarto is not installed here: checked against QUARTO.md and the
+    Quarto documentation, not by rendering)."""
+    config = yaml.safe_load((render.REPORTS_DIR / "_quarto.yml").read_text(encoding="utf-8"))
+    project, html = config["project"], config["format"]["html"]
+    assert project["type"] == "website" and project["output-dir"] == "_site"
+    assert project["render"] == ["index.qmd", "*/*.ipynb"] and project["resources"] == ["vega-bundle.js"]
+    assert html["theme"] in {"default", "cerulean", "litera", "pulse", "quartz", "slate"}  # no web fonts
+    assert html["html-math-method"] == "mathml"  # no MathJax from a CDN
+    assert not html.get("embed-resources") and not html.get("self-contained")
+    assert [item["text"].strip() for item in html["include-in-header"]] == ['<script src="/vega-bundle.js"></script>']
+    assert [item["text"].strip() for item in html["include-before-body"]] == [render.NAV_START + render.NAV_END]
+    assert config["website"]["search"] is True  # Quarto's own offline index, not Algolia
+    for third_party in ["google-analytics", "comments", "cookie-consent", "twitter-card", "open-graph"]:
+        assert third_party not in config["website"], third_party
+    assert "ipynb-filters" not in config.get("execute", {}) and config["execute"]["echo"] is False
+
+
+def test_the_quarto_path_assembles_the_project_quarto_renders(sample_site, tmp_path, monkeypatch):
+    """Everything up to `quarto render` (which cannot run here): the project Quarto is given, and what is
+    done with its output. A stand-in for Quarto writes the pages where Quarto would."""
+    seen = {}
+
+    def fake_quarto(args, **kwargs):
+        work = Path(args[-1])
+        assert args[:2] == ["quarto", "render"]
+        seen["files"] = sorted(str(p.relative_to(work)) for p in work.rglob("*") if p.is_file())
+        seen["notebooks"] = {p.stem: nbformat.read(p, as_version=4) for p in (work / SAMPLE_PERIOD).glob("*.ipynb")}
+        seen["index"] = (work / "index.qmd").read_text(encoding="utf-8")
+        for page in ["index.html", *(f"{SAMPLE_PERIOD}/{p}.html" for p in seen["notebooks"])]:
+            (work / "_site" / page).parent.mkdir(parents=True, exist_ok=True)
+            (work / "_site" / page).write_text(_marked_page(page), encoding="utf-8")
+        (work / "_site" / "vega-bundle.js").write_text((work / "vega-bundle.js").read_text())
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(render.subprocess, "run", fake_quarto)
+    out = tmp_path / "out"
+    renderer = render.assemble_site(sample_site.build_dir, SAMPLE_PERIOD, sample_site.site, out,
+                                    work=tmp_path / "work", use_quarto=True)
+    assert renderer == "quarto"
+    assert {"_quarto.yml", "site.css", "vega-bundle.js", "index.qmd"} <= set(seen["files"])
+    assert not any(f.endswith(".md") or f.startswith("_site/") for f in seen["files"])
+    assert set(seen["notebooks"]) == set(PAGE_NAMES)
+    for page, notebook in seen["notebooks"].items():
+        first = notebook.cells[0]
+        assert first.cell_type == "raw" and first.source.startswith("---\ntitle: ") and SAMPLE_PERIOD in first.source
+        kinds = {k for c in notebook.cells if c.cell_type == "code" for o in c.outputs for k in o.get("data", {})}
+        assert kinds <= {"text/markdown"}, page  # nothing that would make Quarto inject require.js / jQuery
+    assert seen["index"].startswith("---\ntitle: Retention report\n---") and "<h1>" not in seen["index"]
+    assert f'href="{SAMPLE_PERIOD}/index.html"' in seen["index"]
+    # The same layout as the fallback: pages, CSV downloads, one bundle, navigation filled in.
+    for page in ["index", *PAGE_NAMES]:
+        text = (out / SAMPLE_PERIOD / f"{page}.html").read_text(encoding="utf-8")
+        assert 'aria-label="Pages of this period"' in text, page
+    assert (out / SAMPLE_PERIOD / "data" / "nps_summary.csv").is_file() and (out / "vega-bundle.js").is_file()
+
+
+def test_the_summary_cards_mark_only_changes_beyond_their_interval(sample_site):
+    """Seven cards, each with its change against the previous period and a year earlier as in
+    summary_kpis.csv; arrow and colour exactly where the CSV says the change is beyond its interval."""
+    text = (sample_site.site / SAMPLE_PERIOD / "index.html").read_text(encoding="utf-8")
+    summary = pd.read_csv(sample_site.site / SAMPLE_PERIOD / "data" / "summary_kpis.csv")
+    assert len(summary) == 7
+    marked = 0
+    for row in summary.itertuples():
+        card = re.search(r'<div(?=[^>]*class="rr-kpi")[^>]*aria-label="' + re.escape(row.kpi) +
+                         r'"[^>]*>(.*?)<ul class="rr-kpi-changes">(.*?)</ul>', text, re.DOTALL)
+        assert card and re.search(r'<svg[^>]*class="rr-spark"', card[1]), row.kpi  # a trend line
+        lines = re.findall(r'<li class="rr-change([^"]*)">(.*?)</li>', card[2], re.DOTALL)
+        assert len(lines) == 2, row.kpi
+        for (classes, words), key in zip(lines, ["previous", "year_ago"]):
+            beyond = bool(getattr(row, f"beyond_interval_vs_{key}"))
+            coloured = "rr-good" in classes or "rr-bad" in classes
+            arrow = "▲" in words or "▼" in words
+            assert coloured == arrow == beyond, (row.kpi, key, classes, words)
+            assert ("beyond the 95% interval" in words) == beyond  # said in words too, not only by colour
+            marked += beyond
+    assert marked > 0
+    changes = re.search(r"<h2[^>]*>What changed most.*?<ol>(.*?)</ol>", text, re.DOTALL)
+    items = re.findall(r"<li>(.*?)</li>", changes[1], re.DOTALL)
+    assert len(items) == min(3, summary[["beyond_interval_vs_previous", "beyond_interval_vs_year_ago"]]
+                             .any(axis=1).sum())
+    assert len({item.split(" rose")[0].split(" fell")[0] for item in items}) == len(items)  # three figures

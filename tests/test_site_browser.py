@@ -68,6 +68,7 @@ class Visit:
         self.base = base
         self.context = browser.new_context()
         self.blocked: list[str] = []
+        self.requested: list[str] = []
         self.errors: list[str] = []
         self.dialogs: list[str] = []
         self.context.route("**/*", self._route)
@@ -78,6 +79,7 @@ class Visit:
 
     def _route(self, route):
         url = route.request.url
+        self.requested.append(url)
         if url.startswith(self.base) or url.startswith("data:") or url.startswith("blob:"):
             route.continue_()
         else:
@@ -113,7 +115,42 @@ def test_every_page_loads_with_no_console_error_no_outside_request_and_every_cha
         assert visit.errors == [], f"{path}: {visit.errors}"
         assert visit.blocked == [], f"{path} asked for {visit.blocked}"
         assert visit.dialogs == [], f"{path} opened {visit.dialogs}"
+        # One Vega bundle, the site's own, loaded once per page.
+        bundles = [u for u in visit.requested if u.endswith("vega-bundle.js")]
+        assert bundles == [f"{server}/vega-bundle.js"], f"{path}: {bundles}"
         visit.close()
+
+
+def test_the_landing_page_lists_every_period_newest_first_with_its_headline_figures(browser, server,
+                                                                                     two_period_site):
+    visit = Visit(browser, server)
+    page = visit.open("index.html")
+    cards = page.locator(".rr-period-card")
+    assert [cards.nth(i).locator("h2").inner_text() for i in range(cards.count())] == [SAMPLE_PERIOD, "2024-Q1"]
+    for i, period in enumerate([SAMPLE_PERIOD, "2024-Q1"]):
+        figures = dict(zip(cards.nth(i).locator("dt").all_inner_texts(), cards.nth(i).locator("dd").all_inner_texts()))
+        nps = pd.read_csv(two_period_site / period / "data" / "nps_summary.csv").iloc[0]
+        assert figures["NPS"].startswith(f"{nps.nps:+.0f} ({nps.ci_low:+.0f} to {nps.ci_high:+.0f})"), period
+        kpis = pd.read_csv(two_period_site / period / "data" / "summary_kpis.csv").set_index("kpi").value
+        for name in ["Customer retention rate", "Churn rate", "Would buy again"]:
+            assert figures[name] == f"{100 * kpis[name]:.1f}%", (period, name)
+    visit.close()
+
+
+def test_previous_and_next_link_the_same_page_of_the_neighbouring_period(browser, server):
+    visit = Visit(browser, server)
+    for page_name in ["index", "cohorts", "methodology"]:
+        page = visit.open(f"{SAMPLE_PERIOD}/{page_name}.html")
+        assert page.locator('a[rel="next"]').count() == 0  # the newest period has no next
+        page.click('a[rel="prev"]')
+        page.wait_for_load_state("networkidle")
+        assert page.url.endswith(f"/2024-Q1/{page_name}.html")
+        assert page.locator('a[rel="prev"]').count() == 0  # nor the oldest a previous
+        page.click('a[rel="next"]')
+        page.wait_for_load_state("networkidle")
+        assert page.url.endswith(f"/{SAMPLE_PERIOD}/{page_name}.html")
+    assert visit.errors == [] and visit.blocked == []
+    visit.close()
 
 
 def test_navigation_from_landing_to_every_analysis_and_the_previous_period(browser, server):
@@ -124,7 +161,7 @@ def test_navigation_from_landing_to_every_analysis_and_the_previous_period(brows
     page.click(f'a[href="{SAMPLE_PERIOD}/index.html"]')
     page.wait_for_load_state("networkidle")
     for title in ["Cohort retention", "Net Promoter Score", "Appreciation touchpoints", "Data quality", "Methodology"]:
-        page.get_by_role("navigation", name="Site").get_by_role("link", name=title).click()
+        page.get_by_role("navigation", name="Pages of this period").get_by_role("link", name=title).click()
         page.wait_for_load_state("networkidle")
         assert title in page.title()
         # The same page of the other period is one click away.

@@ -1,6 +1,7 @@
 """Summary cards: a change is called a change only beyond its 95% interval."""
 
 import math
+import re
 
 from retention_report.nps import net_promoter_score
 from retention_report.summary import Change, Kpi, kpi_cards_html, notable_changes, nps_change, proportion_change
@@ -35,7 +36,20 @@ def test_cards_show_arrow_and_colour_only_beyond_the_interval():
     assert html.count("▼") == 1 and "▲" not in html  # only the change beyond its interval gets an arrow
     assert "rr-good" in html and "better" in html  # lower churn is good news
     assert "within noise" in html and "no interval" in html
-    assert 'role="img"' in html and "a year ago, last period, now" in html  # the trend line is described
+    assert 'role="img"' in html and "Trend: a year ago 30.0%, last period 25.0%, now 20.0%" in html  # described
+
+
+def test_the_trend_line_spaces_its_points_by_time():
+    def xs(kpi):
+        return [float(p.split(",")[0]) for p in re.search(r'points="([^"]+)"', kpi_cards_html([kpi]))[1].split()]
+
+    even = xs(Kpi("A", 0.5, "percent", (), (0.4, 0.45, 0.5)))
+    quarter = xs(Kpi("A", 0.5, "percent", (), (0.4, 0.45, 0.5), history_months=(12, 3, 0)))
+    assert even == [4.0, 30.0, 56.0]
+    assert quarter == [4.0, 43.0, 56.0]  # the previous quarter is 3 of the 12 months from now
+    missing = Kpi("A", 0.5, "percent", (), (math.nan, 0.45, 0.5), history_months=(12, 3, 0))
+    assert "Trend: last period 45.0%, now 50.0%" in kpi_cards_html([missing])
+    assert "<svg" not in kpi_cards_html([Kpi("A", 0.5, "percent", (), (math.nan, math.nan, 0.5))])
 
 
 def test_notable_changes_are_written_from_the_numbers_strongest_first():
@@ -48,3 +62,18 @@ def test_notable_changes_are_written_from_the_numbers_strongest_first():
     assert len(texts) == 2
     assert texts[0].startswith("A rose by 10.0 pts against 2024-Q1, to 50.0%")
     assert texts[1].startswith("B fell by 10.0 pts") and "a warning" in texts[1]
+
+
+def test_notable_changes_name_three_different_figures():
+    def kpi(name, *changes):
+        return Kpi(name, 0.5, "percent", tuple(Change(*c) for c in changes), (0.5, 0.5, 0.5))
+
+    kpis = [
+        kpi("A", ("2024-Q1", 0.30, 0.29, 0.31), ("2023-Q2", 0.20, 0.19, 0.21)),  # A's two changes are the strongest
+        kpi("B", ("2024-Q1", 0.10, 0.05, 0.15)),
+        kpi("C", ("2023-Q2", -0.10, -0.16, -0.04)),
+        kpi("D", ("2024-Q1", 0.10, 0.01, 0.19)),
+    ]
+    texts = notable_changes(kpis)
+    assert [t.split()[0] for t in texts] == ["A", "B", "C"]
+    assert "against 2024-Q1" in texts[0]  # A's strongest change

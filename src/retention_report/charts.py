@@ -30,8 +30,10 @@ SEQUENTIAL = "blues"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 # Only the export actions: the editor and source links would point outside the site.
+# The mode is given because the page's copy of a spec carries no `$schema` (a URL on vega.github.io: never
+# fetched, but the site holds no outside URL at all).
 EMBED_OPTIONS = {"actions": {"export": True, "source": False, "compiled": False, "editor": False},
-                 "renderer": "svg"}
+                 "mode": "vega-lite", "renderer": "svg"}
 
 
 def vega_lite_version() -> str:
@@ -64,7 +66,9 @@ def _theme() -> dict:
 
 
 def chart_html(spec: dict, description: str = "") -> str:
-    """A chart as a `<div>` and a `vegaEmbed` call; `</` is escaped so the spec cannot close the script."""
+    """A chart as a `<div>` and a `vegaEmbed` call; `</` is escaped so the spec cannot close the script.
+    The spec's `$schema` (an outside URL) is left out; the embed options say it is Vega-Lite."""
+    spec = {key: value for key, value in spec.items() if key != "$schema"}
     payload = json.dumps(spec, sort_keys=True, separators=(",", ":"))
     chart_id = "chart-" + hashlib.sha1(payload.encode()).hexdigest()[:12]
     safe_spec = payload.replace("</", "<\\/")

@@ -104,9 +104,11 @@ def headline_figures(period_dir: Path) -> dict[str, str]:
 
 # ---------------------------------------------------------------- shared page fragments
 
-def landing_fragment(title: str, site: Path, periods: list[str]) -> str:
+def landing_fragment(title: str, site: Path, periods: list[str], heading: bool = True) -> str:
+    """The landing page's content; `heading=False` where the page already has the title as its heading
+    (Quarto's title block)."""
     rows = [{"period": p, "figures": headline_figures(site / p)} for p in periods]
-    return TEMPLATES.get_template("landing.html.j2").render(title=title, periods=rows)
+    return TEMPLATES.get_template("landing.html.j2").render(title=title, periods=rows, heading=heading)
 
 
 # ---------------------------------------------------------------- fallback: nbconvert
@@ -243,7 +245,8 @@ def render_quarto(build_dir: Path, period: str, out: Path, periods: list[str], w
         notebook.cells.insert(0, _front_matter(f"{spec.title} · {period}"))
         nbformat.write(notebook, period_src / f"{spec.page}.ipynb")
     shutil.copytree(build_dir / "data", period_src / "data", dirs_exist_ok=True)
-    (work / "index.qmd").write_text(_qmd(site_title, landing_fragment(site_title, out, periods)), encoding="utf-8")
+    (work / "index.qmd").write_text(_qmd(site_title, landing_fragment(site_title, out, periods, heading=False)),
+                                    encoding="utf-8")
     result = subprocess.run(["quarto", "render", str(work)], capture_output=True, text=True)
     if result.returncode != 0:
         raise RenderError(f"quarto render {work} failed:\n{result.stderr[-4000:]}")
@@ -255,10 +258,12 @@ def render_quarto(build_dir: Path, period: str, out: Path, periods: list[str], w
 
 # ---------------------------------------------------------------- the whole site
 
-def refresh_period_navigation(site: Path, periods: list[str]) -> None:
-    """Every page of every period links to the same page of the other periods, and to the previous and
-    next one. Pages carry an empty marker block (both renderers put it there); it is filled here, after
-    all periods are in place, so pages of older periods learn about newer ones."""
+def refresh_period_navigation(site: Path, periods: list[str], reports_dir: Path = REPORTS_DIR) -> None:
+    """Every page of every period links to the other pages of its period, to the same page of the other
+    periods, and to the previous and next one. Pages carry an empty marker block (both renderers put it
+    there: the page template, Quarto's `include-before-body`); it is filled here, after all periods are in
+    place, so pages of older periods learn about newer ones, and both renderers get the same navigation."""
+    _, pages = site_declaration(reports_dir)
     template = TEMPLATES.get_template("periods_nav.html.j2")
     chronological = list(reversed(periods))
     for period in periods:
@@ -269,8 +274,8 @@ def refresh_period_navigation(site: Path, periods: list[str]) -> None:
             text = page.read_text(encoding="utf-8")
             if NAV_START not in text:
                 continue
-            block = template.render(period=period, periods=periods, page=page.stem, previous=previous,
-                                    next=following).strip()
+            block = template.render(period=period, periods=periods, page=page.stem, pages=pages,
+                                    previous=previous, next=following).strip()
             updated = _NAV_BLOCK.sub(lambda _: NAV_START + block + NAV_END, text)
             if updated != text:
                 page.write_text(updated, encoding="utf-8")
@@ -301,7 +306,7 @@ def assemble_site(build_dir: Path, period: str, old_site: Path | None, out: Path
         render_fallback(build_dir, period, out, all_periods, reports_dir)
         write_landing_fallback(out, all_periods, reports_dir)
         renderer = "nbconvert"
-    refresh_period_navigation(out, all_periods)
+    refresh_period_navigation(out, all_periods, reports_dir)
     (out / "site.json").write_text(json.dumps({"periods": all_periods, "renderer": renderer}, indent=2) + "\n",
                                    encoding="utf-8")
     return renderer

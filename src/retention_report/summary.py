@@ -38,6 +38,9 @@ class Kpi:
     history: tuple[float, ...]  # year ago, previous, now: the small trend line
     higher_is_better: bool = True
     detail: str = ""
+    # Months from each history point to now (e.g. (12, 3, 0) for a quarter), so the trend line's x axis is
+    # time; empty: evenly spaced.
+    history_months: tuple[float, ...] = ()
 
     def formatted(self, value: float | None = None, signed: bool = False) -> str:
         value = self.value if value is None else value
@@ -68,15 +71,21 @@ def nps_change(now: NpsEstimate, base: NpsEstimate, against: str) -> Change:
 
 
 def _sparkline(kpi: Kpi) -> str:
-    points = [v for v in kpi.history if v is not None and not math.isnan(v)]
-    if len(points) < 2:
+    ages = kpi.history_months if len(kpi.history_months) == len(kpi.history) else \
+        tuple(float(len(kpi.history) - 1 - i) for i in range(len(kpi.history)))
+    names = ("a year ago", "last period", "now") if len(kpi.history) == 3 else \
+        tuple(f"{age:g} months ago" if age else "now" for age in ages)
+    kept = [(age, v, name) for age, v, name in zip(ages, kpi.history, names) if v is not None and not math.isnan(v)]
+    if len(kept) < 2:
         return ""
+    points = [v for _, v, _ in kept]
     low, high = min(points), max(points)
     span = (high - low) or 1.0
-    xs = [4 + i * 52 / (len(points) - 1) for i in range(len(points))]
+    oldest = max(age for age, _, _ in kept) or 1.0
+    xs = [4 + (oldest - age) / oldest * 52 for age, _, _ in kept]
     ys = [20 - (v - low) / span * 16 for v in points]
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
-    label = "Trend: " + ", ".join(kpi.formatted(v) for v in points) + " (a year ago, last period, now)"
+    label = "Trend: " + ", ".join(f"{name} {kpi.formatted(v)}" for _, v, name in kept)
     return (f'<svg class="rr-spark" width="60" height="24" viewBox="0 0 60 24" role="img" '
             f'aria-label="{html.escape(label)}"><polyline points="{path}" fill="none" stroke="currentColor" '
             f'stroke-width="1.5"/><circle cx="{xs[-1]:.1f}" cy="{ys[-1]:.1f}" r="2.2" fill="currentColor"/></svg>')
@@ -114,19 +123,25 @@ def kpi_cards_html(kpis: list[Kpi]) -> str:
 
 
 def notable_changes(kpis: list[Kpi], count: int = 3) -> list[str]:
-    """The changes furthest beyond their intervals, written out, largest first."""
+    """The changes furthest beyond their intervals (difference over the interval's half-width), written out,
+    largest first; at most one per figure, so the three notable changes are about three figures."""
     scored = []
     for kpi in kpis:
+        best = None
         for change in kpi.changes:
             if not change.beyond_interval:
                 continue
             half = (change.ci_high - change.ci_low) / 2
             strength = abs(change.difference) / half if half > 0 else math.inf
             good = (change.direction > 0) == kpi.higher_is_better
-            scored.append((strength, f"{kpi.name} {'rose' if change.direction > 0 else 'fell'} by "
-                                     f"{kpi.formatted(abs(change.difference), signed=True).lstrip('+')} against "
-                                     f"{change.against}, to {kpi.formatted()} ({'good news' if good else 'a warning'}; "
-                                     f"95% interval of the change {kpi.formatted(change.ci_low, signed=True)} to "
-                                     f"{kpi.formatted(change.ci_high, signed=True)})."))
+            if best is not None and best[0] >= strength:
+                continue
+            best = (strength, f"{kpi.name} {'rose' if change.direction > 0 else 'fell'} by "
+                              f"{kpi.formatted(abs(change.difference), signed=True).lstrip('+')} against "
+                              f"{change.against}, to {kpi.formatted()} ({'good news' if good else 'a warning'}; "
+                              f"95% interval of the change {kpi.formatted(change.ci_low, signed=True)} to "
+                              f"{kpi.formatted(change.ci_high, signed=True)}).")
+        if best is not None:
+            scored.append(best)
     scored.sort(key=lambda pair: -pair[0])
     return [text for _, text in scored[:count]]
