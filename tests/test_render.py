@@ -173,9 +173,10 @@ def test_the_methodology_page_states_the_params_in_force_and_the_data_range(samp
     text = (sample_site.site / SAMPLE_PERIOD / "methodology.html").read_text(encoding="utf-8")
     table = pd.read_csv(sample_site.site / SAMPLE_PERIOD / "data" / "methodology_parameters.csv").set_index("parameter")
     for name in ["churn_after_days", "min_sample", "welcome_within_days", "nps_ci_method", "cohort_by",
-                 "retention_mode", "timezone", "confidence_level"]:
+                 "retention_mode", "timezone"]:
         assert str(table.loc[name, "value"]) == str(params[name]), name
         assert name in text
+    assert table.loc["confidence level", "value"] == "95%"
     assert f"from {params['data_first_day']} to {params['data_last_day']}" in text
     assert "2024-04-01 to 2024-06-30" in text
     for category, kinds in params["touchpoint_categories"].items():
