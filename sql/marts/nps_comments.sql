@@ -9,13 +9,14 @@ FROM param_comment_themes;
 -- The name is matched case-insensitively, whole and by each of its parts ("ann" in a comment of Ann Lee's), as a
 -- whole word; each pattern is applied twice because a match takes the character after it ("Ann Ann"). Matches are
 -- marked with control characters first and spelt out as placeholders last, so no pattern can match a placeholder.
+CREATE OR REPLACE TEMP MACRO rr_name_pattern(part) AS
+    '(^|[^\pL\pN])(' || regexp_replace(part, '([.^$*+?()\[\]{}|\\])', '\\\1', 'g') || ')([^\pL\pN]|$)';
+
 CREATE OR REPLACE TABLE nps_comments AS
 WITH answers AS (
     SELECT r.response_id, r.responded_at, r.score, r.comment,
-           list_transform(
-               list_filter(list_prepend(trim(c.name), regexp_split_to_array(trim(c.name), '\s+')), lambda part: length(part) >= 2),
-               lambda part: '(^|[^\pL\pN])(' || regexp_replace(part, '([.^$*+?()\[\]{}|\\])', '\\\1', 'g') || ')([^\pL\pN]|$)'
-           ) AS name_patterns
+           list_filter(list_prepend(trim(c.name), regexp_split_to_array(trim(c.name), '\s+')), lambda part: length(part) >= 2)
+               AS name_parts
     FROM stg_nps_responses AS r
     LEFT JOIN stg_customers AS c USING (customer_id)
     WHERE r.comment IS NOT NULL AND r.score <= 8
@@ -29,9 +30,14 @@ marked AS (  -- addresses and numbers first: a name inside an email address must
                        regexp_replace(replace(replace(replace(comment, chr(1), ''), chr(2), ''), chr(3), ''),
                                       '[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}', chr(2), 'g'),
                        '[(+]*[0-9][0-9 ()./-]{6,}[0-9]', chr(3), 'g'),
-                   coalesce(name_patterns, [])),
-               lambda text, pattern: regexp_replace(regexp_replace(text, pattern, '\1' || chr(1) || '\3', 'gi'),
-                                                    pattern, '\1' || chr(1) || '\3', 'gi')
+                   coalesce(name_parts, [])),
+               -- A pattern that differs per row is compiled per call: only comments holding the part at all
+               -- (in either case) reach it, and CASE evaluates the regular expressions for those rows only.
+               lambda text, part: CASE
+                   WHEN contains(lower(text), lower(part)) OR contains(upper(text), upper(part)) THEN
+                       regexp_replace(regexp_replace(text, rr_name_pattern(part), '\1' || chr(1) || '\3', 'gi'),
+                                      rr_name_pattern(part), '\1' || chr(1) || '\3', 'gi')
+                   ELSE text END
            ) AS comment
     FROM answers
 ),
