@@ -22,6 +22,16 @@ CREATE OR REPLACE TEMP MACRO rr_timestamp(txt, tz) AS (
     END
 );
 
+-- A date column of an export: its text read with the export's date_format (`parsed`, NULL without one or when
+-- it does not match), else by rr_timestamp. Text already in the common form `YYYY-MM-DD HH:MM:SS` is cast at
+-- once, skipping the trim and the checks for an offset (most rows of most exports; about 3 times cheaper).
+CREATE OR REPLACE TEMP MACRO rr_read_timestamp(raw, parsed, tz) AS (
+    CASE
+        WHEN parsed IS NULL AND length(raw) = 19 AND raw[11] = ' ' THEN try_cast(raw AS TIMESTAMP)
+        ELSE rr_timestamp(coalesce(parsed, nullif(trim(raw), '')), tz)
+    END
+);
+
 -- The problem with a row's date, or NULL: unreadable (ambiguous when it could be day-first or month-first,
 -- not matching the export's date_format when one is set), or after the export was written.
 CREATE OR REPLACE TEMP MACRO rr_date_problem(col, raw, ts, date_format, exported_at, tz) AS (

@@ -7,7 +7,7 @@ WITH source AS (
 renamed AS (
     SELECT
         nullif(trim(customer_id), '') AS customer_id,
-        rr_timestamp(coalesce(_created_at_parsed, nullif(trim(created_at), '')), $timezone) AS created_at,
+        rr_read_timestamp(created_at, _created_at_parsed, $timezone) AS created_at,
         nullif(trim(email), '') AS email,
         nullif(trim(name), '') AS name,
         nullif(trim(phone), '') AS phone,

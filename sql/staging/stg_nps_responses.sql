@@ -13,7 +13,7 @@ renamed AS (
         _line,
         nullif(trim(response_id), '') AS response_id,
         nullif(trim(customer_id), '') AS customer_id,
-        rr_timestamp(coalesce(_responded_at_parsed, nullif(trim(responded_at), '')), $timezone) AS responded_at,
+        rr_read_timestamp(responded_at, _responded_at_parsed, $timezone) AS responded_at,
         try_cast(trim(score) AS INTEGER) AS score,
         CASE WHEN try_cast(trim(score) AS DOUBLE) = try_cast(trim(score) AS INTEGER) THEN true ELSE false END AS score_is_integer,
         nullif(lower(trim(would_buy_again)), '') AS would_buy_again,

@@ -12,7 +12,7 @@ renamed AS (
         _line,
         nullif(trim(order_id), '') AS order_id,
         nullif(trim(customer_id), '') AS customer_id,
-        rr_timestamp(coalesce(_ordered_at_parsed, nullif(trim(ordered_at), '')), $timezone) AS ordered_at,
+        rr_read_timestamp(ordered_at, _ordered_at_parsed, $timezone) AS ordered_at,
         try_cast(trim(amount) AS DECIMAL(18, 2)) AS amount,
         nullif(upper(trim(currency)), '') AS currency,
         coalesce(nullif(lower(trim(status)), ''), 'completed') AS status,

@@ -11,7 +11,7 @@ renamed AS (
         _line,
         nullif(trim(touchpoint_id), '') AS touchpoint_id,
         nullif(trim(customer_id), '') AS customer_id,
-        rr_timestamp(coalesce(_occurred_at_parsed, nullif(trim(occurred_at), '')), $timezone) AS occurred_at,
+        rr_read_timestamp(occurred_at, _occurred_at_parsed, $timezone) AS occurred_at,
         lower(nullif(trim(kind), '')) AS kind,
         lower(nullif(trim(channel), '')) AS channel,
         coalesce(try_cast(trim(personalized) AS BOOLEAN), false) AS personalized,
