@@ -18,6 +18,19 @@ from IPython.display import display
 from . import charts
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|~-])")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_in_a_spreadsheet(value: object) -> object:
+    """Text a spreadsheet would run as a formula (`=HYPERLINK(...)`, `+1...`, `@SUM(...)`) gets a leading
+    apostrophe, as OWASP advises for CSV downloads; numbers and other values stay as they are."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value
 
 
 def escape_text(value: object) -> str:
@@ -89,6 +102,9 @@ class Page:
         if not re.fullmatch(r"[a-z0-9_]+", name):
             raise ValueError(f"table name must be lower-case letters, digits and _: {name!r}")
         path = self.data_dir / f"{name}.csv"
+        text_columns = [c for c in frame.columns if frame[c].dtype == object]
+        if text_columns:  # comments and other text that came from customers are opened in Excel
+            frame = frame.assign(**{c: frame[c].map(inert_in_a_spreadsheet) for c in text_columns})
         frame.to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
         return path
 
