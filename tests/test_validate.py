@@ -227,6 +227,8 @@ def test_preset_exports_go_through_the_whole_build(tmp_path, fixture, period, to
         # Five line items fold into four orders; the unknown buyer's is set aside (counted, e-mail not shown).
         assert (exports["orders"]["rows_read"], exports["orders"]["rows_staged"]) == ("4", "3")
         assert exports["orders"]["rows_set_aside"] == "1"
+        reasons = [(r["export"], r["column"], r["reason"], r["rows_set_aside"]) for r in table("data_quality_reasons")]
+        assert reasons == [("orders", "customer_id", "unknown customer", "1")]
         # #1001 (paid, 45.00) and #1003 (partially_refunded, 30.00) count; #1002 was refunded.
         assert kpis["buying_customers"] == "2" and float(kpis["revenue"]) == 75.0
         shown = (pages / "data-quality.html").read_text(encoding="utf-8")
