@@ -381,7 +381,7 @@ def test_exports_without_a_valid_order_fail_in_one_line_and_leave_the_site(publi
     assert snapshot(build.site) == before
 
 
-def test_a_period_inside_the_data_without_any_order_builds_and_says_so(tmp_path):
+def test_a_period_inside_the_data_without_any_order_builds_with_zero_activity(tmp_path):
     """Orders in 2023-Q1 and 2024-Q1 only: 2023-Q3 has no data at all, yet lies inside the data's range."""
     customers = [customer(f"c{i}", "2023-01-01") for i in range(8)]
     orders = ([order(f"a{i}", f"c{i % 8}", f"2023-0{1 + i % 3}-1{i % 9} 10:00:00") for i in range(24)]
