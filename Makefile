@@ -8,6 +8,9 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 RR := $(VENV)/bin/retention-report
 SAMPLE := data/sample/customers.csv
+# User-given values reach the commands through the environment ("$$PERIOD"), never pasted into the command
+# line the shell parses: a value holding `...`, $(...) or a quote stays one inert argument.
+export PERIOD DATA SITE CUSTOMERS
 AXE := tests/browser/node_modules/axe-core/axe.min.js
 
 .PHONY: setup report test lab bench clean
@@ -29,7 +32,7 @@ $(AXE): tests/browser/package.json
 	else echo "npm not found: the accessibility test will be skipped"; fi
 
 report: setup
-	$(RR) build --period "$(PERIOD)" --data "$(DATA)" --site "$(SITE)"
+	$(RR) build --period "$$PERIOD" --data "$$DATA" --site "$$SITE"
 
 test: setup
 	$(PY) -m pytest
@@ -37,14 +40,14 @@ test: setup
 # JupyterLab on notebooks/ with the sample warehouse built (the notebooks' defaults read it).
 lab: setup
 	$(VENV)/bin/pip install --quiet -e '.[dev,lab]'
-	$(RR) build --period 2024-Q2 --data "$(DATA)" --site "$(SITE)"
+	$(RR) build --period 2024-Q2 --data "$$DATA" --site "$$SITE"
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
 # A build on the sample business scaled up (default 1,000,000 customers) beside a hand-written DuckDB query and
 # pandas, measured in the same run (takes several minutes; never part of `make test`). docs/performance.md.
 CUSTOMERS ?= 1000000
 bench: setup
-	$(RR) bench --customers $(CUSTOMERS)
+	$(RR) bench --customers "$$CUSTOMERS"
 
 clean:
 	rm -rf build reports/_site reports/.quarto

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import SAMPLE_PERIOD, customer, order, write_exports
-from retention_report import cli, execute, pipeline, render
+from retention_report import cli, execute, pipeline, publish, render
 from retention_report.periods import parse_period
 
 
@@ -252,3 +252,154 @@ def test_a_failure_message_holding_square_brackets_is_printed_as_is(published, m
     match = assert_failed_in(result, "render", build)
     assert match["why"] == "template [/] and [bold]markup[/bold] in an error"
     assert snapshot(build.site) == before
+
+
+# ------------------------------------------------------------------ kill -9 at every stage
+#
+# A child process runs the build (or the publish step) and kills itself with SIGKILL at a chosen point of a
+# chosen stage, as `kill -9` would: nothing of the build gets to clean up. The published site must then be
+# exactly as before (or, once the swap is done, exactly the new site): never missing, never half of each.
+
+BUILD_KILLED_IN = r'''
+import os, signal, sys
+from pathlib import Path
+from retention_report import cli, execute, pipeline, render, warehouse
+
+stage, root = sys.argv[1], Path(sys.argv[2])
+
+def die():
+    os.killpg(0, signal.SIGKILL)  # the build and the processes it forked (render workers): kill -9 -PGID
+
+class Isolated(pipeline.Build):  # the build folder under the test's own, as the CLI tests do
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("build_root", root)
+        super().__init__(*args, **kwargs)
+
+pipeline.Build = Isolated
+if stage == "warehouse":  # staging done, the first mart about to run: the partial warehouse file is open
+    real_run_sql = warehouse.run_sql
+    def run_sql(con, sql, values, source="<sql>"):
+        if "marts" in Path(source).parts:
+            die()
+        return real_run_sql(con, sql, values, source)
+    warehouse.run_sql = run_sql
+elif stage == "notebook":  # a notebook starting while others run
+    real_run_notebook = execute.run_notebook
+    def run_notebook(source, *args, **kwargs):
+        if Path(source).name == "20_nps.ipynb":
+            die()
+        return real_run_notebook(source, *args, **kwargs)
+    execute.run_notebook = run_notebook
+elif stage == "render":  # the period's pages written into the next site, its landing page not yet
+    render.write_landing_fallback = lambda *args, **kwargs: die()
+cli.app(sys.argv[3:])
+'''
+
+
+@pytest.mark.parametrize("stage", ["warehouse", "notebook", "render"])
+def test_kill_9_in_any_stage_leaves_the_site_byte_identical(published, tmp_path, stage):
+    build, before = published
+    command = [sys.executable, "-c", BUILD_KILLED_IN, stage, str(tmp_path / "build-root"), "build", "--period",
+               "2024-Q1", "--data", str(build.data), "--site", str(build.site), "--renderer", "nbconvert", "--force"]
+    process = subprocess.run(command, capture_output=True, text=True, start_new_session=True, timeout=300)
+    assert process.returncode == -signal.SIGKILL, process.stderr[-2000:]
+    # It was killed in that stage, not before it: the stage's own work is there, half done.
+    work = tmp_path / "build-root" / "2024-Q1"
+    staged = publish.staging_dir(build.site)
+    if stage == "warehouse":
+        assert (work / "warehouse.duckdb.partial").is_file() and not (work / "warehouse.duckdb").exists()
+    elif stage == "notebook":
+        assert (work / "warehouse.duckdb").is_file() and not (work / "20_nps.ipynb").exists()
+    else:
+        assert (staged / "2024-Q1" / "cohorts.html").is_file() and not (staged / "index.html").exists()
+    assert snapshot(build.site) == before
+
+
+PUBLISH_KILLED_AT = r'''
+import os, signal, sys
+from pathlib import Path
+from retention_report import publish
+
+new, site, kill_at = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+changes = 0
+
+def hook(event, args):  # runs just before each file-system change
+    global changes
+    if event in ("os.rename", "os.remove", "os.rmdir", "os.mkdir", "shutil.rmtree", "shutil.copytree",
+                 "ctypes.call_function"):
+        changes += 1
+        if changes == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+sys.addaudithook(hook)
+publish.publish(new, site)
+'''
+
+
+def test_kill_9_at_every_step_of_publishing_leaves_the_old_or_the_new_site_never_neither(tmp_path):
+    def tree(root: Path, text: str) -> None:
+        for name in ("index.html", "site.json", "2024-Q1/index.html", "2024-Q1/data/kpis.csv"):
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(f"{text} {name}")
+
+    site = tmp_path / "site" / "_site"
+    old, new = None, None
+    for kill_at in range(1, 100):
+        shutil.rmtree(tmp_path / "site", ignore_errors=True)
+        tree(site, "old")
+        staged = publish.staging_dir(site)
+        tree(staged, "new")
+        old, new = snapshot(site), snapshot(staged)
+        done = subprocess.run([sys.executable, "-c", PUBLISH_KILLED_AT, str(staged), str(site), str(kill_at)],
+                              capture_output=True, text=True, timeout=60)
+        if done.returncode == 0:
+            break
+        assert done.returncode == -signal.SIGKILL, done.stderr
+        assert snapshot(site) in (old, new), f"killed before file-system change {kill_at}: the site is half or gone"
+        # The next build recovers whatever the kill left behind, and publishes.
+        publish.recover(site)
+        assert snapshot(site) in (old, new)
+        render_dir = publish.staging_dir(site)
+        shutil.rmtree(render_dir, ignore_errors=True)  # what the next render does first
+        tree(render_dir, "new")
+        publish.publish(render_dir, site)
+        assert snapshot(site) == new and not render_dir.exists()
+    assert done.returncode == 0 and kill_at > 2, kill_at
+    assert snapshot(site) == new and not staged.exists()
+    assert not any(p.name.startswith("._site") for p in site.parent.iterdir())
+
+
+def test_exports_without_a_valid_order_fail_in_one_line_and_leave_the_site(published, tmp_path):
+    build, before = published
+    data = tmp_path / "header-only"
+    data.mkdir()
+    (data / "customers.csv").write_text("customer_id,created_at\nc1,2024-01-01\n", encoding="utf-8")
+    (data / "orders.csv").write_text("order_id,customer_id,ordered_at,amount\n", encoding="utf-8")  # header only
+    empty = CliBuild(data, build.site, build.root)
+    match = assert_failed_in(empty(), "warehouse", build, "PeriodError")
+    assert match["why"] == "PERIOD 2024-Q1 cannot be reported: the orders export holds no valid order."
+    assert snapshot(build.site) == before
+
+
+def test_a_period_inside_the_data_without_any_order_builds_with_zero_activity(tmp_path):
+    """Orders in 2023-Q1 and 2024-Q1 only: 2023-Q3 has no data at all, yet lies inside the data's range."""
+    customers = [customer(f"c{i}", "2023-01-01") for i in range(8)]
+    orders = ([order(f"a{i}", f"c{i % 8}", f"2023-0{1 + i % 3}-1{i % 9} 10:00:00") for i in range(24)]
+              + [order(f"b{i}", f"c{i % 8}", f"2024-0{1 + i % 3}-1{i % 9} 10:00:00") for i in range(24)])
+    # A thank-you (even customers) or a promotion (odd) three days after each customer's second order, so the
+    # touchpoints page has both groups (without them it fails on its own: see test_validate's preset xfail).
+    second = {}
+    for o in sorted(orders, key=lambda o: o["ordered_at"]):
+        second.setdefault(o["customer_id"], []).append(o["ordered_at"][:10])
+    touchpoints = [{"touchpoint_id": f"t{i}", "customer_id": f"c{i}",
+                    "occurred_at": f"{second[f'c{i}'][1][:8]}{int(second[f'c{i}'][1][8:]) + 3:02d} 10:00:00",
+                    "kind": "promotion" if i % 2 else "thank_you"} for i in range(8)]
+    data = write_exports(tmp_path / "data", customers=customers, orders=orders, touchpoints=touchpoints)
+    result = pipeline.Build(parse_period("2023-Q3"), data, tmp_path / "site" / "_site", build_root=tmp_path / "b",
+                            use_quarto=False).run()
+    pages = result.site / "2023-Q3"
+    kpis = {row.split(",")[0]: row.split(",")[1] for row in
+            (pages / "data" / "period_kpis.csv").read_text(encoding="utf-8").splitlines()[1:]}
+    assert (kpis["buying_customers"], kpis["new_customers"]) == ("0", "0")
+    assert float(kpis["revenue"]) == 0.0
+    assert (pages / "index.html").is_file() and (pages / "cohorts.html").is_file()

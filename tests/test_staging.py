@@ -130,3 +130,34 @@ def test_bad_export_settings_are_refused_with_what_is_accepted(tmp_path):
                              ({"orders": {"columns": {"total": "Total"}}}, "'total', which is not a column")]:
         with pytest.raises(ExportError, match=message):
             stage(tmp_path / "x", {"orders.csv": HEADER}, exports=exports)
+
+
+def test_a_latin1_byte_far_past_the_sniffed_sample_is_read(tmp_path):
+    # The reader sniffs the first rows only: a Latin-1 byte at the end fails the UTF-8 load, which is retried.
+    rows = "".join(f"o{i},c1,2024-01-05,1,x\n" for i in range(30_000))
+    body = (HEADER.replace("amount", "amount,note") + rows + "o_last,c1,2024-01-06,2,Caf\xe9 cr\xe8me\n").encode("latin-1")
+    con = stage(tmp_path, {"orders.csv": body})
+    assert con.execute("SELECT count(*) FROM stg_orders").fetchone()[0] == 30_001
+    assert con.execute("SELECT amount FROM stg_orders WHERE order_id = 'o_last'").fetchone() == (2,)
+    adds_up(con)
+
+
+def test_dates_after_the_exported_at_param_are_set_aside(tmp_path):
+    body = HEADER + "o1,c1,2024-01-05,1\no2,c1,2024-03-02 12:00:00,1\no3,c1,2024-03-15,1\n"
+    # A date up to a day after the export was taken is allowed (time zones); later ones cannot be real.
+    con = stage(tmp_path / "set", {"orders.csv": body}, exports={"orders": {"exported_at": "2024-03-01"}})
+    assert [(r[1], r[3], r[4], r[5]) for r in aside(con)] == [
+        (3, "ordered_at", "date after the export was written", "2024-03-15")]
+    # Without the param, the file's modification time is when the export was written: all three are older.
+    con = stage(tmp_path / "mtime", {"orders.csv": body})
+    assert aside(con) == []
+
+
+def test_extra_columns_named_like_stagings_own_are_kept_under_another_name(tmp_path):
+    customers = "customer_id,created_at,Problem,created_at_raw,Plan,plan\nc1,2024-01-01,late,01/01/24,gold,x\n"
+    con = stage(tmp_path, {"customers.csv": customers, "orders.csv": HEADER + "o1,c1,2024-01-05,1\n"})
+    row = con.execute("SELECT customer_id, extra_problem, extra_created_at_raw, plan FROM stg_customers").fetchone()
+    assert row == ("c1", "late", "01/01/24", "gold")
+    columns = {c for (c,) in con.execute("SELECT column_name FROM (DESCRIBE stg_customers)").fetchall()}
+    assert "created_at_raw_1" not in columns and "problem" not in columns
+    adds_up(con)

@@ -83,6 +83,31 @@ def test_hostile_options_are_refused_before_anything_runs(tmp_path, args, messag
     assert not (tmp_path / "site").exists()
 
 
+@pytest.mark.parametrize("args, message", [
+    (["sample-data", "--out", "/"], "refusing to write the sample exports into /;"),
+    (["sample-data", "--out", "~"], "refusing to write the sample exports into"),
+    (["sample-data", "--out", "out\x1b[2J"], "holds control characters"),
+    (["validate", "--data", "/nonexistent/`reboot`"], "no such folder"),
+    (["validate", "--params", "{tmp}"], "is a folder"),
+    (["build", "--period", "2024-Q1", "--params", "p\x1b.yaml"], "holds control characters"),
+    (["bench", "--tmp", "{tmp}/it's"], "holds a quote"),
+    (["bench", "--tmp", "/"], "refusing to work in /;"),
+    (["bench", "--json", "{tmp}"], "is a folder"),
+    (["bench", "--markdown", "{tmp}"], "is a folder"),
+])
+def test_hostile_options_of_every_command_are_refused_before_anything_runs(tmp_path, args, message):
+    data = write(tmp_path / "data", **{"customers.csv": GOOD_CUSTOMERS})
+    before = sorted(p.name for p in tmp_path.iterdir())
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    if args[0] in ("build", "validate") and "--data" not in args:
+        args += ["--data", str(data)]
+    if args[0] == "build":
+        args += ["--site", str(tmp_path / "site")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and message in flat(result.stderr), (result.exit_code, result.output)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
 def test_a_site_folder_that_is_not_a_report_or_holds_the_data_is_refused(tmp_path):
     data = write(tmp_path / "data", **{"customers.csv": GOOD_CUSTOMERS})
     precious = write(tmp_path / "precious", **{"thesis.txt": "years of work"})
@@ -96,11 +121,20 @@ def test_bad_params_are_refused_with_what_is_accepted(tmp_path):
     data = write(tmp_path / "data", **{"customers.csv": GOOD_CUSTOMERS})
     for text, message in [("timezone: Mars/Olympus\n", "is not a time zone name"),
                           ("exports: {orderz: {}}\n", "orderz is not an export"),
-                          ("exports: {orders: {source: oracle}}\n", "known presets: shopify, stripe, survey")]:
+                          ("exports: {orders: {source: oracle}}\n", "known presets: shopify, stripe, survey"),
+                          ("root:x:0:0:root:/root:/bin/bash\n", "expected a mapping of parameter names"),
+                          ("x: !!python/object/apply:os.system ['id']\n", "not valid YAML"),
+                          ("notebook_workers: lots\n", "notebook_workers must be a whole number"),
+                          ("duckdb: {threads: '1; DROP TABLE x'}\n", "duckdb.threads must be a whole number"),
+                          ("duckdb: {memory_limit: \"1GB'; --\"}\n", "memory_limit must be a size")]:
         params = write(tmp_path, **{"p.yaml": text}) / "p.yaml"
         result = runner.invoke(app, ["build", "--period", "2024-Q1", "--data", str(data), "--site",
                                      str(tmp_path / "site"), "--params", str(params)])
         assert result.exit_code == 2 and message in flat(result.stderr), result.stderr
+    (tmp_path / "latin.yaml").write_bytes("timezone: M\xfcnchen\n".encode("latin-1"))
+    result = runner.invoke(app, ["validate", "--data", str(data), "--params", str(tmp_path / "latin.yaml")])
+    assert result.exit_code == 2 and f"{tmp_path / 'latin.yaml'}: is not UTF-8 text" in flat(result.stderr)
+    assert not (tmp_path / "site").exists()
 
 
 def test_no_code_passes_anything_through_a_shell():
@@ -143,3 +177,70 @@ def test_shopify_orders_stage_with_statuses_time_zones_and_customers_by_email(tm
     assert rows == [("#1001", "C1", "2024-01-05 19:03:11", "45.00", "completed"),
                     ("#1002", "C2", "2024-02-01 04:30:00", "10.00", "refunded"),
                     ("#1003", "C3", "2024-02-03 07:00:00", "30.00", "completed")]
+
+
+# Touchpoints for the Stripe customers: five days after each second paid invoice before July, a thank-you for
+# every other customer and a promotion for the rest (so the touchpoints page has both groups to compare).
+SECOND_INVOICES = [("cus_P0018xY", "03-11"), ("cus_P0030xY", "03-11"), ("cus_P0031xY", "04-11"),
+                   ("cus_P0025xY", "04-11"), ("cus_P0001xY", "04-11"), ("cus_P0037xY", "04-11"),
+                   ("cus_P0019xY", "04-11"), ("cus_P0026xY", "05-11"), ("cus_P0002xY", "05-11"),
+                   ("cus_P0038xY", "05-11"), ("cus_P0006xY", "05-12")]
+THANKS = "touchpoint_id,customer_id,occurred_at,kind\n" + "".join(
+    f"t{i},{c},2024-{day[:3]}{int(day[3:]) + 5} 10:00:00,{'promotion' if i % 2 else 'thank_you'}\n"
+    for i, (c, day) in enumerate(SECOND_INVOICES))
+
+
+@pytest.mark.parametrize("fixture, period, touchpoints", [
+    ("shopify", "2024-Q1", None),
+    ("stripe_survey", "2024-Q2", THANKS),
+    # Absent touchpoints must only make the touchpoints page say so (README); the page's stratified comparison
+    # raises KeyError ('customers', 'thanked') when no stratum holds a thanked customer (touchpoints.py).
+    pytest.param("stripe_survey", "2024-Q2", None, marks=pytest.mark.xfail(
+        strict=True, reason="touchpoints.stratified_difference: no thanked group -> KeyError (not this area)")),
+])
+def test_preset_exports_go_through_the_whole_build(tmp_path, fixture, period, touchpoints):
+    """The fixture exports, mapped only by their params.yaml (`source: ...`), build and publish every page."""
+    import csv
+    from datetime import datetime
+
+    from retention_report import pipeline, render
+    from retention_report.periods import parse_period
+
+    folder = FIXTURES / fixture
+    data = tmp_path / "data"
+    shutil.copytree(folder, data, ignore=shutil.ignore_patterns("params.yaml", "README*"))
+    if touchpoints:
+        (data / "touchpoints.csv").write_text(touchpoints, encoding="utf-8")
+    result = pipeline.Build(parse_period(period), data, tmp_path / "site" / "_site", folder / "params.yaml",
+                            build_root=tmp_path / "build", use_quarto=False).run()
+    pages = result.site / period
+    for spec in render.site_declaration()[1]:
+        assert (pages / f"{spec.page}.html").is_file(), spec.page
+
+    def table(name: str) -> list[dict]:
+        with (pages / "data" / f"{name}.csv").open(encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+
+    exports = {row["export"]: row for row in table("data_quality_exports")}
+    kpis = {row["metric"]: row["value"] for row in table("period_kpis")}
+    if fixture == "shopify":
+        # Five line items fold into four orders; the unknown buyer's is set aside (counted, e-mail not shown).
+        assert (exports["orders"]["rows_read"], exports["orders"]["rows_staged"]) == ("4", "3")
+        assert exports["orders"]["rows_set_aside"] == "1"
+        reasons = [(r["export"], r["column"], r["reason"], r["rows_set_aside"]) for r in table("data_quality_reasons")]
+        assert reasons == [("orders", "customer_id", "unknown customer", "1")]
+        # #1001 (paid, 45.00) and #1003 (partially_refunded, 30.00) count; #1002 was refunded.
+        assert kpis["buying_customers"] == "2" and float(kpis["revenue"]) == 75.0
+        shown = (pages / "data-quality.html").read_text(encoding="utf-8")
+        assert "nobody@" not in shown and "nobody@" not in (pages / "data" / "data_quality_examples.csv").read_text()
+    else:
+        assert (exports["customers"]["rows_staged"], exports["orders"]["rows_staged"],
+                exports["nps_responses"]["rows_staged"]) == ("40", "100", "30")
+        with (folder / "nps_responses.csv").open(encoding="utf-8", newline="") as handle:
+            answers = [r for r in csv.DictReader(handle)
+                       if datetime.strptime(r["Date"], "%d/%m/%Y %H:%M").date() >= parse_period(period).start
+                       and datetime.strptime(r["Date"], "%d/%m/%Y %H:%M").date() <= parse_period(period).end]
+        nps = table("nps_summary")[0]
+        assert int(nps["responses"]) == len(answers) > 0  # day-first dates read with the export's date_format
+        assert int(nps["promoters"]) == sum(int(r["Score"]) >= 9 for r in answers)
+        assert int(nps["detractors"]) == sum(int(r["Score"]) <= 6 for r in answers)

@@ -19,7 +19,8 @@ from . import pipeline, warehouse
 from .exports import CONTRACT, ExportError
 from .params import load_params
 from .periods import PeriodError, parse_period
-from .validate import OptionError, check_data_dir, check_params, check_site_dir, report_lines, validate_exports
+from .validate import (OptionError, check_data_dir, check_file_option, check_out_dir, check_params, check_site_dir,
+                       check_work_dir, report_lines, validate_exports)
 
 app = typer.Typer(add_completion=False, help="Build the retention report site from raw exports.")
 console = Console(stderr=True)
@@ -29,6 +30,26 @@ def _fail(message: str, code: int = 1) -> None:
     # The message is text (it may quote a path or a value with brackets), never Rich markup.
     console.print(Text("error: ", style="bold red") + Text(message), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def _params_file(params: Optional[Path]) -> Optional[Path]:
+    """--params: an existing file, given as a plain path; returned absolute."""
+    if params is None:
+        return None
+    try:
+        check_file_option("--params", params)
+    except OptionError as exc:
+        _fail(str(exc), 2)
+    if not params.expanduser().is_file():
+        _fail(f"--params {params}: no such file", 2)
+    return params.expanduser().resolve()
+
+
+def _load_params(label: Optional[str], params: Optional[Path]) -> dict:
+    try:
+        return load_params(label, params)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"params file {params or 'params/'}: is not UTF-8 text ({exc.reason}).") from exc
 
 
 @app.command()
@@ -49,12 +70,11 @@ def build(
         _fail(str(exc), 2)
     if renderer not in ("auto", "quarto", "nbconvert"):
         _fail(f"--renderer must be auto, quarto or nbconvert, not {renderer!r}", 2)
-    if params is not None and not params.is_file():
-        _fail(f"--params {params}: no such file", 2)
+    params = _params_file(params)
     try:
-        check_data_dir(data)
-        check_site_dir(site, data)
-        check_params(load_params(parsed.label, params))
+        data = check_data_dir(data)
+        site = check_site_dir(site, data)
+        check_params(_load_params(parsed.label, params))
     except (OptionError, ExportError, ValueError) as exc:
         _fail(str(exc).splitlines()[0], 2)
     use_quarto = {"auto": None, "quarto": True, "nbconvert": False}[renderer]
@@ -93,11 +113,10 @@ def validate(
 ) -> None:
     """Check the exports against the contract without building: rows read and set aside by reason, date ranges,
     redacted examples. Exit 0 when the exports are usable, 1 when a required export or column is missing."""
-    if params is not None and not params.is_file():
-        _fail(f"--params {params}: no such file", 2)
+    params = _params_file(params)
     try:
-        check_data_dir(data)
-        loaded = load_params(None, params)
+        data = check_data_dir(data)
+        loaded = _load_params(None, params)
     except (OptionError, ValueError) as exc:
         _fail(str(exc).splitlines()[0], 2)
     try:
@@ -118,6 +137,11 @@ def sample_data(
 ) -> None:
     """Generate the deterministic sample business (three years ending 2024-12-31)."""
     from .sample_data import write_sample_data
+
+    try:
+        out = check_out_dir(out)
+    except OptionError as exc:
+        _fail(str(exc), 2)
 
     counts = write_sample_data(out, seed=seed, customers=customers)
     for name, rows in counts.items():
@@ -176,6 +200,12 @@ def bench(
 
     from . import bench as benchmark
 
+    try:
+        tmp = check_work_dir("--tmp", tmp) if tmp is not None else None
+        json_out = check_file_option("--json", json_out) if json_out is not None else None
+        markdown = check_file_option("--markdown", markdown) if markdown is not None else None
+    except OptionError as exc:
+        _fail(str(exc), 2)
     report = benchmark.run_bench(customers, small, tmp, keep, print_fn=lambda line: console.print(line, highlight=False))
     benchmark.print_report(report, Console(width=160))
     if json_out:

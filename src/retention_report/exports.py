@@ -66,6 +66,11 @@ CONTRACT: dict[str, Export] = {
 }
 # Columns whose values are personal data wherever they appear (examples shown to people redact them).
 PERSONAL_COLUMNS = frozenset({"email", "name", "phone", "comment", "first_name", "last_name", "address"})
+# Names staging gives its own helper columns beside an export's (the row's `problem`, each raw `<column>_raw`):
+# an extra column of the file named so would collide with them (a customers column `Problem` failed the build,
+# one named `created_at_raw` was silently lost), so it is kept as `extra_<name>`.
+RESERVED_NAMES = frozenset({"problem", "customer_known", "score_is_integer"}
+                           | {f"{c}_raw" for export in CONTRACT.values() for c in export.all_columns})
 
 
 class ExportError(ValueError):
@@ -148,8 +153,9 @@ def resolve_settings(name: str, settings: dict[str, Any]) -> dict[str, Any]:
         raise ExportError(f"params: exports.{name}.delimiter must be one of ',', ';', '\\t' or '|', not {delimiter!r}.")
     exported_at = settings.get("exported_at")
     if exported_at is not None and not isinstance(exported_at, (date, datetime)):
-        try:
-            exported_at = datetime.fromisoformat(str(exported_at))
+        text = str(exported_at).strip()
+        try:  # a date alone means that whole day, as an unquoted YAML date does
+            exported_at = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
         except ValueError as exc:
             raise ExportError(f"params: exports.{name}.exported_at must be an ISO date or timestamp, "
                               f"not {exported_at!r}.") from exc
@@ -198,6 +204,11 @@ def _quote(identifier: str) -> str:
 
 def _clean(column: str) -> str:
     return column.strip().lstrip("\ufeff").strip().strip('"').strip()
+
+
+def _extra_name(column: str) -> str:
+    name = _clean(column).lower()
+    return f"extra_{name}" if name in RESERVED_NAMES else name
 
 
 def _column_map(path: Path, found: list[str], export: Export, renames: dict[str, str]) -> dict[str, str]:
@@ -325,7 +336,7 @@ def _load_file(con: duckdb.DuckDBPyConnection, table: str, first: bool, path: Pa
     ]
     # Extra columns are kept under a lower-case name (for customers they become segments).
     extras = [
-        f"CAST({_quote(c)} AS VARCHAR) AS {_quote(_clean(c).lower())}"
+        f"CAST({_quote(c)} AS VARCHAR) AS {_quote(_extra_name(c))}"
         for c in found if c not in mapped and _clean(c).lower() not in export.all_columns
         and not _clean(c).startswith("_")
     ]

@@ -7,6 +7,7 @@ and the first examples of each problem (file, row, line, column, value) with per
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date
@@ -50,6 +51,15 @@ def check_params(params: dict[str, Any]) -> None:
     """Refuse export settings or a time zone the build could not use (raises ExportError)."""
     for name in CONTRACT:
         export_settings(params, name)
+    for key, value in (("notebook_workers", params.get("notebook_workers")),
+                       ("duckdb.threads", (params.get("duckdb") or {}).get("threads"))):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ExportError(f"params: {key} must be a whole number of 1 or more (or empty: one per core), "
+                              f"not {value!r}.")
+    memory = (params.get("duckdb") or {}).get("memory_limit")
+    if memory is not None and not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", str(memory).strip(),
+                                                 re.IGNORECASE):
+        raise ExportError(f"params: duckdb.memory_limit must be a size such as 2GB or 512MB (or empty), not {memory!r}.")
     zone = params.get("timezone", "UTC")
     if not isinstance(zone, str) or not zone:
         raise ExportError(f"params: timezone must be a time zone name such as UTC or Europe/Berlin, not {zone!r}.")
@@ -127,24 +137,59 @@ def _plain(text: str) -> None:
 
 
 def check_data_dir(data: Path) -> Path:
-    """DATA: an existing folder (never a file, never a pattern passed on to a shell)."""
+    """DATA: an existing folder (never a file, never a pattern passed on to a shell). Returns it absolute:
+    the path checked is the path used, whatever the working folder is later."""
     _plain(str(data))
-    if not Path(data).is_dir():
+    resolved = Path(data).expanduser().resolve()
+    if not resolved.is_dir():
         raise OptionError(f"--data {data}: no such folder (it should hold customers.csv, orders.csv, ...).")
-    return Path(data)
+    return resolved
 
 
-def check_site_dir(site: Path, data: Path | None = None) -> Path:
-    """SITE: a folder the build may replace as a whole: absent, empty, or a site it published before; never
-    the file-system root, the home folder, the project, the data folder or a folder holding it."""
-    _plain(str(site))
-    resolved = Path(site).expanduser().resolve()
+def _own_folder(option: str, folder: Path, what: str, example: str) -> Path:
+    """A folder of its own for `option`, resolved: never the file-system root or a folder right under it, the
+    home folder or the project."""
+    _plain(str(folder))
+    resolved = Path(folder).expanduser().resolve()
     from .params import PROJECT_ROOT
 
     forbidden = {Path("/"), Path.home().resolve(), PROJECT_ROOT.resolve()}
     if resolved in forbidden or len(resolved.parts) < 3:
-        raise OptionError(f"--site {site}: refusing to publish into {resolved}; give a folder of its own "
-                          f"(e.g. reports/_site).")
+        raise OptionError(f"{option} {folder}: refusing to {what} {resolved}; give a folder of its own "
+                          f"(e.g. {example}).")
+    return resolved
+
+
+def check_out_dir(out: Path) -> Path:
+    """`sample-data --out`: a folder of its own (the sample exports are written into it)."""
+    resolved = _own_folder("--out", out, "write the sample exports into", "data/sample")
+    if resolved.exists() and not resolved.is_dir():
+        raise OptionError(f"--out {out}: is a file, not a folder.")
+    return resolved
+
+
+def check_file_option(option: str, path: Path) -> Path:
+    """An output file option (`bench --json`, `--markdown`): a plain path that is not a folder."""
+    _plain(str(path))
+    resolved = Path(path).expanduser().resolve()
+    if resolved.is_dir():
+        raise OptionError(f"{option} {path}: is a folder; give a file name.")
+    return resolved
+
+
+def check_work_dir(option: str, folder: Path) -> Path:
+    """`bench --tmp`: a folder of its own, without a quote (its paths end up in DuckDB COPY statements)."""
+    resolved = _own_folder(option, folder, "work in", "/tmp/bench")
+    if "'" in str(resolved) or '"' in str(resolved):
+        raise OptionError(f"{option} {folder}: holds a quote; give a plain path.")
+    return resolved
+
+
+def check_site_dir(site: Path, data: Path | None = None) -> Path:
+    """SITE: a folder the build may replace as a whole: absent, empty, or a site it published before; never
+    the file-system root, the home folder, the project, the data folder or a folder holding it. Returns it
+    resolved: the folder checked is the folder published into."""
+    resolved = _own_folder("--site", site, "publish into", "reports/_site")
     if data is not None:
         data_resolved = Path(data).resolve()
         if resolved == data_resolved or data_resolved.is_relative_to(resolved) or resolved.is_relative_to(data_resolved):
@@ -156,4 +201,4 @@ def check_site_dir(site: Path, data: Path | None = None) -> Path:
         if entries and not ((resolved / "index.html").is_file() and (resolved / "site.json").is_file()):
             raise OptionError(f"--site {site}: is a folder that is not a published report site (no index.html and "
                               f"site.json); a build replaces the whole folder, so give an empty or new one.")
-    return Path(site)
+    return resolved
