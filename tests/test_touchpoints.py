@@ -263,6 +263,16 @@ def test_stratified_difference_by_hand():
     assert (c.retention_rate, c.ci_high) == (1.0, 1.0) and c.ci_low == pytest.approx(wilson_interval(5, 5)[0])
 
 
+def test_with_no_one_thanked_the_difference_is_empty_not_an_error():
+    strata = pd.DataFrame([(90, "A", "not_thanked", 30, 15), (180, "A", "not_thanked", 30, 12)],
+                          columns=["horizon_days", "stratum", "group", "customers", "retained"])
+    result = stratified_difference(strata)
+    diff = result[result.group == "difference"]
+    assert list(diff.horizon_days) == [90, 180] and (diff.customers == 0).all()
+    assert diff.retention_rate.isna().all() and diff.ci_low.isna().all()
+    assert list(result[result.group == "not_thanked"].retention_rate) == [0.5, 0.4]
+
+
 def test_stratified_difference_equals_an_independent_computation_from_customer_rows():
     """Customer-level 0/1 outcomes in uneven strata with different thanked shares and rates; the estimate and
     its variance computed from the rows themselves (per stratum: difference of means, variance of each mean as

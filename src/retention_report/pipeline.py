@@ -83,8 +83,8 @@ class Build:
     on_event: EventHandler | None = None
 
     def __post_init__(self) -> None:
-        # Absolute from the start: Papermill changes the process's working folder while a notebook runs, so a
-        # relative path read during or after the notebooks would point under notebooks/.
+        # Absolute from the start: every stage then reads the same paths whatever folder it runs in (notebook
+        # kernels run in notebooks/; execute.py keeps this process where it is).
         self.data_dir, self.site, self.build_root = (Path(p).absolute() for p in (self.data_dir, self.site,
                                                                                   self.build_root))
         if self.params_file is not None:
@@ -232,15 +232,9 @@ class Build:
             for notebook in todo:
                 self._emit("start", f"notebook {notebook}")
                 shutil.rmtree(self.page_dir(notebook), ignore_errors=True)
-            # Papermill runs each notebook inside os.chdir(notebooks/) and back, process-wide: notebooks
-            # side by side interleave those calls and can leave the process in notebooks/. Put it back.
-            cwd = os.getcwd()
-            try:
-                with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool:
-                    futures = [pool.submit(self._timed_notebook, nb) for nb in todo]
-                    outcomes = [future.result() for future in futures]
-            finally:
-                os.chdir(cwd)
+            with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool:
+                futures = [pool.submit(self._timed_notebook, nb) for nb in todo]
+                outcomes = [future.result() for future in futures]
             for notebook, (seconds, error) in zip(todo, outcomes):
                 if error is not None:
                     raise StageError(f"notebook {notebook}", error)

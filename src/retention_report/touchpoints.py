@@ -24,7 +24,10 @@ def stratified_difference(strata: pd.DataFrame, z: float = Z_95) -> pd.DataFrame
     groups["ci_low"], groups["ci_high"] = low, high
     rows = [groups]
     for horizon, per_horizon in groups.groupby("horizon_days"):
-        wide = per_horizon.pivot(index="stratum", columns="group", values=["customers", "retained"]).dropna()
+        # Both groups as columns even when one has no customer at all (no one thanked yet: no difference).
+        both = pd.MultiIndex.from_product([["customers", "retained"], ["not_thanked", "thanked"]])
+        wide = per_horizon.pivot(index="stratum", columns="group", values=["customers", "retained"]).reindex(
+            columns=both).dropna()
         wide = wide[(wide[("customers", "thanked")] > 0) & (wide[("customers", "not_thanked")] > 0)]
         if wide.empty:
             estimate = low_d = high_d = math.nan
