@@ -7,17 +7,22 @@
 -- end (its last order date) are left out (and counted in the row 'left out: follow-up not over').
 CREATE OR REPLACE TABLE touchpoint_effect_strata AS
 WITH completed AS (
-    SELECT customer_id, ordered_at, amount::DOUBLE AS amount,
-           row_number() OVER (PARTITION BY customer_id ORDER BY ordered_at, order_id) AS n
+    SELECT customer_id, order_id, ordered_at, amount::DOUBLE AS amount
     FROM stg_orders WHERE list_contains($active_statuses, status)
 ),
 data_end AS (SELECT max(ordered_at) AS last_order_at FROM stg_orders),
+first_two AS (  -- each customer's first two completed orders (ties in time broken by order_id), in one pass
+    SELECT customer_id,
+           min_by({'at': ordered_at, 'amount': amount}, {'at': ordered_at, 'id': order_id}, 2) AS two
+    FROM completed
+    GROUP BY customer_id
+    HAVING count(*) >= 2
+),
 anchors AS (
-    SELECT a.customer_id, a.ordered_at AS anchor_at,
-           (SELECT sum(b.amount) FROM completed AS b WHERE b.customer_id = a.customer_id AND b.n = 1) AS revenue_before,
-           (SELECT date_trunc('quarter', min(b.ordered_at)) FROM completed AS b WHERE b.customer_id = a.customer_id) AS cohort
-    FROM completed AS a
-    WHERE a.n = 2 AND a.ordered_at < $period_end_exclusive
+    SELECT customer_id, two[2]['at'] AS anchor_at, two[1]['amount'] AS revenue_before,
+           date_trunc('quarter', two[1]['at']) AS cohort
+    FROM first_two
+    WHERE two[2]['at'] < $period_end_exclusive
 ),
 tiers AS (
     SELECT *, ntile(4) OVER (ORDER BY revenue_before, customer_id) AS value_tier FROM anchors
