@@ -171,8 +171,8 @@ def generate(folder: Path, customers: int) -> dict:
     with duckdb.connect() as con:
         for path in sorted((folder / "csv").glob("*.csv")):
             target = folder / "parquet" / f"{path.stem}.parquet"
-            con.execute(f"COPY (SELECT * FROM read_csv($p, all_varchar = true)) TO '{target}' (FORMAT parquet)",
-                        {"p": str(path)})
+            # The relational API: neither path is written into SQL text.
+            con.read_csv(str(path), all_varchar=True).write_parquet(str(target))
     return counts
 
 
