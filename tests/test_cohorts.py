@@ -170,6 +170,14 @@ def test_period_figures_by_hand(build_warehouse):
     assert k.loc["new_customers", "previous"] == 3 and k.loc["new_customers", "year_ago"] == 1
     assert math.isnan(k.loc["customer_retention_rate", "previous"])  # nobody active before 2024: no rate
     assert k.loc["new_customers", "change"] == -2 and k.loc["new_customers", "change_year_ago"] == 0
+    # The terms of net revenue retention's interval: S's revenue before (x) and kept (y) per customer,
+    # p1 (50, 70), p2 (100, 0), p5 (10, 0), and the squared residuals of y - R x.
+    terms = con.execute("SELECT * FROM revenue_retention_terms").df().set_index("period_role")
+    now = terms.loc["current"]
+    assert (now.customers, now.revenue_before, now.revenue_kept) == (3, 160, 70)
+    r = 70 / 160
+    assert now.residual_sum_of_squares == pytest.approx((70 - 50 * r) ** 2 + (100 * r) ** 2 + (10 * r) ** 2)
+    assert terms.loc["previous"].customers == 0 and math.isnan(terms.loc["previous"].residual_sum_of_squares)
 
 
 def test_segment_retention_keeps_small_and_empty_segments(build_warehouse):

@@ -74,3 +74,25 @@ def test_edges():
 def test_rejects_impossible_counts(s, n):
     with pytest.raises(ValueError):
         wilson_interval(s, n)
+
+
+def test_ratio_of_sums_se_by_hand_and_against_a_bootstrap():
+    from retention_report.intervals import ratio_of_sums_se
+
+    # By hand (the period-figures fixture of test_cohorts): before x = 50, 100, 10; kept y = 70, 0, 0.
+    x, y = np.array([50.0, 100.0, 10.0]), np.array([70.0, 0.0, 0.0])
+    r = y.sum() / x.sum()
+    ss = ((y - r * x) ** 2).sum()  # 48.125^2 + 43.75^2 + 4.375^2
+    assert ss == pytest.approx(48.125 ** 2 + 43.75 ** 2 + 4.375 ** 2)
+    assert ratio_of_sums_se(ss, x.sum(), 3) == pytest.approx(math.sqrt(1.5 * ss) / 160)
+    assert math.isnan(ratio_of_sums_se(0.0, 10.0, 1)) and math.isnan(ratio_of_sums_se(1.0, 0.0, 5))
+    # An independent method: the bootstrap standard deviation of R over resampled customers agrees.
+    rng = np.random.default_rng(11)
+    n = 3_000
+    before = rng.lognormal(3.5, 0.8, n)
+    kept = before * rng.choice([0.0, 0.6, 1.0, 1.4], n, p=[0.3, 0.2, 0.3, 0.2]) * rng.lognormal(0, 0.3, n)
+    ratio = kept.sum() / before.sum()
+    se = ratio_of_sums_se(((kept - ratio * before) ** 2).sum(), before.sum(), n)
+    draws = rng.integers(0, n, (2_000, n))
+    boot = kept[draws].sum(axis=1) / before[draws].sum(axis=1)
+    assert se == pytest.approx(boot.std(ddof=1), rel=0.08)

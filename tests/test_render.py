@@ -319,6 +319,8 @@ def test_the_summary_cards_mark_only_changes_beyond_their_interval(sample_site):
             assert ("beyond the 95% interval" in words) == beyond  # said in words too, not only by colour
             marked += beyond
     assert marked > 0
+    # Every card's changes have an interval on the sample, net revenue retention's included (a ratio of sums).
+    assert "no interval" not in text and summary[["ci_low_vs_previous", "ci_low_vs_year_ago"]].notna().all().all()
     changes = re.search(r"<h2[^>]*>What changed most.*?<ol>(.*?)</ol>", text, re.DOTALL)
     items = re.findall(r"<li>(.*?)</li>", changes[1], re.DOTALL)
     assert len(items) == min(3, summary[["beyond_interval_vs_previous", "beyond_interval_vs_year_ago"]]

@@ -3,6 +3,8 @@
 import math
 import re
 
+import pytest
+
 from retention_report.nps import net_promoter_score
 from retention_report.summary import Change, Kpi, kpi_cards_html, notable_changes, nps_change, proportion_change
 
@@ -77,3 +79,17 @@ def test_notable_changes_name_three_different_figures():
     texts = notable_changes(kpis)
     assert [t.split()[0] for t in texts] == ["A", "B", "C"]
     assert "against 2024-Q1" in texts[0]  # A's strongest change
+
+
+def test_a_ratio_change_is_called_only_beyond_its_interval():
+    from retention_report.summary import ratio_change
+
+    beyond = ratio_change(0.90, 0.02, 0.80, 0.02, "2024-Q1")
+    half = 1.959963984540054 * math.sqrt(0.02 ** 2 + 0.02 ** 2)
+    assert beyond.difference == pytest.approx(0.10) and beyond.ci_low == pytest.approx(0.10 - half)
+    assert beyond.beyond_interval and beyond.direction == 1
+    within = ratio_change(0.82, 0.02, 0.80, 0.02, "2024-Q1")
+    assert not within.beyond_interval and not math.isnan(within.ci_low)
+    unknown = ratio_change(0.82, float("nan"), 0.80, 0.02, "2024-Q1")
+    assert math.isnan(unknown.ci_low) and unknown.difference == pytest.approx(0.02)
+

@@ -1,13 +1,9 @@
--- period_kpis: one row per period figure (metric): its value for the period, the previous period and the same
--- period a year earlier, and the changes. "Active at a date" = a completed order (status in active_statuses)
--- in the churn_after_days days before it. S = active at the period's start, E = active at its end (or at the
--- end of the data, when the data stops inside the period),
--- N = first completed order ever inside the period. Customer retention rate = (E - N_E) / S, where N_E counts
--- the new customers who are in E (a new customer who lapsed inside a long period was never in E). Revenue
--- retention compares the S customers' revenue in the period with the equally long stretch just before it; only
--- those of S who bought in that stretch count (for a period shorter than churn_after_days, S also holds customers
--- with nothing to compare: their spending in the period is won back, not retained, and would inflate NRR).
-CREATE OR REPLACE TABLE period_kpis AS
+-- period_kpis.sql: the period figures (period_kpis) and the terms of net revenue retention's interval
+-- (revenue_retention_terms), both from one row per period and customer (period_customers).
+-- period_customers: one row per comparison period and customer with a completed order in its window: the
+-- flags and revenues every figure below is made of. Temporary: row-level, read by period_kpis and
+-- revenue_retention_terms only.
+CREATE OR REPLACE TEMP TABLE period_customers AS
 WITH roles AS (
     SELECT * FROM (VALUES
         ('current', $period_start::TIMESTAMP, $period_end_exclusive::TIMESTAMP),
@@ -46,7 +42,27 @@ per_customer AS (
      AND c.ordered_at < r.ends
     JOIN firsts AS f USING (customer_id)
     GROUP BY ALL
+)
+SELECT * FROM per_customer;
+
+-- period_kpis: one row per period figure (metric): its value for the period, the previous period and the same
+-- period a year earlier, and the changes. "Active at a date" = a completed order (status in active_statuses)
+-- in the churn_after_days days before it. S = active at the period's start, E = active at its end (or at the
+-- end of the data, when the data stops inside the period),
+-- N = first completed order ever inside the period. Customer retention rate = (E - N_E) / S, where N_E counts
+-- the new customers who are in E (a new customer who lapsed inside a long period was never in E). Revenue
+-- retention compares the S customers' revenue in the period with the equally long stretch just before it; only
+-- those of S who bought in that stretch count (for a period shorter than churn_after_days, S also holds customers
+-- with nothing to compare: their spending in the period is won back, not retained, and would inflate NRR).
+CREATE OR REPLACE TABLE period_kpis AS
+WITH roles AS (
+    SELECT * FROM (VALUES
+        ('current', $period_start::TIMESTAMP, $period_end_exclusive::TIMESTAMP),
+        ('previous', $previous_start::TIMESTAMP, $previous_end_exclusive::TIMESTAMP),
+        ('year_ago', $year_ago_start::TIMESTAMP, $year_ago_end_exclusive::TIMESTAMP)
+    ) AS r(period_role, starts, ends)
 ),
+per_customer AS (SELECT * FROM period_customers),
 ranked AS (
     SELECT period_role, revenue_in_period,
            row_number() OVER (PARTITION BY period_role ORDER BY revenue_in_period DESC, customer_id) AS spend_rank,
@@ -119,3 +135,26 @@ SELECT
 FROM metrics AS m
 LEFT JOIN wide AS w USING (metric)
 ORDER BY m.position;
+
+-- revenue_retention_terms: one row per comparison period: the sums behind net revenue retention R = kept / before
+-- over the n customers active at the start (before = their revenue in the stretch before the period, kept = their
+-- revenue in it when they bought in that stretch), and the sum of squared residuals (kept_i - R before_i)^2 from
+-- which its standard error follows (the ratio estimator's linearisation: intervals.ratio_of_sums_se).
+CREATE OR REPLACE TABLE revenue_retention_terms AS
+WITH roles AS (SELECT * FROM (VALUES ('current'), ('previous'), ('year_ago')) AS r(period_role)),
+terms AS (
+    SELECT period_role, revenue_before AS before,
+           CASE WHEN bought_before THEN revenue_in_period ELSE 0 END AS kept
+    FROM period_customers WHERE at_start
+),
+sums AS (
+    SELECT period_role, count(*) AS customers, sum(before) AS revenue_before, sum(kept) AS revenue_kept
+    FROM terms GROUP BY period_role
+)
+SELECT r.period_role, coalesce(s.customers, 0) AS customers, s.revenue_before, s.revenue_kept,
+       sum((t.kept - t.before * s.revenue_kept / nullif(s.revenue_before, 0)) ^ 2) AS residual_sum_of_squares
+FROM roles AS r
+LEFT JOIN sums AS s USING (period_role)
+LEFT JOIN terms AS t USING (period_role)
+GROUP BY ALL
+ORDER BY r.period_role;

@@ -50,3 +50,13 @@ def wilson_interval(successes, n, z: float = Z_95):
     if low.ndim == 0:
         return float(low), float(high)
     return low, high
+
+
+def ratio_of_sums_se(residual_sum_of_squares: float, denominator_sum: float, n: int) -> float:
+    """Standard error of a ratio of sums R = sum(y) / sum(x) over n units (net revenue retention: revenue kept
+    over revenue before, per customer), by the ratio estimator's linearisation (Cochran 1977, Sampling
+    Techniques, 3rd ed., section 6.3, without the finite-population correction):
+    se = sqrt(n / (n - 1) * sum((y_i - R x_i)^2)) / sum(x). nan with fewer than two units or no denominator."""
+    if n is None or n < 2 or not denominator_sum or np.isnan(denominator_sum) or np.isnan(residual_sum_of_squares):
+        return float("nan")
+    return float(np.sqrt(n / (n - 1) * residual_sum_of_squares) / denominator_sum)

@@ -63,6 +63,17 @@ def proportion_change(successes: int, n: int, base_successes: int, base_n: int, 
     return Change(against, p - q, p - q - z * se, p - q + z * se)
 
 
+def ratio_change(value: float, se: float, base_value: float, base_se: float, against: str,
+                 z: float = Z_95) -> Change:
+    """Difference of two ratios (net revenue retention) estimated with standard errors `se` and `base_se`,
+    taken as independent, as for the shares (nan interval when either is unknown)."""
+    difference = value - base_value
+    if any(math.isnan(x) for x in (value, se, base_value, base_se)):
+        return Change(against, difference)
+    half = z * math.sqrt(se ** 2 + base_se ** 2)
+    return Change(against, difference, difference - half, difference + half)
+
+
 def nps_change(now: NpsEstimate, base: NpsEstimate, against: str) -> Change:
     if not now.responses or not base.responses:
         return Change(against, math.nan)
