@@ -1,12 +1,6 @@
 -- nps_period_counts: one row per comparison period (current, previous, year_ago): answers by group.
 CREATE OR REPLACE TABLE nps_period_counts AS
-WITH periods AS (
-    SELECT * FROM (VALUES
-        ('current', $period_start::TIMESTAMP, $period_end_exclusive::TIMESTAMP),
-        ('previous', $previous_start::TIMESTAMP, $previous_end_exclusive::TIMESTAMP),
-        ('year_ago', $year_ago_start::TIMESTAMP, $year_ago_end_exclusive::TIMESTAMP)
-    ) AS p(period_role, starts_at, ends_before)
-)
+WITH periods AS (SELECT period_role, starts AS starts_at, ends AS ends_before FROM period_roles)
 SELECT
     p.period_role,
     count(r.response_id) AS responses,

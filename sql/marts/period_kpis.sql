@@ -4,13 +4,7 @@
 -- flags and revenues every figure below is made of. Temporary: row-level, read by period_kpis and
 -- revenue_retention_terms only.
 CREATE OR REPLACE TEMP TABLE period_customers AS
-WITH roles AS (
-    SELECT * FROM (VALUES
-        ('current', $period_start::TIMESTAMP, $period_end_exclusive::TIMESTAMP),
-        ('previous', $previous_start::TIMESTAMP, $previous_end_exclusive::TIMESTAMP),
-        ('year_ago', $year_ago_start::TIMESTAMP, $year_ago_end_exclusive::TIMESTAMP)
-    ) AS r(period_role, starts, ends)
-),
+WITH roles AS (SELECT * FROM period_roles),
 observed AS (
     SELECT r.period_role, r.starts, least(r.ends, b.observed_until::TIMESTAMP) AS ends
     FROM roles AS r, cohort_bounds AS b
@@ -55,13 +49,7 @@ SELECT * FROM per_customer;
 -- those of S who bought in that stretch count (for a period shorter than churn_after_days, S also holds customers
 -- with nothing to compare: their spending in the period is won back, not retained, and would inflate NRR).
 CREATE OR REPLACE TABLE period_kpis AS
-WITH roles AS (
-    SELECT * FROM (VALUES
-        ('current', $period_start::TIMESTAMP, $period_end_exclusive::TIMESTAMP),
-        ('previous', $previous_start::TIMESTAMP, $previous_end_exclusive::TIMESTAMP),
-        ('year_ago', $year_ago_start::TIMESTAMP, $year_ago_end_exclusive::TIMESTAMP)
-    ) AS r(period_role, starts, ends)
-),
+WITH roles AS (SELECT * FROM period_roles),
 per_customer AS (SELECT * FROM period_customers),
 ranked AS (
     SELECT period_role, revenue_in_period,
@@ -141,7 +129,7 @@ ORDER BY m.position;
 -- revenue in it when they bought in that stretch), and the sum of squared residuals (kept_i - R before_i)^2 from
 -- which its standard error follows (the ratio estimator's linearisation: intervals.ratio_of_sums_se).
 CREATE OR REPLACE TABLE revenue_retention_terms AS
-WITH roles AS (SELECT * FROM (VALUES ('current'), ('previous'), ('year_ago')) AS r(period_role)),
+WITH roles AS (SELECT period_role FROM period_roles),
 terms AS (
     SELECT period_role, revenue_before AS before,
            CASE WHEN bought_before THEN revenue_in_period ELSE 0 END AS kept

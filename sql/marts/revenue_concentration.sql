@@ -1,13 +1,7 @@
 -- revenue_concentration: one row per comparison period and percentile of buying customers (0-100), ranked from
 -- the smallest to the largest spender in that period: their cumulative share of the period's revenue (Lorenz).
 CREATE OR REPLACE TABLE revenue_concentration AS
-WITH roles AS (
-    SELECT * FROM (VALUES
-        ('current', $period_start::TIMESTAMP, $period_end_exclusive::TIMESTAMP),
-        ('previous', $previous_start::TIMESTAMP, $previous_end_exclusive::TIMESTAMP),
-        ('year_ago', $year_ago_start::TIMESTAMP, $year_ago_end_exclusive::TIMESTAMP)
-    ) AS r(period_role, starts, ends)
-),
+WITH roles AS (SELECT * FROM period_roles),
 spend AS (
     SELECT r.period_role, o.customer_id, sum(o.amount::DOUBLE) AS revenue
     FROM roles AS r

@@ -3,13 +3,7 @@
 -- a month of the period minus k) and how many were active in month k (retention_mode "on") or in month k or
 -- any later month up to that period's end ("on_or_after"). Only months complete in the data count.
 CREATE OR REPLACE TABLE segment_retention AS
-WITH roles AS (
-    SELECT * FROM (VALUES
-        ('current', $period_start::DATE, $period_end_exclusive::DATE),
-        ('previous', $previous_start::DATE, $previous_end_exclusive::DATE),
-        ('year_ago', $year_ago_start::DATE, $year_ago_end_exclusive::DATE)
-    ) AS r(period_role, starts, ends)
-),
+WITH roles AS (SELECT period_role, starts::DATE AS starts, ends::DATE AS ends FROM period_roles),
 cells AS (
     SELECT r.period_role, r.ends, k.k, m.target_month::DATE AS target_month,
            (m.target_month - to_months(k.k))::DATE AS cohort_month

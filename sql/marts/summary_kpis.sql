@@ -4,13 +4,7 @@
 -- appreciation_coverage: customers active in the 12 months to the period's end with an appreciation touchpoint then;
 -- would_buy_again: survey answers in the period saying yes, of those answering the question.
 CREATE OR REPLACE TABLE summary_kpis AS
-WITH roles AS (
-    SELECT * FROM (VALUES
-        ('current', $period_start::TIMESTAMP, $period_end_exclusive::TIMESTAMP),
-        ('previous', $previous_start::TIMESTAMP, $previous_end_exclusive::TIMESTAMP),
-        ('year_ago', $year_ago_start::TIMESTAMP, $year_ago_end_exclusive::TIMESTAMP)
-    ) AS r(period_role, starts, ends)
-),
+WITH roles AS (SELECT * FROM period_roles),
 completed AS (
     SELECT customer_id, ordered_at FROM stg_orders WHERE list_contains($active_statuses, status)
 ),
