@@ -73,3 +73,21 @@ def test_an_export_given_twice_or_missing_is_an_error(tmp_path):
         find_export_files(tmp_path, "orders")
     with pytest.raises(ExportError, match="required export 'customers' is missing"):
         _load(tmp_path, "customers")
+
+
+def test_rows_are_numbered_in_file_order_when_read_in_parallel(tmp_path):
+    # Large enough for DuckDB to read each file with several threads: `_row` must still be each row's place in
+    # its own file (the second file's numbering starts again at 1).
+    folder = tmp_path / "orders"
+    folder.mkdir()
+    for part, rows in (("a", 300_000), ("b", 200_000)):
+        lines = ["order_id,customer_id,ordered_at,amount"]
+        lines += [f"{part}{i},c{i % 97},2024-01-01,{i % 50}.00" for i in range(1, rows + 1)]
+        (folder / f"{part}.csv").write_text("\n".join(lines) + "\n")
+    con = duckdb.connect(config={"threads": 2})
+    assert load_raw_export(con, tmp_path, CONTRACT["orders"]) == 500_000
+    misplaced = con.execute(
+        "SELECT count(*) FROM raw_orders WHERE _row <> CAST(substr(order_id, 2) AS BIGINT) "
+        "OR split_part(_file, '/', -1) <> order_id[1] || '.csv'").fetchone()[0]
+    assert misplaced == 0
+    assert con.execute("SELECT max(_row) FROM raw_orders WHERE _file LIKE '%b.csv'").fetchone()[0] == 200_000

@@ -282,10 +282,12 @@ def load_raw_export(con: duckdb.DuckDBPyConnection, data_dir: Path, export: Expo
     resolved = resolve_settings(export.name, dict(settings or {}))
     renames = {**resolved["columns"], **(renames or {})}
     files = find_export_files(data_dir, export.name)
-    table = f"raw_{export.name}"
+    table = _rows_table(export.name)
+    con.execute(f"DROP VIEW IF EXISTS raw_{export.name}")
     con.execute(f"DROP TABLE IF EXISTS {table}")
-    helpers = ("NULL::VARCHAR AS _file, NULL::BIGINT AS _row, NULL::BIGINT AS _line, "
-               "NULL::TIMESTAMPTZ AS _exported_at, NULL::BIGINT AS _group_rows")
+    helpers = ("NULL::VARCHAR AS _file, 0::BIGINT AS _row_base, NULL::BIGINT AS _line, "
+               "NULL::TIMESTAMPTZ AS _exported_at, NULL::BIGINT AS _group_rows, 0::BIGINT AS _breaks, "
+               f"NULL::VARCHAR AS _date_format, NULL::VARCHAR AS _{export.date_column}_parsed")
     if not files:
         if export.required:
             raise ExportError(
@@ -294,7 +296,7 @@ def load_raw_export(con: duckdb.DuckDBPyConnection, data_dir: Path, export: Expo
             )
         columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in export.all_columns)
         con.execute(f"CREATE TEMP TABLE {table} AS SELECT {columns}, {helpers} LIMIT 0")
-        _add_parsed_dates(con, export, resolved)
+        _number_rows(con, export.name)
         return 0
 
     for index, path in enumerate(files):
@@ -316,12 +318,32 @@ def load_raw_export(con: duckdb.DuckDBPyConnection, data_dir: Path, export: Expo
             except duckdb.Error as again:
                 first_line = " ".join(str(again).strip().splitlines()[:3])
                 raise ExportError(f"{path}: cannot be read as export '{export.name}': {first_line}") from again
-    con.execute(f"ALTER TABLE {table} DROP COLUMN _breaks")
     _translate_values(con, table, resolved["values"])
     if resolved["group_by"]:
         _fold_groups(con, table, resolved["group_by"])
     _add_parsed_dates(con, export, resolved)
+    _number_rows(con, export.name)
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def _rows_table(name: str) -> str:
+    return f"raw_{name}_rows"
+
+
+def drop_raw_export(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Free a raw export once staged (its rows are held in memory, spilling to the build's temp folder)."""
+    con.execute(f"DROP VIEW IF EXISTS raw_{name}")
+    con.execute(f"DROP TABLE IF EXISTS {_rows_table(name)}")
+
+
+# Rows are numbered by where they sit in the table: DuckDB keeps a file's rows in file order when it reads
+# them in parallel (insertion order is preserved), so a row's `rowid` less its file's first `rowid` is its
+# place in the file. Numbering them with `row_number() OVER ()` instead held the whole read to one thread
+# (twice the time of reading the file).
+def _number_rows(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """`raw_<name>`: the loaded rows, each with `_row`, its 1-based data row within its file."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{name} AS SELECT * EXCLUDE (_row_base, _breaks), "
+                f"rowid - _row_base + 1 AS _row FROM {_rows_table(name)}")
 
 
 def _load_file(con: duckdb.DuckDBPyConnection, table: str, first: bool, path: Path, found: list[str],
@@ -352,15 +374,19 @@ def _load_file(con: duckdb.DuckDBPyConnection, table: str, first: bool, path: Pa
         count = " + ".join(f"coalesce(length({_quote(c)}) - length(replace({_quote(c)}, chr(10), '')), 0)"
                            for c in found)
         breaks = f"CASE WHEN {any_break} THEN {count} ELSE 0 END"
-    # row_number() OVER () numbers rows in file order (DuckDB preserves it) and keeps DuckDB from pushing
-    # staging's casts into the CSV reader, where a bad value would fail the read instead of being set aside.
+    # The rows are copied into a table before staging reads them, so DuckDB cannot push staging's casts into
+    # the CSV reader, where a bad value would fail the read instead of being set aside. `_row_base` is the
+    # table's `rowid` of the file's first row (see _number_rows).
+    row_base = 0 if first else con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     statement = (
-        f"SELECT {', '.join(selected + extras)}, $file AS _file, row_number() OVER () AS _row, "
+        f"SELECT {', '.join(selected + extras)}, $file AS _file, $row_base::BIGINT AS _row_base, "
         f"NULL::BIGINT AS _line, $exported_at::TIMESTAMPTZ AS _exported_at, 1::BIGINT AS _group_rows, "
-        f"({breaks})::BIGINT AS _breaks "
+        f"({breaks})::BIGINT AS _breaks, NULL::VARCHAR AS _date_format, "
+        f"NULL::VARCHAR AS _{export.date_column}_parsed "
         f"FROM {_reader(path, encoding, resolved['delimiter'])}"
     )
-    values = {**_reader_values(path, encoding, resolved["delimiter"]), "file": str(path), "exported_at": exported_at}
+    values = {**_reader_values(path, encoding, resolved["delimiter"]), "file": str(path), "exported_at": exported_at,
+              "row_base": row_base}
     if first:
         con.execute(f"CREATE TEMP TABLE {table} AS {statement}", values)
     else:
@@ -373,7 +399,7 @@ def _note_line_breaks(con: duckdb.DuckDBPyConnection, table: str, path: Path) ->
     """Rows whose quoted fields span lines, and by how many: enough to give any set-aside row its line
     (`fill_set_aside_lines`) without numbering every row of a large file."""
     con.execute("CREATE TEMP TABLE IF NOT EXISTS _line_breaks (file VARCHAR, _row BIGINT, breaks BIGINT)")
-    con.execute(f"INSERT INTO _line_breaks SELECT _file, _row, _breaks FROM {table} "
+    con.execute(f"INSERT INTO _line_breaks SELECT _file, rowid - _row_base + 1, _breaks FROM {table} "
                 f"WHERE _file = $file AND _breaks > 0", {"file": str(path)})
 
 
@@ -402,26 +428,28 @@ def _translate_values(con: duckdb.DuckDBPyConnection, table: str, value_maps: di
 
 
 def _fold_groups(con: duckdb.DuckDBPyConnection, table: str, key: str) -> None:
-    """Several rows per record (Shopify: one per line item): keep each record's first row, count the rows."""
+    """Several rows per record (Shopify: one per line item): keep each record's first row, count the rows.
+    The kept rows are written anew in file order, `_row_base` set so that each keeps its own `_row`."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _folded AS
-            SELECT * REPLACE (count(*) OVER (PARTITION BY _file, nullif(trim({key}), '')) AS _group_rows)
+            SELECT * REPLACE (count(*) OVER (PARTITION BY _file, nullif(trim({key}), '')) AS _group_rows),
+                   rowid - _row_base + 1 AS _file_row, rowid AS _position
             FROM {table}
             QUALIFY nullif(trim({key}), '') IS NULL
-                 OR row_number() OVER (PARTITION BY _file, nullif(trim({key}), '') ORDER BY _row) = 1"""
+                 OR row_number() OVER (PARTITION BY _file, nullif(trim({key}), '') ORDER BY rowid) = 1"""
     )
-    con.execute(f"DELETE FROM {table}")
-    con.execute(f"INSERT INTO {table} SELECT * FROM _folded")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                f"SELECT * EXCLUDE (_file_row, _position) REPLACE "
+                f"(row_number() OVER (ORDER BY _position) - _file_row AS _row_base) "
+                f"FROM _folded ORDER BY _position")
     con.execute("DROP TABLE _folded")
 
 
 def _add_parsed_dates(con: duckdb.DuckDBPyConnection, export: Export, resolved: dict[str, Any]) -> None:
     """`_date_format` and `_<date>_parsed`: the date column read with the export's date_format, as ISO text
     (UTC with an offset when the format has a time zone); NULL where no format is set or it does not match."""
-    table, column = f"raw_{export.name}", export.date_column
+    table, column = _rows_table(export.name), export.date_column
     formats = resolved["date_format"]
-    con.execute(f"ALTER TABLE {table} ADD COLUMN _date_format VARCHAR")
-    con.execute(f"ALTER TABLE {table} ADD COLUMN _{column}_parsed VARCHAR")
     if not formats:
         return
     con.execute(f"UPDATE {table} SET _date_format = $label", {"label": " or ".join(formats)})

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import duckdb
 
-from .exports import CONTRACT, fill_set_aside_lines, find_export_files, load_raw_export
+from .exports import CONTRACT, drop_raw_export, fill_set_aside_lines, find_export_files, load_raw_export
 from .params import PROJECT_ROOT
 from .periods import Period
 
@@ -165,7 +165,7 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
             con.execute("INSERT INTO export_files VALUES ($e, $p, $r)", {"e": export.name, "p": present, "r": rows})
             if f"stg_{export.name}" in staging:
                 run(staging.pop(f"stg_{export.name}"))
-                con.execute(f"DROP TABLE IF EXISTS raw_{export.name}")
+                drop_raw_export(con, export.name)
         for model in [m for m in staging.values() if not m.name.startswith("_")]:
             run(model)
         fill_set_aside_lines(con)
@@ -173,7 +173,7 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
             if model.layer != "staging":
                 run(model)
         for export in CONTRACT.values():
-            con.execute(f"DROP TABLE IF EXISTS raw_{export.name}")
+            drop_raw_export(con, export.name)
         con.execute("CHECKPOINT")
     finally:
         con.close()
