@@ -14,9 +14,6 @@ completed AS (
     FROM stg_orders
     WHERE list_contains($active_statuses, status)
 ),
-firsts AS (
-    SELECT customer_id, min(ordered_at) AS first_order_at FROM completed GROUP BY customer_id
-),
 per_customer AS (
     SELECT
         r.period_role,
@@ -34,7 +31,7 @@ per_customer AS (
     JOIN completed AS c
       ON c.ordered_at >= least(r.starts - to_days($churn_after_days::INTEGER), r.starts - to_months($period_months::INTEGER))
      AND c.ordered_at < r.ends
-    JOIN firsts AS f USING (customer_id)
+    JOIN first_orders AS f USING (customer_id)
     GROUP BY ALL
 )
 SELECT * FROM per_customer;

@@ -8,9 +8,6 @@ WITH roles AS (SELECT * FROM period_roles),
 completed AS (
     SELECT customer_id, ordered_at FROM stg_orders WHERE list_contains($active_statuses, status)
 ),
-first_orders AS (
-    SELECT customer_id, min(ordered_at) AS first_order_at FROM completed GROUP BY customer_id
-),
 welcomes AS (
     SELECT f.customer_id, f.first_order_at,
            min(date_diff('day', f.first_order_at::DATE, t.occurred_at::DATE)) AS days_to_welcome

@@ -33,18 +33,22 @@ thanked AS (
     JOIN touchpoint_categorised AS t ON t.customer_id = a.customer_id AND t.category = 'appreciation'
      AND t.occurred_at > a.anchor_at AND t.occurred_at::DATE <= a.anchor_at::DATE + 30
 ),
+next_orders AS (  -- each anchor's first completed order day after its 30-day window: one pass for both horizons
+    SELECT a.customer_id, min(c.ordered_at::DATE) AS next_day
+    FROM anchors AS a
+    JOIN completed AS c ON c.customer_id = a.customer_id AND c.ordered_at::DATE > a.anchor_at::DATE + 30
+    GROUP BY a.customer_id
+),
 windows AS (
     SELECT t.*, h.horizon_days, th.customer_id IS NOT NULL AS is_thanked,
            t.anchor_at::DATE + 30 + h.horizon_days <= d.last_order_at::DATE AS complete
     FROM tiers AS t CROSS JOIN data_end AS d CROSS JOIN (VALUES (90), (180)) AS h(horizon_days)
     LEFT JOIN thanked AS th USING (customer_id)
 ),
-outcomes AS (
-    SELECT w.*, EXISTS (
-        SELECT 1 FROM completed AS c WHERE c.customer_id = w.customer_id
-          AND c.ordered_at::DATE > w.anchor_at::DATE + 30
-          AND c.ordered_at::DATE <= w.anchor_at::DATE + 30 + w.horizon_days) AS retained
-    FROM windows AS w WHERE w.complete
+outcomes AS (  -- retained at h: an order on days 31 to 30 + h, that is the first one after day 30 falls by then
+    SELECT w.*, coalesce(n.next_day <= w.anchor_at::DATE + 30 + w.horizon_days, false) AS retained
+    FROM windows AS w LEFT JOIN next_orders AS n USING (customer_id)
+    WHERE w.complete
 )
 SELECT horizon_days,
        strftime(cohort, '%Y') || '-Q' || quarter(cohort) || ' / value tier ' || value_tier AS stratum,

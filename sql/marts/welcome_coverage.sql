@@ -5,13 +5,7 @@
 -- welcomed down by the channel of their first welcome: there `customers` is every new customer (so the
 -- channels' shares add up to the 'all' share) and `covered` those first welcomed through that channel in time.
 CREATE OR REPLACE TABLE welcome_coverage AS
-WITH first_orders AS (
-    SELECT customer_id, min(ordered_at) AS first_order_at
-    FROM stg_orders
-    WHERE list_contains($active_statuses, status)
-    GROUP BY customer_id
-),
-new_customers AS (
+WITH new_customers AS (
     SELECT * FROM first_orders
     WHERE first_order_at >= $period_start AND first_order_at < $period_end_exclusive
 ),
@@ -54,11 +48,7 @@ ORDER BY segment_column = 'all' DESC, segment_column = 'welcome_channel' DESC, s
 -- welcome_trend: one row per month of the 24 months ending with the period: new customers and how many were
 -- welcomed within the window.
 CREATE OR REPLACE TABLE welcome_trend AS
-WITH first_orders AS (
-    SELECT customer_id, min(ordered_at) AS first_order_at
-    FROM stg_orders WHERE list_contains($active_statuses, status) GROUP BY customer_id
-),
-welcomed AS (
+WITH welcomed AS (
     SELECT f.customer_id
     FROM first_orders AS f
     JOIN stg_touchpoints AS t ON t.customer_id = f.customer_id AND list_contains($welcome_kinds, t.kind)
