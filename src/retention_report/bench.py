@@ -247,9 +247,12 @@ def run_bench(customers: int = 1_000_000, small: int = 20_000, out: Path | None 
                 with path.open("rb") as handle:
                     while handle.read(1 << 24):
                         pass
-        # One untimed build first, so the timed ones all find Python's and Jupyter's files in the page cache.
+        # One untimed build first, so the timed ones all find Python's and Jupyter's files in the page cache. The
+        # fixed cost is the faster of two builds: now and then one notebook's kernel takes 2 s longer to start or
+        # stop, which would otherwise count as 2 s of fixed cost and 2 s less data-dependent cost.
         _in_process("build", root / "small" / "csv", root / "b-warm")
-        report["build_small"] = _in_process("build", root / "small" / "csv", root / "b-small")
+        report["build_small"] = min((_in_process("build", root / "small" / "csv", root / f"b-small-{i}") for i in (1, 2)),
+                                    key=lambda build: build["total"])
         report["build_csv"] = _in_process("build", root / "large" / "csv", root / "b-csv")
         report["build_parquet"] = _in_process("build", root / "large" / "parquet", root / "b-parquet")
         report["duckdb_csv"] = _in_process("duckdb", root / "large" / "csv" / "orders.csv", threads, memory_limit)
