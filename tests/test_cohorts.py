@@ -206,6 +206,20 @@ def test_segment_retention_keeps_small_and_empty_segments(build_warehouse):
     assert gold.status == cohorts.TOO_FEW and math.isnan(gold.ci_low)
 
 
+def test_contact_details_are_never_segments(build_warehouse):
+    # A segment column naming a contact detail would publish it as a segment label; it reads as blank.
+    con = build_warehouse(
+        period="2024-Q2",
+        customers=[dict(customer("s1", plan="basic"), email="ann@example.com", name="Ann Lee", phone="555-123-4567")],
+        orders=[order("1", "s1", "2024-04-05")],
+        params_override={"segment_columns": ["plan", "email", "name", "phone"]},
+    )
+    segments = dict(con.execute("SELECT segment_column, list(DISTINCT segment) FROM segment_retention "
+                                "GROUP BY segment_column").fetchall())
+    assert segments["plan"] == ["basic"]
+    assert segments["email"] == segments["name"] == segments["phone"] == ["(blank)"]
+
+
 def test_revenue_concentration_lorenz_by_hand(build_warehouse):
     con = build_warehouse(period="2024-Q2", customers=[customer(c) for c in "abcde"],
                           orders=[order(str(i), c, "2024-05-01", amount)

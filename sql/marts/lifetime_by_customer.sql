@@ -8,8 +8,8 @@ CREATE OR REPLACE TABLE lifetime_by_customer AS
 WITH bounds AS (
     SELECT observed_until - 1 AS last_day FROM cohort_bounds
 ),
-order_days AS (
-    SELECT DISTINCT customer_id, ordered_at::DATE AS order_day
+order_days AS (  -- not made distinct: a second order on the same day is a gap of 0 days, never a lapse
+    SELECT customer_id, ordered_at::DATE AS order_day
     FROM stg_orders
     WHERE list_contains($active_statuses, status)
       AND ordered_at < (SELECT observed_until FROM cohort_bounds)

@@ -6,23 +6,27 @@
 -- days, as for the welcome window. Anchors before the period's end whose follow-up is not over by the data's
 -- end (its last order date) are left out (and counted in the row 'left out: follow-up not over').
 CREATE OR REPLACE TABLE touchpoint_effect_strata AS
-WITH completed AS (
+WITH completed AS NOT MATERIALIZED (
     SELECT customer_id, order_id, ordered_at, amount::DOUBLE AS amount
     FROM stg_orders WHERE list_contains($active_statuses, status)
 ),
 data_end AS (SELECT max(ordered_at) AS last_order_at FROM stg_orders),
 first_two AS (  -- each customer's first two completed orders (ties in time broken by order_id), in one pass
-    SELECT customer_id,
-           min_by({'at': ordered_at, 'amount': amount}, {'at': ordered_at, 'id': order_id}, 2) AS two
-    FROM completed
-    GROUP BY customer_id
+    SELECT c.customer_id,
+           any_value(f.first_order_at) AS first_at,
+           arg_min(c.amount, c.order_id) FILTER (WHERE c.ordered_at = f.first_order_at) AS first_amount,
+           CASE WHEN count(*) FILTER (WHERE c.ordered_at = f.first_order_at) >= 2 THEN any_value(f.first_order_at)
+                ELSE min(c.ordered_at) FILTER (WHERE c.ordered_at > f.first_order_at) END AS second_at
+    FROM completed AS c
+    JOIN first_orders AS f USING (customer_id)
+    GROUP BY c.customer_id
     HAVING count(*) >= 2
 ),
 anchors AS (
-    SELECT customer_id, two[2]['at'] AS anchor_at, two[1]['amount'] AS revenue_before,
-           date_trunc('quarter', two[1]['at']) AS cohort
+    SELECT customer_id, second_at AS anchor_at, first_amount AS revenue_before,
+           date_trunc('quarter', first_at) AS cohort
     FROM first_two
-    WHERE two[2]['at'] < $period_end_exclusive
+    WHERE second_at < $period_end_exclusive
 ),
 tiers AS (
     SELECT *, ntile(4) OVER (ORDER BY revenue_before, customer_id) AS value_tier FROM anchors
