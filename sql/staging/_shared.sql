@@ -2,6 +2,12 @@
 -- `line` column and defines the macros every staging model uses to read dates and set rows aside.
 ALTER TABLE set_aside ADD COLUMN IF NOT EXISTS line BIGINT;
 
+-- Export text as given but for surrounding spaces; NULL when blank. Text that has none (nearly all of it) is
+-- passed on as it is rather than copied by trim: a third of the cost of typing the id columns.
+CREATE OR REPLACE TEMP MACRO rr_text(txt) AS (
+    CASE WHEN txt = trim(txt) THEN nullif(txt, '') ELSE nullif(trim(txt), '') END
+);
+
 -- A timestamp from export text, in the report's time zone ($timezone): ISO 8601 dates and timestamps, with
 -- an offset (Z, +02:00, +0200, " -0500", UTC) converted to the time zone, without one taken as already in
 -- it; 10-digit Unix seconds. NULL when the text is none of these.

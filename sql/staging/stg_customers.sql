@@ -6,11 +6,11 @@ WITH source AS (
 ),
 renamed AS (
     SELECT
-        nullif(trim(customer_id), '') AS customer_id,
+        rr_text(customer_id) AS customer_id,
         rr_read_timestamp(created_at, _created_at_parsed, $timezone) AS created_at,
-        nullif(trim(email), '') AS email,
-        nullif(trim(name), '') AS name,
-        nullif(trim(phone), '') AS phone,
+        rr_text(email) AS email,
+        rr_text(name) AS name,
+        rr_text(phone) AS phone,
         * EXCLUDE (customer_id, created_at, email, name, phone, _line, _exported_at, _group_rows, _date_format,
                    _created_at_parsed),
         created_at AS created_at_raw,
@@ -21,11 +21,11 @@ renamed AS (
 ),
 later_duplicates AS (  -- every row of a repeated customer_id but its first in file order
     SELECT _file, _row FROM (
-        SELECT _file, _row, row_number() OVER (PARTITION BY nullif(trim(customer_id), '') ORDER BY _file, _row) AS nth
+        SELECT _file, _row, row_number() OVER (PARTITION BY rr_text(customer_id) ORDER BY _file, _row) AS nth
         FROM raw_customers
         -- ids seen more than once, found by their hash (grouping 64-bit numbers is cheaper than text; rows
         -- whose hashes collide are told apart by the window above, over the ids themselves)
-        WHERE hash(nullif(trim(customer_id), '')) IN (SELECT hash(nullif(trim(customer_id), '')) FROM raw_customers GROUP BY ALL HAVING count(*) > 1)
+        WHERE hash(rr_text(customer_id)) IN (SELECT hash(rr_text(customer_id)) FROM raw_customers GROUP BY ALL HAVING count(*) > 1)
     ) WHERE nth > 1
 ),
 checked AS (

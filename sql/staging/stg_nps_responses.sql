@@ -11,13 +11,13 @@ renamed AS (
         _file,
         _row,
         _line,
-        nullif(trim(response_id), '') AS response_id,
-        nullif(trim(customer_id), '') AS customer_id,
+        rr_text(response_id) AS response_id,
+        rr_text(customer_id) AS customer_id,
         rr_read_timestamp(responded_at, _responded_at_parsed, $timezone) AS responded_at,
         try_cast(trim(score) AS INTEGER) AS score,
         CASE WHEN try_cast(trim(score) AS DOUBLE) = try_cast(trim(score) AS INTEGER) THEN true ELSE false END AS score_is_integer,
-        nullif(lower(trim(would_buy_again)), '') AS would_buy_again,
-        nullif(trim(comment), '') AS comment,
+        lower(rr_text(would_buy_again)) AS would_buy_again,
+        rr_text(comment) AS comment,
         responded_at AS responded_at_raw,
         score AS score_raw,
         _exported_at,
@@ -35,11 +35,11 @@ linked AS (
 ),
 later_duplicates AS (  -- every row of a repeated response_id but its first in file order
     SELECT _file, _row FROM (
-        SELECT _file, _row, row_number() OVER (PARTITION BY nullif(trim(response_id), '') ORDER BY _file, _row) AS nth
+        SELECT _file, _row, row_number() OVER (PARTITION BY rr_text(response_id) ORDER BY _file, _row) AS nth
         FROM raw_nps_responses
         -- ids seen more than once, found by their hash (grouping 64-bit numbers is cheaper than text; rows
         -- whose hashes collide are told apart by the window above, over the ids themselves)
-        WHERE hash(nullif(trim(response_id), '')) IN (SELECT hash(nullif(trim(response_id), '')) FROM raw_nps_responses GROUP BY ALL HAVING count(*) > 1)
+        WHERE hash(rr_text(response_id)) IN (SELECT hash(rr_text(response_id)) FROM raw_nps_responses GROUP BY ALL HAVING count(*) > 1)
     ) WHERE nth > 1
 ),
 checked AS (

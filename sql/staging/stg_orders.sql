@@ -10,12 +10,12 @@ renamed AS (
         _file,
         _row,
         _line,
-        nullif(trim(order_id), '') AS order_id,
-        nullif(trim(customer_id), '') AS customer_id,
+        rr_text(order_id) AS order_id,
+        rr_text(customer_id) AS customer_id,
         rr_read_timestamp(ordered_at, _ordered_at_parsed, $timezone) AS ordered_at,
         try_cast(trim(amount) AS DECIMAL(18, 2)) AS amount,
-        nullif(upper(trim(currency)), '') AS currency,
-        coalesce(nullif(lower(trim(status)), ''), 'completed') AS status,
+        upper(rr_text(currency)) AS currency,
+        coalesce(lower(rr_text(status)), 'completed') AS status,
         ordered_at AS ordered_at_raw,
         amount AS amount_raw,
         _exported_at,
@@ -33,11 +33,11 @@ linked AS (
 ),
 later_duplicates AS (  -- every row of a repeated order_id but its first in file order
     SELECT _file, _row FROM (
-        SELECT _file, _row, row_number() OVER (PARTITION BY nullif(trim(order_id), '') ORDER BY _file, _row) AS nth
+        SELECT _file, _row, row_number() OVER (PARTITION BY rr_text(order_id) ORDER BY _file, _row) AS nth
         FROM raw_orders
         -- ids seen more than once, found by their hash (grouping 64-bit numbers is cheaper than text; rows
         -- whose hashes collide are told apart by the window above, over the ids themselves)
-        WHERE hash(nullif(trim(order_id), '')) IN (SELECT hash(nullif(trim(order_id), '')) FROM raw_orders GROUP BY ALL HAVING count(*) > 1)
+        WHERE hash(rr_text(order_id)) IN (SELECT hash(rr_text(order_id)) FROM raw_orders GROUP BY ALL HAVING count(*) > 1)
     ) WHERE nth > 1
 ),
 checked AS (

@@ -9,11 +9,11 @@ renamed AS (
         _file,
         _row,
         _line,
-        nullif(trim(touchpoint_id), '') AS touchpoint_id,
-        nullif(trim(customer_id), '') AS customer_id,
+        rr_text(touchpoint_id) AS touchpoint_id,
+        rr_text(customer_id) AS customer_id,
         rr_read_timestamp(occurred_at, _occurred_at_parsed, $timezone) AS occurred_at,
-        lower(nullif(trim(kind), '')) AS kind,
-        lower(nullif(trim(channel), '')) AS channel,
+        lower(rr_text(kind)) AS kind,
+        lower(rr_text(channel)) AS channel,
         coalesce(try_cast(trim(personalized) AS BOOLEAN), false) AS personalized,
         occurred_at AS occurred_at_raw,
         _exported_at,
@@ -31,11 +31,11 @@ linked AS (
 ),
 later_duplicates AS (  -- every row of a repeated touchpoint_id but its first in file order
     SELECT _file, _row FROM (
-        SELECT _file, _row, row_number() OVER (PARTITION BY nullif(trim(touchpoint_id), '') ORDER BY _file, _row) AS nth
+        SELECT _file, _row, row_number() OVER (PARTITION BY rr_text(touchpoint_id) ORDER BY _file, _row) AS nth
         FROM raw_touchpoints
         -- ids seen more than once, found by their hash (grouping 64-bit numbers is cheaper than text; rows
         -- whose hashes collide are told apart by the window above, over the ids themselves)
-        WHERE hash(nullif(trim(touchpoint_id), '')) IN (SELECT hash(nullif(trim(touchpoint_id), '')) FROM raw_touchpoints GROUP BY ALL HAVING count(*) > 1)
+        WHERE hash(rr_text(touchpoint_id)) IN (SELECT hash(rr_text(touchpoint_id)) FROM raw_touchpoints GROUP BY ALL HAVING count(*) > 1)
     ) WHERE nth > 1
 ),
 checked AS (
