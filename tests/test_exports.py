@@ -91,3 +91,57 @@ def test_rows_are_numbered_in_file_order_when_read_in_parallel(tmp_path):
         "OR split_part(_file, '/', -1) <> order_id[1] || '.csv'").fetchone()[0]
     assert misplaced == 0
     assert con.execute("SELECT max(_row) FROM raw_orders WHERE _file LIKE '%b.csv'").fetchone()[0] == 200_000
+
+
+def _write_parquet(path, sql):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.sql(sql).write_parquet(str(path))
+
+
+def test_parquet_exports_are_read_in_place_with_their_rows_numbered(tmp_path):
+    # Parquet needs no copy: raw_<name> is a view over the files, each row numbered within its own file and
+    # each file's extra columns kept (NULL where another file lacks them).
+    _write_parquet(tmp_path / "orders" / "a.parquet", "SELECT 'a' || i AS order_id, 'c1' AS customer_id, "
+                   "'2024-01-01' AS ordered_at, i * 1.5 AS amount, 'x' AS gift_wrap FROM range(1, 4) r(i)")
+    _write_parquet(tmp_path / "orders" / "b.parquet", "SELECT 'b' || i AS Order_ID, 'c1' AS customer_id, "
+                   "DATE '2024-02-01' AS ordered_at, '2' AS amount, 'web' AS channel FROM range(1, 3) r(i)")
+    con = duckdb.connect()
+    assert load_raw_export(con, tmp_path, CONTRACT["orders"]) == 5
+    tables = con.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall()
+    assert tables == [("raw_orders", "VIEW")]  # and no copy of the rows
+    rows = con.execute("SELECT order_id, split_part(_file, '/', -1), _row, _line, amount, ordered_at, gift_wrap, "
+                       "channel FROM raw_orders ORDER BY order_id").fetchall()
+    assert rows == [("a1", "a.parquet", 1, None, "1.5", "2024-01-01", "x", None),
+                    ("a2", "a.parquet", 2, None, "3.0", "2024-01-01", "x", None),
+                    ("a3", "a.parquet", 3, None, "4.5", "2024-01-01", "x", None),
+                    ("b1", "b.parquet", 1, None, "2", "2024-02-01", None, "web"),
+                    ("b2", "b.parquet", 2, None, "2", "2024-02-01", None, "web")]
+
+
+def test_a_parquet_export_with_a_date_format_is_copied_and_read_the_same_way(tmp_path):
+    _write_parquet(tmp_path / "orders.parquet", "SELECT 'o' || i AS order_id, 'c1' AS customer_id, "
+                   "'0' || i || '/02/2024' AS ordered_at, '5' AS amount FROM range(1, 3) r(i)")
+    con = duckdb.connect()
+    assert load_raw_export(con, tmp_path, CONTRACT["orders"], settings={"date_format": "%d/%m/%Y"}) == 2
+    assert con.execute("SELECT order_id, _row, _ordered_at_parsed FROM raw_orders ORDER BY _row").fetchall() == [
+        ("o1", 1, "2024-02-01 00:00:00.000000"), ("o2", 2, "2024-02-02 00:00:00.000000")]
+
+
+def test_a_bad_row_of_a_parquet_export_is_set_aside_with_its_file_and_row(tmp_path):
+    from conftest import customer
+    from retention_report.params import load_params
+    from retention_report.periods import parse_period
+    from retention_report.warehouse import build_warehouse
+
+    write_exports(tmp_path / "data", customers=[customer("c1")])
+    _write_parquet(tmp_path / "data" / "orders.parquet",
+                   "SELECT * FROM (VALUES ('o1', 'c1', '2024-04-01 10:00:00', '5'), ('o2', 'c1', '2024-04-02', '-1'), "
+                   "('o3', 'nobody', '2024-04-03', '7')) t(order_id, customer_id, ordered_at, amount)")
+    path = build_warehouse(tmp_path / "wh.duckdb", tmp_path / "data", parse_period("2024-Q2"), load_params())
+    with duckdb.connect(str(path), read_only=True) as con:
+        aside = con.execute("SELECT split_part(file, '/', -1), row, line, \"column\", reason FROM set_aside "
+                            "ORDER BY row").fetchall()
+        staged = con.execute("SELECT order_id, _row FROM stg_orders").fetchall()
+    assert aside == [("orders.parquet", 2, None, "amount", "negative amount"),
+                     ("orders.parquet", 3, None, "customer_id", "unknown customer")]
+    assert staged == [("o1", 1)]
