@@ -2,12 +2,10 @@
 -- the smallest to the largest spender in that period: their cumulative share of the period's revenue (Lorenz).
 CREATE OR REPLACE TABLE revenue_concentration AS
 WITH roles AS (SELECT * FROM period_roles),
-spend AS (
-    SELECT r.period_role, o.customer_id, sum(o.amount::DOUBLE) AS revenue
-    FROM roles AS r
-    JOIN stg_orders AS o ON o.ordered_at >= r.starts AND o.ordered_at < r.ends
-    WHERE list_contains($active_statuses, o.status)
-    GROUP BY ALL
+spend AS (  -- each buyer's revenue in the period, as the period figures count it (period_kpis.sql)
+    SELECT period_role, customer_id, revenue_in_period AS revenue
+    FROM period_customers
+    WHERE orders_in_period > 0
 ),
 ranked AS (
     SELECT period_role, revenue,
