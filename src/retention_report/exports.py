@@ -364,7 +364,7 @@ def _load_file(con: duckdb.DuckDBPyConnection, table: str, first: bool, path: Pa
               for ours, theirs in _extra_columns(found, mapping, export).items()]
     exported_at = _exported_at(path, resolved)
     # `_breaks`: the line breaks inside the row's quoted fields, counted over every column of the file (the
-    # ones not kept, such as `_internal`, move the lines below them too); dropped once the export is loaded.
+    # ones not kept, such as `_internal`, move the lines below them too); not shown by the raw_<name> view.
     # Counting them costs a copy of every value, so it is done only for the rare rows that hold one.
     breaks = "0"
     if _is_csv(path) and found:
