@@ -238,6 +238,12 @@ def _column_map(path: Path, found: list[str], export: Export, renames: dict[str,
     return mapping
 
 
+def _refuse_empty(path: Path, export: Export) -> None:
+    if _is_empty(path):
+        raise ExportError(f"{path}: is empty (not even a header row); export '{export.name}' needs the columns "
+                          f"{', '.join(export.columns)}.")
+
+
 def _is_empty(path: Path) -> bool:
     if not _is_csv(path):
         return path.stat().st_size == 0
@@ -305,11 +311,7 @@ def load_raw_export(con: duckdb.DuckDBPyConnection, data_dir: Path, export: Expo
     if rows is not None:
         return rows
     for index, path in enumerate(files):
-        if _is_empty(path):
-            raise ExportError(
-                f"{path}: is empty (not even a header row); export '{export.name}' needs the columns "
-                f"{', '.join(export.columns)}."
-            )
+        _refuse_empty(path, export)
         found, encoding = _describe(con, path, export, resolved["encoding"], resolved["delimiter"])
         try:
             _load_file(con, table, index == 0, path, found, encoding, export, renames, resolved)
@@ -356,10 +358,7 @@ def _load_file(con: duckdb.DuckDBPyConnection, table: str, first: bool, path: Pa
     """One file into the raw table: a single read. Raw tables are temporary (in memory, spilling to the
     build's temp folder): staging reads each once, and only typed tables are written to the warehouse."""
     mapping = _column_map(path, found, export, renames)
-    selected = [
-        f"CAST({_quote(mapping[c])} AS VARCHAR) AS {c}" if c in mapping else f"NULL::VARCHAR AS {c}"
-        for c in export.all_columns
-    ]
+    selected = _contract_columns(mapping, export)
     extras = [f"CAST({_quote(theirs)} AS VARCHAR) AS {_quote(ours)}"
               for ours, theirs in _extra_columns(found, mapping, export).items()]
     exported_at = _exported_at(path, resolved)
@@ -391,6 +390,12 @@ def _load_file(con: duckdb.DuckDBPyConnection, table: str, first: bool, path: Pa
         con.execute(f"INSERT INTO {table} BY NAME {statement}", values)
     if _is_csv(path):
         _note_line_breaks(con, table, path)
+
+
+def _contract_columns(mapping: dict[str, str], export: Export) -> list[str]:
+    """Every contract column as text under our name; NULL where the file lacks an optional one."""
+    return [f"CAST({_quote(mapping[c])} AS VARCHAR) AS {c}" if c in mapping else f"NULL::VARCHAR AS {c}"
+            for c in export.all_columns]
 
 
 def _extra_columns(found: list[str], mapping: dict[str, str], export: Export) -> dict[str, str]:
@@ -425,9 +430,7 @@ def _read_in_place(con: duckdb.DuckDBPyConnection, files: list[Path], export: Ex
         return None
     described = []
     for path in files:
-        if _is_empty(path):
-            raise ExportError(f"{path}: is empty (not even a header row); export '{export.name}' needs the columns "
-                              f"{', '.join(export.columns)}.")
+        _refuse_empty(path, export)
         found, _ = _describe(con, path, export, None, None)
         if any(_clean(c).lower() == "file_row_number" for c in found):
             return None  # the reader's own row number would clash with the file's column
@@ -436,8 +439,7 @@ def _read_in_place(con: duckdb.DuckDBPyConnection, files: list[Path], export: Ex
     all_extras = list(dict.fromkeys(ours for _, _, extras in described for ours in extras))
     parts = []
     for path, mapping, extras in described:
-        columns = [f"CAST({_quote(mapping[c])} AS VARCHAR) AS {c}" if c in mapping else f"NULL::VARCHAR AS {c}"
-                   for c in export.all_columns]
+        columns = _contract_columns(mapping, export)
         columns += [f"CAST({_quote(extras[e])} AS VARCHAR) AS {_quote(e)}" if e in extras
                     else f"NULL::VARCHAR AS {_quote(e)}" for e in all_extras]
         parts.append(
