@@ -137,7 +137,11 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
     con = connect(partial, params)
     try:
         export_settings = params.get("exports", {}) or {}
-        con.execute("CREATE TABLE export_files (export VARCHAR, present BOOLEAN, rows_read BIGINT)")
+        # One row per export: rows read from its files; `grain` row or line (lines grouped into records: orders);
+        # `records` the records formed (= rows_read at row grain); ids written as `17850.0` read as `17850`;
+        # `derived` when the export is absent and was derived (customers from their orders).
+        con.execute("CREATE TABLE export_files (export VARCHAR, present BOOLEAN, rows_read BIGINT, grain VARCHAR, "
+                    "records BIGINT, ids_normalised BIGINT, derived BOOLEAN)")
         con.execute(
             "CREATE TABLE set_aside (export VARCHAR, file VARCHAR, row BIGINT, \"column\" VARCHAR, "
             "reason VARCHAR, value VARCHAR)"
@@ -162,7 +166,8 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
             renames = (export_settings.get(export.name) or {}).get("columns", {})
             rows = load_raw_export(con, data_dir, export, renames, settings=export_settings.get(export.name) or {})
             present = bool(find_export_files(data_dir, export.name))
-            con.execute("INSERT INTO export_files VALUES ($e, $p, $r)", {"e": export.name, "p": present, "r": rows})
+            con.execute("INSERT INTO export_files VALUES ($e, $p, $r, 'row', $r, 0, false)",
+                        {"e": export.name, "p": present, "r": rows})
             if f"stg_{export.name}" in staging:
                 run(staging.pop(f"stg_{export.name}"))
                 drop_raw_export(con, export.name)
