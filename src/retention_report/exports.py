@@ -275,7 +275,6 @@ def resolve_settings(name: str, settings: dict[str, Any]) -> dict[str, Any]:
         "customer_columns": [c.strip() for c in customer_columns],
         "columns": {**preset.get("columns", {}), **columns},
         "values": preset.get("values", {}),
-        "group_by": preset.get("group_by"),
         "date_format": formats,
         "encoding": None if encoding is None else ("latin-1" if "1" in str(encoding) else "utf-8"),
         "delimiter": delimiter,
@@ -445,8 +444,6 @@ def load_raw_export(con: duckdb.DuckDBPyConnection, data_dir: Path, export: Expo
                 raise ExportError(f"{_where(group, again)}: cannot be read as export '{export.name}': "
                                   f"{first_line}") from again
     _translate_values(con, table, resolved["values"])
-    if resolved["group_by"]:
-        _fold_groups(con, table, resolved["group_by"])
     _add_parsed_dates(con, export, resolved)
     _number_rows(con, export.name)
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -617,7 +614,7 @@ def _read_in_place(con: duckdb.DuckDBPyConnection, files: list[Path], export: Ex
     value map or row folding, no date_format): a Parquet file is already a table on disk with its rows
     numbered (`file_row_number`), so staging reads it where it lies instead of a copy (about a quarter of
     staging's cost at 10 million orders). None when the export must be copied after all."""
-    if (resolved["values"] or resolved["group_by"] or resolved["date_format"] or resolved["compute"]
+    if (resolved["values"] or resolved["date_format"] or resolved["compute"]
             or any(_is_csv(p) for p in files)):
         return None
     described = []
@@ -678,24 +675,6 @@ def _translate_values(con: duckdb.DuckDBPyConnection, table: str, value_maps: di
         for theirs, ours in mapping.items():
             con.execute(f"UPDATE {table} SET {_quote(column)} = $ours WHERE lower(trim({_quote(column)})) = $theirs",
                         {"ours": ours, "theirs": theirs.lower()})
-
-
-def _fold_groups(con: duckdb.DuckDBPyConnection, table: str, key: str) -> None:
-    """Several rows per record (Shopify: one per line item): keep each record's first row, count the rows.
-    The kept rows are written anew in file order, `_row_base` set so that each keeps its own `_row`."""
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _folded AS
-            SELECT * REPLACE (count(*) OVER (PARTITION BY _file, nullif(trim({key}), '')) AS _group_rows),
-                   rowid - _row_base + 1 AS _file_row, rowid AS _position
-            FROM {table}
-            QUALIFY nullif(trim({key}), '') IS NULL
-                 OR row_number() OVER (PARTITION BY _file, nullif(trim({key}), '') ORDER BY rowid) = 1"""
-    )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
-                f"SELECT * EXCLUDE (_file_row, _position) REPLACE "
-                f"(row_number() OVER (ORDER BY _position) - _file_row AS _row_base) "
-                f"FROM _folded ORDER BY _position")
-    con.execute("DROP TABLE _folded")
 
 
 def _add_parsed_dates(con: duckdb.DuckDBPyConnection, export: Export, resolved: dict[str, Any]) -> None:

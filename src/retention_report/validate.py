@@ -124,7 +124,7 @@ def report_lines(summaries: list[ExportSummary], data_dir: Path) -> list[str]:
         span = f"{s.first_day} to {s.last_day}" if s.first_day else "no valid dates"
         if s.grain == "line":
             lines.append(f"{s.export}: {s.rows_read:,} lines read, grouped into {s.records:,} orders; "
-                         f"{s.rows_staged:,} orders staged, {s.rows_set_aside:,} lines set aside; dates {span}")
+                         f"{s.rows_staged:,} orders staged, {s.rows_set_aside:,} line(s) set aside; dates {span}")
         else:
             lines.append(f"{s.export}: {s.rows_read:,} rows read, {s.rows_staged:,} staged, "
                          f"{s.rows_set_aside:,} set aside; dates {span}")
