@@ -113,25 +113,27 @@ def _customers_derived(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(row and row[0])
 
 
-# Per column: customers by value (NULL = not given), ranked by customers then value. Only the first
-# `$keep + 1` ranks come back, with each column's totals, so a column of a million ids is never fetched.
+# Per column: customers by value given, ranked by customers then value. Only the first `$keep + 1` ranks come
+# back, with each column's totals, so a column of a million ids is never fetched. The columns are picked by a
+# bound list (never pasted into the SQL) and unpivoted: one pass over the customers, however many columns.
 _VALUE_COUNTS = """
-WITH cells AS (
-    SELECT s.segment_column,
-           nullif(trim(json_extract_string(c.row_json, '$."' || replace(replace(s.segment_column, '\\', '\\\\'), '"', '\\"') || '"')), '') AS segment
-    FROM (SELECT to_json(c) AS row_json
-          FROM (SELECT * EXCLUDE (customer_id, email, name, phone, _file, _row) FROM stg_customers) AS c) AS c,
-         unnest($columns::VARCHAR[]) AS s(segment_column)
+WITH raw_counts AS (  -- counted as written first: trimming the few distinct values is cheaper than every cell
+    SELECT segment_column, segment, count(*) AS customers
+    FROM (UNPIVOT (SELECT COLUMNS(lambda c: list_contains($columns::VARCHAR[], c))::VARCHAR FROM stg_customers)
+          ON COLUMNS(*) INTO NAME segment_column VALUE segment)
+    GROUP BY ALL
 ),
-counted AS (
-    SELECT segment_column, segment, count(*) AS customers FROM cells WHERE segment IS NOT NULL GROUP BY ALL
+counted AS (  -- blank values stay a group (NULL) here: a filter on them would be pushed below the count above
+    SELECT segment_column, nullif(trim(segment), '') AS segment, sum(customers) AS customers
+    FROM raw_counts GROUP BY ALL
 ),
 ranked AS (
     SELECT *,
-           row_number() OVER (PARTITION BY segment_column ORDER BY customers DESC, segment) AS rank,
-           count(*) OVER (PARTITION BY segment_column) AS distinct_values,
-           sum(customers) OVER (PARTITION BY segment_column) AS customers_given,
-           bool_and(coalesce(try_cast(segment AS TIMESTAMP), try_cast(segment AS DATE)) IS NOT NULL)
+           row_number() OVER (PARTITION BY segment_column ORDER BY segment IS NULL, customers DESC, segment) AS rank,
+           count(segment) OVER (PARTITION BY segment_column) AS distinct_values,
+           coalesce(sum(customers) FILTER (WHERE segment IS NOT NULL) OVER (PARTITION BY segment_column), 0)
+               AS customers_given,
+           bool_and(segment IS NULL OR coalesce(try_cast(segment AS TIMESTAMP), try_cast(segment AS DATE)) IS NOT NULL)
                OVER (PARTITION BY segment_column) AS all_dates
     FROM counted
 )
@@ -152,8 +154,10 @@ def resolve(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> SegmentCh
     if candidates:
         for column, segment, customers, rank, distinct, given, all_dates in con.execute(
                 _VALUE_COUNTS, {"columns": candidates, "keep": keep}).fetchall():
+            if not distinct:  # only blanks: as if the column were not there
+                continue
             stats[column] = {"distinct": int(distinct), "given": int(given), "all_dates": bool(all_dates)}
-            if rank <= keep:
+            if segment is not None and rank <= keep:
                 values.setdefault(column, []).append((segment, int(customers)))
 
     def reason(column: str) -> str | None:

@@ -179,7 +179,7 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
             # The segment columns and their values shown, decided once from the staged customers (segments.py).
             if on_step:
                 on_step("segments")
-            write_segment_choice(con, params)
+            values["segment_columns_chosen"] = write_segment_choice(con, params).columns
         for model in chosen:
             if model.layer != "staging":
                 run(model)
