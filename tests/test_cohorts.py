@@ -340,7 +340,7 @@ def test_sample_lifetime_curve_equals_lifelines_on_an_independent_computation(sa
                          index=pd.Index(judged, name="customer_id")).join(people.set_index("customer_id"))
     compared = 0
     for column in ["acquisition_channel", "plan", "region"]:
-        for value, group in lives.groupby(lives[column].str.strip().replace("", "(blank)")):
+        for value, group in lives.groupby(lives[column].str.strip().replace("", "not given")):
             fitted = lifelines.KaplanMeierFitter().fit(group.days, group.churned)
             assert_equals_lifelines(curve[curve.segment == f"{column}: {value}"], fitted)
             compared += 1
