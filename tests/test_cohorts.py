@@ -198,16 +198,16 @@ def test_segment_retention_keeps_small_and_empty_segments(build_warehouse):
     assert got[("plan", "premium", 1)] == (1, 1, False)
     assert got[("plan", "gold", 1)] == (0, 0, False)       # shown, never silently dropped
     assert got[("plan", "basic", 3)] == (1, 0, False)      # s1 (cohort Mar) in June: no
-    assert got[("tier", "(blank)", 1)] == (1, 1, False)
-    assert got[("not_in_export", "(blank)", 1)] == (3, 2, True)
-    assert len(table) == 4 * (1 + 3 + 3 + 1)
+    assert got[("tier", "not given", 1)] == (1, 1, False)   # s3's empty tier: never "(blank)"
+    assert not any(column == "not_in_export" for column, _, _ in got)  # absent: no breakdown (the page says so)
+    assert len(table) == 4 * (1 + 3 + 3)
     shown = cohorts.segment_table(table, min_sample=2)
     gold = shown[(shown.segment == "gold") & (shown.months_since_first == 1)].iloc[0]
     assert gold.status == cohorts.TOO_FEW and math.isnan(gold.ci_low)
 
 
 def test_contact_details_are_never_segments(build_warehouse):
-    # A segment column naming a contact detail would publish it as a segment label; it reads as blank.
+    # A segment column naming a contact detail would publish it as a segment label: it gives no breakdown.
     con = build_warehouse(
         period="2024-Q2",
         customers=[dict(customer("s1", plan="basic"), email="ann@example.com", name="Ann Lee", phone="555-123-4567")],
@@ -216,8 +216,10 @@ def test_contact_details_are_never_segments(build_warehouse):
     )
     segments = dict(con.execute("SELECT segment_column, list(DISTINCT segment) FROM segment_retention "
                                 "GROUP BY segment_column").fetchall())
-    assert segments["plan"] == ["basic"]
-    assert segments["email"] == segments["name"] == segments["phone"] == ["(blank)"]
+    assert segments == {"all": ["all"], "plan": ["basic"]}
+    reasons = dict(con.execute("SELECT segment_column, reason FROM segment_choice WHERE NOT used").fetchall())
+    assert reasons == {"email": "is personal data, never published", "name": "is personal data, never published",
+                       "phone": "is personal data, never published"}
 
 
 def test_revenue_concentration_lorenz_by_hand(build_warehouse):
@@ -338,7 +340,7 @@ def test_sample_lifetime_curve_equals_lifelines_on_an_independent_computation(sa
                          index=pd.Index(judged, name="customer_id")).join(people.set_index("customer_id"))
     compared = 0
     for column in ["acquisition_channel", "plan", "region"]:
-        for value, group in lives.groupby(lives[column].str.strip().replace("", "(blank)")):
+        for value, group in lives.groupby(lives[column].str.strip().replace("", "not given")):
             fitted = lifelines.KaplanMeierFitter().fit(group.days, group.churned)
             assert_equals_lifelines(curve[curve.segment == f"{column}: {value}"], fitted)
             compared += 1

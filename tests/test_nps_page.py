@@ -130,7 +130,7 @@ def test_the_methodology_page_names_the_interval_method_and_its_source(sample_si
 def test_anonymous_answers_count_in_nps_but_link_to_no_one(build_warehouse):
     con = build_warehouse(
         period="2024-Q2",
-        customers=[customer(c, name=c.upper() + "name") for c in ("a", "b", "c")],
+        customers=[customer(c, name=c.upper() + "name", plan=p) for c, p in (("a", "basic"), ("b", "plus"), ("c", "basic"))],
         orders=[order("o1", "a", "2024-04-02"), order("o2", "c", "2024-05-02"),
                 order("o3", "b", "2024-04-03", status="refunded")],  # b is not active: not surveyed
         nps_responses=[answer("r1", "a", "2024-04-05", 9), answer("r2", "b", "2024-04-06", 3),

@@ -37,7 +37,8 @@ DEFAULT_DATA = PROJECT_ROOT / "data" / "sample"
 DEFAULT_SITE = PROJECT_ROOT / "reports" / "_site"
 
 # The package's own code each stage runs: part of its cache key.
-WAREHOUSE_CODE = ("warehouse.py", "exports.py", "periods.py", "staging.py", "expressions.py", "presets.py")
+WAREHOUSE_CODE = ("warehouse.py", "exports.py", "periods.py", "staging.py", "expressions.py", "presets.py",
+                  "segments.py")
 NOTEBOOK_CODE_EXCLUDED = {"cli.py", "bench.py", "pipeline.py", "cache.py", "render.py", "publish.py"}
 RENDER_CODE = ("render.py", "charts.py", "periods.py", "publish.py", "templates")
 # Params that change how fast a build runs, never what it computes.

@@ -20,6 +20,7 @@ from .exports import (CONTRACT, Export, drop_raw_export, export_settings, fill_s
                       load_raw_export)
 from .params import PROJECT_ROOT
 from .periods import Period
+from .segments import write_segment_choice
 
 SQL_DIR = PROJECT_ROOT / "sql"
 LAYERS = ("staging", "marts")
@@ -164,6 +165,11 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
         for model in [m for m in staging.values() if not m.name.startswith("_")]:
             run(model)
         fill_set_aside_lines(con)
+        if any(m.layer != "staging" for m in chosen):
+            # The segment columns and their values shown, decided once from the staged customers (segments.py).
+            if on_step:
+                on_step("segments")
+            values["segment_columns_chosen"] = write_segment_choice(con, params).columns
         for model in chosen:
             if model.layer != "staging":
                 run(model)
