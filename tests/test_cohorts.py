@@ -498,24 +498,10 @@ def test_sample_sentences_name_what_the_tables_show(sample_site):
 def test_the_page_runs_on_a_tiny_export_and_labels_small_segments(tmp_path):
     # An analyst's first try on a handful of customers: every section must cope with few cohorts and no lifetime yet,
     # and every segment (all below min_sample) is shown, labelled "too few to judge", never dropped.
-    import yaml
-
-    from conftest import write_exports
-    from retention_report import execute, warehouse
-    from retention_report.params import load_params
-    from retention_report.periods import parse_period
+    from test_segments import run_cohort_page
 
     people = [customer(c, plan="basic" if c in ("c1", "c3") else "plus") for c in ("c1", "c2", "c3", "c4", "c5", "c6", "c7")]
-    data = write_exports(tmp_path / "data", customers=people, orders=TRIANGLE_ORDERS)
-    params = load_params()
-    path = warehouse.build_warehouse(tmp_path / "wh.duckdb", data, parse_period("2024-Q1"), params)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
-    out = tmp_path / "page"
-    execute.run_notebook(execute.NOTEBOOKS_DIR / "10_cohort_retention.ipynb", tmp_path / "cohorts.ipynb",
-                         {"period": "2024-Q1", "warehouse": str(path), "params_file": str(tmp_path / "params.yaml"),
-                          "output_dir": str(out), "private_dir": str(tmp_path / "private")})
-    shown = [out_["data"]["text/markdown"] for cell in nbformat.read(tmp_path / "cohorts.ipynb", as_version=4).cells
-             if cell.cell_type == "code" for out_ in cell.get("outputs", []) if "text/markdown" in out_.get("data", {})]
+    shown = run_cohort_page(tmp_path, people, {})
     segment_table = next(text for text in shown if "Retention by segment in 2024" in text)
     # Month 1 inside 2024-Q1: the January cohort (c1, c2, c6) in February, the February cohort (c3) in March.
     for label, cell in [("plan: basic", "0.0% (0.0–65.8), n=2, too few to judge"),     # c1 not in Feb, c3 not in Mar
@@ -523,6 +509,6 @@ def test_the_page_runs_on_a_tiny_export_and_labels_small_segments(tmp_path):
         row = next(line for line in segment_table.splitlines() if line.startswith(f"| {label}"))
         assert cell.replace("(", "\\(").replace(")", "\\)") in row, row
     assert any("no lifetime can be judged" in text for text in shown)
-    triangle = pd.read_csv(out / "data" / "cohort_retention.csv", dtype={"cohort": str})
+    triangle = pd.read_csv(tmp_path / "page" / "data" / "cohort_retention.csv", dtype={"cohort": str})
     assert triangle[["cohort", "months_since_first", "active_customers"]].values.tolist() == [
         ["2024-01", 0, 3], ["2024-01", 1, 1], ["2024-01", 2, 1], ["2024-02", 0, 1], ["2024-02", 1, 0], ["2024-03", 0, 1]]
