@@ -214,7 +214,8 @@ def stage_exports(con: duckdb.DuckDBPyConnection, data_dir: Path, params: dict[s
             grain = settings[name]["grain"]
             normalised = _ids_normalised(con, export) if present else 0
             extras = staging.extra_columns(con, export)
-            sql = staging.staging_sql(export, extras, grain, derived_customers=derived and name == "orders")
+            sql = staging.staging_sql(export, extras, grain, derived_customers=derived and name == "orders",
+                                      normalise_ids=normalised > 0)
             run_sql(con, sql, values, source=f"{staging.TEMPLATE} ({name})")
             records = (con.execute(f"SELECT count(DISTINCT {export.key}) FROM _stg_{name}_lines").fetchone()[0]
                        if grain == "line" else rows)
@@ -229,7 +230,10 @@ def stage_exports(con: duckdb.DuckDBPyConnection, data_dir: Path, params: dict[s
 def _ids_normalised(con: duckdb.DuckDBPyConnection, export: Export) -> int:
     """How many id values of a raw export lose a trailing `.0` in staging (rr_id), for the data quality page."""
     ids = [c for c in export.all_columns if export.type_of(c) == "id"]
-    counts = " + ".join(f"count_if(contains({c}, '.') AND regexp_full_match(trim({c}), '[0-9]+\\.0+'))" for c in ids)
+    # CASE, not AND: DuckDB evaluates both sides of an AND over the whole vector, so the pattern would run on
+    # every id (4.5 times the cost at 7 million touchpoints); CASE runs it only on ids holding a '.'.
+    counts = " + ".join(f"count_if(CASE WHEN contains({c}, '.') THEN regexp_full_match(trim({c}), '[0-9]+\\.0+') "
+                        f"ELSE false END)" for c in ids)
     return int(con.execute(f"SELECT coalesce({counts}, 0) FROM raw_{export.name}").fetchone()[0])
 
 
