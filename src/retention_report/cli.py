@@ -21,7 +21,7 @@ from .exports import CONTRACT, ExportError
 from .params import load_params
 from .periods import PeriodError, parse_period
 from .validate import (OptionError, check_data_dir, check_file_option, check_out_dir, check_params, check_site_dir,
-                       check_work_dir, report_lines, validate_exports)
+                       check_work_dir, report_lines, validate_exports, warning_share)
 
 app = typer.Typer(add_completion=False, help="Build the retention report site from raw exports.")
 console = Console(stderr=True)
@@ -78,6 +78,7 @@ def build(
         loaded = _load_params(parsed.label, params)
         check_params(loaded)
         check_currency_params(loaded)
+        share = warning_share(loaded)
     except (OptionError, ExportError, ValueError) as exc:
         _fail(str(exc).splitlines()[0], 2)
     use_quarto = {"auto": None, "quarto": True, "nbconvert": False}[renderer]
@@ -108,7 +109,6 @@ def build(
     console.print(f"Site: {result.site / 'index.html'} ({time.perf_counter() - started:.1f} s)", markup=False,
                   highlight=False)
     # Last, so it is what the user reads: what each export held and what was set aside (as `validate` says it).
-    share = float(loaded.get("set_aside_warning_share", 0.05))
     for line in report_lines(result.exports, data, examples=False, warning_share=share, built=True):
         console.print(Text(line, style="bold yellow" if line.startswith("warning:") else ""), highlight=False,
                       soft_wrap=True)
@@ -126,6 +126,7 @@ def validate(
         data = check_data_dir(data)
         loaded = _load_params(None, params)
         check_currency_params(loaded)
+        share = warning_share(loaded)
     except (OptionError, ValueError) as exc:
         _fail(str(exc).splitlines()[0], 2)
     try:
@@ -134,7 +135,7 @@ def validate(
         _fail(str(exc).splitlines()[0])
     except warehouse.SqlModelError as exc:
         _fail(str(exc).splitlines()[0])
-    for line in report_lines(summaries, data, warning_share=float(loaded.get("set_aside_warning_share", 0.05))):
+    for line in report_lines(summaries, data, warning_share=share):
         typer.echo(line)
 
 

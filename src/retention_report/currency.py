@@ -18,6 +18,7 @@ import duckdb
 _CODE = re.compile(r"[A-Za-z]{3}")
 # What DuckDB puts before the text of `error(...)`: a SQL model that stops the build says why after it.
 _STOPPED = "Invalid Input Error: "
+MODEL = "_00_reporting_currency.sql"
 
 
 class CurrencyError(ValueError):
@@ -57,9 +58,11 @@ def reporting_code(params: dict[str, Any]) -> str | None:
 
 
 def stopped_by_model(exc: BaseException) -> str | None:
-    """The message of a SQL model that stopped the build on purpose (`error('...')`), else None."""
+    """Why the reporting-currency model stopped the build (its `error('...')`: the currencies it cannot convert),
+    else None. Other models' failures keep naming their file and statement."""
     cause = exc.__cause__
-    if isinstance(cause, duckdb.InvalidInputException) and str(cause).startswith(_STOPPED):
+    if (isinstance(cause, duckdb.InvalidInputException) and str(cause).startswith(_STOPPED)
+            and str(exc).split(": ", 1)[0].endswith(MODEL)):
         return str(cause)[len(_STOPPED):].splitlines()[0]
     return None
 

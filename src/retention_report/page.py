@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -75,11 +76,10 @@ def format_money(value: object, currency: str | None, decimals: int = 2, signed:
     the number alone when no currency is given; `–` when there is no value."""
     if _missing(value):
         return "–"
-    number = float(value)
-    sign = "-" if number < 0 else ("+" if signed else "")
+    # Rounded half up, as on an invoice (0.5 -> 1), from the decimal the value prints as, not its binary double.
+    number = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    sign = "-" if number < 0 else ("+" if signed else "")  # -0.001 rounds to 0.00: shown as 0.00, not -0.00
     digits = f"{abs(number):,.{decimals}f}"
-    if sign == "-" and float(digits.replace(",", "")) == 0:
-        sign = "+" if signed else ""  # -0.001 shows as 0.00, not -0.00
     label = currency_label(currency)
     if not label:
         return sign + digits

@@ -194,7 +194,7 @@ class Build:
         try:
             warehouse.build_warehouse(self.warehouse_path, self.data_dir, self.period, params, on_step=step)
         except warehouse.SqlModelError as exc:
-            stopped = currency.stopped_by_model(exc)  # e.g. several currencies and no fx_rates: say only why
+            stopped = currency.stopped_by_model(exc)  # several currencies and no fx_rates: say only why
             if stopped is None:
                 raise
             raise currency.CurrencyError(stopped) from exc
@@ -225,6 +225,8 @@ class Build:
         one kernel per core by default (`notebook_workers`, else `duckdb.threads`, in params)."""
         code = cache.code_version(*sorted(
             p.name for p in cache.PACKAGE_DIR.glob("*.py") if p.name not in NOTEBOOK_CODE_EXCLUDED), hashes=hashes)
+        # The summary links the data quality page by the name reports/site.yml gives it.
+        code = cache.key(code, hashes.file(render.REPORTS_DIR / "site.yml"))
         private = hashes.tree(self.private_dir)
         keys, todo = {}, []
         for notebook in notebooks:

@@ -109,6 +109,15 @@ def read_summaries(warehouse_path: Path) -> list[ExportSummary]:
         return _summaries(con)
 
 
+def warning_share(params: dict[str, Any]) -> float:
+    """`set_aside_warning_share`: a share from 0 to 1 (0.05 when not given); refused otherwise."""
+    share = params.get("set_aside_warning_share")
+    share = 0.05 if share is None else share
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise ValueError(f"params: set_aside_warning_share must be a share from 0 to 1 such as 0.05, not {share!r}.")
+    return float(share)
+
+
 def heavily_set_aside(summaries: list[ExportSummary], share: float) -> list[ExportSummary]:
     """The exports more than `share` of whose rows read were set aside (`set_aside_warning_share`)."""
     return [s for s in summaries if s.present and s.rows_read and s.rows_set_aside / s.rows_read > share]
