@@ -71,8 +71,9 @@ def test_an_export_given_twice_or_missing_is_an_error(tmp_path):
     (tmp_path / "orders.parquet").write_text("")
     with pytest.raises(ExportError, match="given more than once"):
         find_export_files(tmp_path, "orders")
-    with pytest.raises(ExportError, match="required export 'customers' is missing"):
-        _load(tmp_path, "customers")
+    (tmp_path / "none").mkdir()
+    with pytest.raises(ExportError, match="required export 'orders' is missing"):
+        _load(tmp_path / "none", "orders")
 
 
 def test_rows_are_numbered_in_file_order_when_read_in_parallel(tmp_path):

@@ -120,7 +120,7 @@ def test_bad_params_are_refused_with_what_is_accepted(tmp_path):
     data = write(tmp_path / "data", **{"customers.csv": GOOD_CUSTOMERS})
     for text, message in [("timezone: Mars/Olympus\n", "is not a time zone name"),
                           ("exports: {orderz: {}}\n", "orderz is not an export"),
-                          ("exports: {orders: {source: oracle}}\n", "known presets: shopify, stripe, survey"),
+                          ("exports: {orders: {source: oracle}}\n", "known presets: shopify, stripe, survey, woocommerce"),
                           ("root:x:0:0:root:/root:/bin/bash\n", "expected a mapping of parameter names"),
                           ("x: !!python/object/apply:os.system ['id']\n", "not valid YAML"),
                           ("notebook_workers: lots\n", "notebook_workers must be a whole number"),
@@ -147,8 +147,9 @@ def test_presets_read_shopify_stripe_and_survey_exports(tmp_path):
     shopify = FIXTURES / "shopify"
     result = runner.invoke(app, ["validate", "--data", str(shopify), "--params", str(shopify / "params.yaml")])
     assert result.exit_code == 0, result.output
-    # Four orders (line items folded into their order); the unknown buyer is set aside, e-mails redacted.
-    assert "orders: 4 rows read, 3 staged, 1 set aside; dates 2024-01-05 to 2024-02-03" in result.stdout
+    # Eleven line items grouped into seven orders; the unknown buyer's is set aside, e-mails redacted.
+    assert ("orders: 11 lines read, grouped into 7 orders; 6 orders staged, 1 line(s) set aside; "
+            "dates 2024-01-05 to 2024-03-20") in result.stdout
     assert "customer_id = '[email redacted]'" in result.stdout and "nobody@" not in result.stdout
 
     stripe = FIXTURES / "stripe_survey"
@@ -173,9 +174,13 @@ def test_shopify_orders_stage_with_statuses_time_zones_and_customers_by_email(tm
     with duckdb.connect(str(path), read_only=True) as con:
         rows = con.execute("SELECT order_id, customer_id, ordered_at::VARCHAR, amount::VARCHAR, status "
                            "FROM stg_orders ORDER BY order_id").fetchall()
+    # One order per Shopify order name, its lines grouped; partial refunds netted (#1003: 40.00 less 12.50).
     assert rows == [("#1001", "C1", "2024-01-05 19:03:11", "45.00", "completed"),
                     ("#1002", "C2", "2024-02-01 04:30:00", "10.00", "refunded"),
-                    ("#1003", "C3", "2024-02-03 07:00:00", "30.00", "completed")]
+                    ("#1003", "C3", "2024-02-03 07:00:00", "27.50", "completed"),
+                    ("#1005", "C2", "2024-02-10 14:00:00", "15.00", "cancelled"),
+                    ("#1006", "C1", "2024-03-02 15:15:00", "62.00", "completed"),
+                    ("#1007", "C3", "2024-03-20 11:00:00", "8.00", "pending")]
 
 
 # Touchpoints for the Stripe customers: five days after each second paid invoice before July, a thank-you for
@@ -221,13 +226,14 @@ def test_preset_exports_go_through_the_whole_build(tmp_path, fixture, period, to
     exports = {row["export"]: row for row in table("data_quality_exports")}
     kpis = {row["metric"]: row["value"] for row in table("period_kpis")}
     if fixture == "shopify":
-        # Five line items fold into four orders; the unknown buyer's is set aside (counted, e-mail not shown).
-        assert (exports["orders"]["rows_read"], exports["orders"]["rows_staged"]) == ("4", "3")
+        # Eleven line items group into seven orders; the unknown buyer's is set aside (counted, e-mail not shown).
+        assert (exports["orders"]["rows_read"], exports["orders"]["rows_staged"]) == ("11", "6")
         assert exports["orders"]["rows_set_aside"] == "1"
         reasons = [(r["export"], r["column"], r["reason"], r["rows_set_aside"]) for r in table("data_quality_reasons")]
         assert reasons == [("orders", "customer_id", "unknown customer", "1")]
-        # #1001 (paid, 45.00) and #1003 (partially_refunded, 30.00) count; #1002 was refunded.
-        assert kpis["buying_customers"] == "2" and float(kpis["revenue"]) == 75.0
+        # #1001 (paid, 45.00), #1003 (partially refunded, 27.50 kept) and #1006 (paid, 62.00) count; #1002 was
+        # refunded, #1005 voided, #1007 is pending.
+        assert kpis["buying_customers"] == "2" and float(kpis["revenue"]) == 134.5
         shown = (pages / "data-quality.html").read_text(encoding="utf-8")
         assert "nobody@" not in shown and "nobody@" not in (pages / "data" / "data_quality_examples.csv").read_text()
     else:

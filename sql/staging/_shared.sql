@@ -8,6 +8,14 @@ CREATE OR REPLACE TEMP MACRO rr_text(txt) AS (
     CASE WHEN txt = trim(txt) THEN nullif(txt, '') ELSE nullif(trim(txt), '') END
 );
 
+-- An id from export text (rr_text), a spreadsheet's whole number written as a decimal (`17850.0`) read as the
+-- whole number: the same id as `17850` in every export. Ids without a '.' skip the pattern.
+CREATE OR REPLACE TEMP MACRO rr_id(txt) AS (
+    CASE WHEN NOT contains(txt, '.') THEN rr_text(txt)
+         WHEN regexp_full_match(trim(txt), '[0-9]+\.0+') THEN split_part(trim(txt), '.', 1)
+         ELSE rr_text(txt) END
+);
+
 -- A timestamp from export text, in the report's time zone ($timezone): ISO 8601 dates and timestamps, with
 -- an offset (Z, +02:00, +0200, " -0500", UTC) converted to the time zone, without one taken as already in
 -- it; 10-digit Unix seconds. NULL when the text is none of these.

@@ -132,6 +132,14 @@ def validate(
     try:
         summaries = validate_exports(data, loaded)
     except ExportError as exc:
+        if "required export 'orders' is missing" in str(exc):
+            from .suggest import orders_mapping_hint
+
+            console.print(Text("error: ", style="bold red") + Text(str(exc).splitlines()[0]), highlight=False,
+                          soft_wrap=True)
+            for line in orders_mapping_hint(data):  # what the folder holds, and what to map
+                console.print(Text(line), highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
         _fail(str(exc).splitlines()[0])
     except warehouse.SqlModelError as exc:
         _fail(str(exc).splitlines()[0])

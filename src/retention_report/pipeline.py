@@ -28,7 +28,7 @@ import duckdb
 import yaml
 
 from . import cache, currency, execute, publish, render, validate, warehouse
-from .exports import CONTRACT, find_export_files
+from .exports import CONTRACT, export_path, find_export_files
 from .params import PROJECT_ROOT, load_params
 from .periods import Period, check_within_data, parse_period
 
@@ -37,7 +37,8 @@ DEFAULT_DATA = PROJECT_ROOT / "data" / "sample"
 DEFAULT_SITE = PROJECT_ROOT / "reports" / "_site"
 
 # The package's own code each stage runs: part of its cache key.
-WAREHOUSE_CODE = ("warehouse.py", "exports.py", "periods.py", "currency.py")
+WAREHOUSE_CODE = ("warehouse.py", "exports.py", "periods.py", "staging.py", "expressions.py", "presets.py",
+                  "currency.py")
 NOTEBOOK_CODE_EXCLUDED = {"cli.py", "bench.py", "pipeline.py", "cache.py", "render.py", "publish.py"}
 RENDER_CODE = ("render.py", "charts.py", "periods.py", "publish.py", "templates")
 # Params that change how fast a build runs, never what it computes.
@@ -140,11 +141,11 @@ class Build:
     def warehouse_key(self, params: dict, hashes: cache.FileHashes) -> str:
         inputs = []
         for export in CONTRACT.values():
-            files = find_export_files(self.data_dir, export.name)
+            files = find_export_files(self.data_dir, export.name, export_path(params, export.name))
             inputs += [export.name, hashes.files(files) if files else "absent"]
         computed = {k: v for k, v in params.items() if k not in RUNTIME_PARAMS}
         return cache.key(
-            "warehouse", self.period.label, computed, inputs, hashes.tree(warehouse.SQL_DIR, "*.sql"),
+            "warehouse", self.period.label, computed, inputs, hashes.tree(warehouse.SQL_DIR, "*.sql*"),
             cache.code_version(*WAREHOUSE_CODE, hashes=hashes), duckdb.__version__,
         )
 

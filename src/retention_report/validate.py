@@ -41,6 +41,10 @@ class ExportSummary:
     first_day: date | None
     last_day: date | None
     problems: list[Problem] = field(default_factory=list)
+    grain: str = "row"
+    records: int = 0  # orders formed from lines (line grain)
+    ids_normalised: int = 0
+    derived: bool = False
 
     @property
     def rows_set_aside(self) -> int:
@@ -81,14 +85,17 @@ def validate_exports(data_dir: Path, params: dict[str, Any]) -> list[ExportSumma
 
 
 def _summaries(con: duckdb.DuckDBPyConnection) -> list[ExportSummary]:
-    files = {e: (p, r) for e, p, r in con.execute("SELECT export, present, rows_read FROM export_files").fetchall()}
+    files = {row[0]: row[1:] for row in con.execute(
+        "SELECT export, present, rows_read, grain, records, ids_normalised, derived FROM export_files").fetchall()}
     summaries = []
     for name, export in CONTRACT.items():
-        present, rows_read = files.get(name, (False, 0))
+        present, rows_read, grain, records, normalised, derived = files.get(name, (False, 0, "row", 0, 0, False))
         staged, first, last = con.execute(
             f"SELECT count(*), min({export.date_column})::DATE, max({export.date_column})::DATE FROM stg_{name}"
         ).fetchone()
-        summary = ExportSummary(name, bool(present), export.required, int(rows_read or 0), int(staged), first, last)
+        summary = ExportSummary(name, bool(present), export.required, int(rows_read or 0), int(staged), first, last,
+                                grain=grain or "row", records=int(records or 0), ids_normalised=int(normalised or 0),
+                                derived=bool(derived))
         reasons = con.execute(
             'SELECT "column", reason, count(*) FROM set_aside WHERE export = $e GROUP BY ALL '
             'ORDER BY count(*) DESC, reason', {"e": name}).fetchall()
@@ -135,12 +142,22 @@ def report_lines(summaries: list[ExportSummary], data_dir: Path, examples: bool 
     it without examples and ends with a warning per export over `warning_share`."""
     lines = [f"Exports in {data_dir}:"]
     for s in summaries:
+        if s.derived:
+            lines.append(f"{s.export}: absent; {s.rows_staged:,} derived from the orders (each created at their "
+                         f"first order)")
+            continue
         if not s.present:
             lines.append(f"{s.export}: absent ({'required' if s.required else 'optional: its pages say so'})")
             continue
         span = f"{s.first_day} to {s.last_day}" if s.first_day else "no valid dates"
-        lines.append(f"{s.export}: {s.rows_read:,} rows read, {s.rows_staged:,} staged, "
-                     f"{s.rows_set_aside:,} set aside; dates {span}")
+        if s.grain == "line":
+            lines.append(f"{s.export}: {s.rows_read:,} lines read, grouped into {s.records:,} orders; "
+                         f"{s.rows_staged:,} orders staged, {s.rows_set_aside:,} line(s) set aside; dates {span}")
+        else:
+            lines.append(f"{s.export}: {s.rows_read:,} rows read, {s.rows_staged:,} staged, "
+                         f"{s.rows_set_aside:,} set aside; dates {span}")
+        if s.ids_normalised:
+            lines.append(f"  {s.ids_normalised:,} ids written as decimals (such as 17850.0) read as whole numbers")
         for p in s.problems:
             lines.append(f"  {p.column}: {p.reason}: {p.rows:,} row(s)")
             for file, row, line, value in (p.examples if examples else []):

@@ -15,8 +15,9 @@ from typing import Any, Callable
 
 import duckdb
 
-from . import currency
-from .exports import CONTRACT, drop_raw_export, fill_set_aside_lines, find_export_files, load_raw_export
+from . import currency, staging
+from .exports import (CONTRACT, Export, drop_raw_export, export_settings, fill_set_aside_lines, find_export_files,
+                      load_raw_export)
 from .params import PROJECT_ROOT
 from .periods import Period
 
@@ -144,7 +145,6 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
     partial.unlink(missing_ok=True)
     con = connect(partial, params)
     try:
-        export_settings = params.get("exports", {}) or {}
         # One row per export: rows read from its files; `grain` row or line (lines grouped into records: orders);
         # `records` the records formed (= rows_read at row grain); ids written as `17850.0` read as `17850`;
         # `derived` when the export is absent and was derived (customers from their orders).
@@ -166,19 +166,8 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
         staging = {m.name: m for m in chosen if m.layer == "staging"}
         for model in [m for m in staging.values() if m.name.startswith("_")]:
             run(model)
-        # Each export is read once, staged at once, and its raw text dropped before the next one is read:
-        # only one raw table is ever held (in memory, spilling to the build's temp folder).
-        for export in CONTRACT.values():
-            if on_step:
-                on_step(f"load {export.name}")
-            renames = (export_settings.get(export.name) or {}).get("columns", {})
-            rows = load_raw_export(con, data_dir, export, renames, settings=export_settings.get(export.name) or {})
-            present = bool(find_export_files(data_dir, export.name))
-            con.execute("INSERT INTO export_files VALUES ($e, $p, $r, 'row', $r, 0, false)",
-                        {"e": export.name, "p": present, "r": rows})
-            if f"stg_{export.name}" in staging:
-                run(staging.pop(f"stg_{export.name}"))
-                drop_raw_export(con, export.name)
+        if any(m.layer == "staging" for m in chosen):
+            stage_exports(con, data_dir, params, values, staging.pop("customer_keys"), run, on_step)
         for model in [m for m in staging.values() if not m.name.startswith("_")]:
             run(model)
         fill_set_aside_lines(con)
@@ -192,6 +181,57 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
         con.close()
     partial.replace(path)
     return path
+
+
+def stage_exports(con: duckdb.DuckDBPyConnection, data_dir: Path, params: dict[str, Any], values: dict[str, Any],
+                  customer_keys: Model, run: Callable[[Model], None],
+                  on_step: Callable[[str], None] | None = None) -> None:
+    """Every export loaded and staged from its declaration (staging.py). Each is read once, staged at once, and
+    its raw text dropped before the next one is read: only one raw table is ever held (in memory, spilling to
+    the build's temp folder). Without a customers export the orders come first and the customers are derived
+    from them."""
+    settings = {name: export_settings(params, name) for name in CONTRACT}
+    derived = not find_export_files(data_dir, "customers", settings["customers"]["path"])
+    order = ["orders", "customers", "nps_responses", "touchpoints"] if derived else list(CONTRACT)
+    for name in order:
+        export = CONTRACT[name]
+        if name == "customers" and derived:
+            if on_step:
+                on_step("staging derived customers")
+            extras = [row[0] for row in con.execute("DESCRIBE stg_orders").fetchall()
+                      if row[0] not in CONTRACT["orders"].all_columns and row[0] not in ("_file", "_row")]
+            run_sql(con, staging.derived_customers_sql(settings["orders"]["customer_columns"], extras), values,
+                    source=str(staging.DERIVED_CUSTOMERS))
+            con.execute("INSERT INTO export_files VALUES ('customers', false, 0, 'row', "
+                        "(SELECT count(*) FROM stg_customers), 0, true)")
+        else:
+            if on_step:
+                on_step(f"load {name}")
+            raw_settings = (params.get("exports") or {}).get(name) or {}
+            rows = load_raw_export(con, data_dir, export, raw_settings.get("columns", {}), settings=raw_settings)
+            present = bool(find_export_files(data_dir, name, settings[name]["path"]))
+            if on_step:
+                on_step(f"staging stg_{name}")
+            grain = settings[name]["grain"]
+            normalised = _ids_normalised(con, export) if present else 0
+            extras = staging.extra_columns(con, export)
+            sql = staging.staging_sql(export, extras, grain, derived_customers=derived and name == "orders")
+            run_sql(con, sql, values, source=f"{staging.TEMPLATE} ({name})")
+            records = (con.execute(f"SELECT count(DISTINCT {export.key}) FROM _stg_{name}_lines").fetchone()[0]
+                       if grain == "line" else rows)
+            con.execute("INSERT INTO export_files VALUES ($e, $p, $r, $g, $n, $i, false)",
+                        {"e": name, "p": present, "r": rows, "g": grain, "n": records, "i": normalised})
+            drop_raw_export(con, name)
+            con.execute(f"DROP TABLE IF EXISTS _stg_{name}_lines")
+        if name == "customers":
+            run(customer_keys)
+
+
+def _ids_normalised(con: duckdb.DuckDBPyConnection, export: Export) -> int:
+    """How many id values of a raw export lose a trailing `.0` in staging (rr_id), for the data quality page."""
+    ids = [c for c in export.all_columns if export.type_of(c) == "id"]
+    counts = " + ".join(f"count_if(contains({c}, '.') AND regexp_full_match(trim({c}), '[0-9]+\\.0+'))" for c in ids)
+    return int(con.execute(f"SELECT coalesce({counts}, 0) FROM raw_{export.name}").fetchone()[0])
 
 
 def read_mart(warehouse: Path, name: str) -> "Any":

@@ -1,0 +1,152 @@
+"""Staging, rendered from the export declarations: one SQL pattern (`sql/staging/stg_export.sql.j2`) filled in
+for each export of `exports.CONTRACT`, so a new export is a declaration, not a copied model.
+
+Types (`Export.types`) become SQL here, once: an `id` is trimmed text with a spreadsheet's trailing `.0`
+dropped (`17850.0` is customer `17850`), a `timestamp` is read as `rr_read_timestamp` reads it, `money` is a
+decimal of cents (of millionths while lines are summed), an `integer` must be a whole number.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import duckdb
+import jinja2
+
+from .exports import Export, _quote
+from .params import PROJECT_ROOT
+
+TEMPLATE = PROJECT_ROOT / "sql" / "staging" / "stg_export.sql.j2"
+DERIVED_CUSTOMERS = PROJECT_ROOT / "sql" / "staging" / "derived_customers.sql.j2"
+# Columns of the raw tables that are not the export's own (exports.load_raw_export adds them).
+RAW_HELPERS = ("_file", "_row", "_line", "_exported_at", "_group_rows", "_date_format")
+# What each record is called where it is described (a comment in the SQL, the data quality page).
+RECORDS = {"customers": "customer", "orders": "order", "nps_responses": "survey answer",
+           "touchpoints": "touchpoint"}
+
+
+def _typed_sql(export: Export, column: str, line: bool) -> str:
+    kind = export.type_of(column)
+    if kind == "id":
+        return f"rr_id({column})"
+    if kind == "timestamp":
+        return f"rr_read_timestamp({column}, _{column}_parsed, $timezone)"
+    if kind == "money":
+        return f"try_cast(trim({column}) AS DECIMAL({'38, 6' if line else '18, 2'}))"
+    if kind == "integer":
+        return f"try_cast(trim({column}) AS INTEGER)"
+    if kind == "boolean":
+        return f"coalesce(try_cast(trim({column}) AS BOOLEAN), false)"
+    text = {"lower": "lower(rr_text({c}))", "upper": "upper(rr_text({c}))"}.get(kind, "rr_text({c})")
+    default = dict(export.defaults).get(column)
+    if default is not None and not line:  # lines: the default fills the record's value once grouped
+        return f"coalesce({text.format(c=column)}, {_literal(default)})"
+    return text.format(c=column)
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _type_problems(export: Export, column: str, line: bool) -> list[str]:
+    """The problems a column's type finds: a value that is not a number (at line grain only one given)."""
+    kind = export.type_of(column)
+    given = f" AND nullif(trim({column}_raw), '') IS NOT NULL" if line else ""
+    if kind == "money":
+        return [f"CASE WHEN {column} IS NULL{given} THEN {{'column': '{column}', 'reason': '{column} is not a number', "
+                f"'value': {column}_raw}} END"]
+    if kind == "integer":
+        return [f"CASE WHEN ({column} IS NULL OR try_cast(trim({column}_raw) AS DOUBLE) IS DISTINCT FROM {column}){given} "
+                f"THEN {{'column': '{column}', 'reason': '{column} is not an integer', 'value': {column}_raw}} END"]
+    return []
+
+
+def _raw_kept(export: Export) -> list[str]:
+    """Columns whose text as exported is kept beside the typed value, to show a problem's value."""
+    kept = [export.date_column]
+    kept += [c for c in export.all_columns if export.type_of(c) in ("money", "integer")]
+    kept += [check.column for check in export.checks if not check.value]
+    return list(dict.fromkeys(kept))
+
+
+def extra_columns(con: duckdb.DuckDBPyConnection, export: Export) -> list[str]:
+    """The columns of `raw_<name>` beyond the contract (kept under their lower-case names) that staging keeps."""
+    if not export.keeps_extras:
+        return []
+    described = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM raw_{export.name}").fetchall()]
+    return [c for c in described if c not in export.all_columns and c not in RAW_HELPERS
+            and not c.startswith(f"_{export.date_column}_parsed")]
+
+
+def staging_sql(export: Export, extras: list[str], grain: str = "row", derived_customers: bool = False) -> str:
+    """The staging SQL of one export. `derived_customers`: the customers are derived from these orders, so
+    a customer_id needs no link (it names the customer it creates)."""
+    line = grain == "line"
+    problems = []
+    for column in export.all_columns:
+        if column != export.key and export.type_of(column) != "timestamp" and not line:
+            problems += _type_problems(export, column, line)
+        elif line and export.type_of(column) == "money":
+            problems += [f"CASE WHEN {column} IS NULL THEN {{'column': '{column}', 'reason': '{column} is not a "
+                         f"number', 'value': {column}_raw}} END"]
+        for check in export.checks:
+            if check.column == column:
+                value = check.value or f"{column}_raw"
+                problems.append(f"CASE WHEN {check.condition} THEN {{'column': '{column}', "
+                                f"'reason': {_literal(check.reason)}, 'value': {value}}} END")
+    line_problems = [p for c in export.all_columns if c != export.key for p in _type_problems(export, c, True)]
+    quoted_extras = [_quote(e) for e in extras]
+    grouped = []
+    for column in export.all_columns:
+        if column == export.key:
+            continue
+        kind = export.type_of(column)
+        if kind == "timestamp":
+            sql = f"min({column})"
+        elif kind == "money":
+            sql = f"CAST(sum({column}) AS DECIMAL(18, 2))"
+        else:
+            sql = f"arg_min({column}, {{'file': _file, 'row': _row}}) FILTER (WHERE {column} IS NOT NULL)"
+            default = dict(export.defaults).get(column)
+            if default is not None:
+                sql = f"coalesce({sql}, {_literal(default)})"
+        grouped.append({"name": column, "sql": sql})
+    for extra in quoted_extras:
+        grouped.append({"name": extra, "sql": f"arg_min({extra}, {{'file': _file, 'row': _row}}) "
+                                              f"FILTER (WHERE nullif(trim({extra}), '') IS NOT NULL)"})
+    return _template(TEMPLATE).render(
+        name=export.name, key=export.key, date=export.date_column, record=RECORDS.get(export.name, "row"),
+        line=line,
+        typed=[{"name": c, "sql": _typed_sql(export, c, line)} for c in export.all_columns],
+        extras=quoted_extras, raw_kept=_raw_kept(export), problems=problems, line_problems=line_problems,
+        grouped=grouped,
+        link="" if derived_customers else export.customer_link, derived_link=derived_customers,
+        output=list(export.all_columns) + quoted_extras + ["_file", "_row"],
+    )
+
+
+def derived_customers_sql(customer_columns: list[str], order_extras: list[str]) -> str:
+    """Customers made from the orders when there is no customers export: created at their first order, each
+    `customer_columns` value their most frequent among their orders (ties: the earliest order's)."""
+    by_lower = {e.lower(): e for e in order_extras}
+    columns = []
+    for column in customer_columns:
+        if column.lower() not in by_lower:
+            from .exports import ExportError
+
+            raise ExportError(f"params: exports.orders.customer_columns names {column!r}, which is not a column of "
+                              f"the orders (their extra columns are: {', '.join(order_extras) or 'none'}).")
+        columns.append(_quote(by_lower[column.lower()]))
+    return _template(DERIVED_CUSTOMERS).render(columns=columns)
+
+
+@lru_cache(maxsize=None)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE.parent)), undefined=jinja2.StrictUndefined,
+                              keep_trailing_newline=True, autoescape=False)
+
+
+def _template(path: Any) -> jinja2.Template:
+    return _environment().get_template(path.name)
+
