@@ -203,3 +203,33 @@ def test_the_methodology_page_says_the_customers_were_derived(run_page):
             "created at their first order") in markdown
     plain = run_page("90_methodology.ipynb", **EXPORTS)
     assert "**Customers:**" not in plain
+
+
+# --- the real export: invoice lines, no customer file, cancellations as invoices, ids as 17850.0 ---------------
+
+from test_online_retail import END, LINES, PERIOD as RETAIL_PERIOD, START, oracle, retail_site  # noqa: E402,F401
+
+
+@pytest.mark.skipif(not LINES.is_dir(), reason="../shared/data/online-retail is not beside the project")
+def test_the_real_exports_pages_say_how_it_was_read_and_count_its_cancellations(retail_site, oracle):
+    site = retail_site.site / RETAIL_PERIOD
+    text = lambda page: " ".join(re.sub(r"<[^>]+>", " ", (site / f"{page}.html").read_text(encoding="utf-8")).split())
+    lines, = oracle.execute("SELECT count(*) FROM read_csv($f, all_varchar = true)",
+                            {"f": sorted(str(p) for p in LINES.glob("*.csv"))}).fetchone()
+    invoices, = oracle.execute("SELECT count(DISTINCT InvoiceNo) FROM read_csv($f, all_varchar = true)",
+                               {"f": sorted(str(p) for p in LINES.glob("*.csv"))}).fetchone()
+    quality = text("data-quality")
+    assert f"given as lines, {lines:,} lines grouped into {invoices:,} orders" in quality
+    assert "ids were written as whole numbers with a trailing .0" in quality
+    assert "not provided, so derived from the orders" in quality
+    assert "customers were derived from the orders, each created at their first order" in text("methodology")
+    # Cancellations of the quarter, as the raw lines give them: invoices C... with a customer, absolute sum.
+    count, amount = oracle.execute("SELECT count(*), sum(abs(amount)) FROM invoices WHERE cancelled "
+                                   "AND ordered >= $s AND ordered < $e", {"s": START, "e": END}).fetchone()
+    cohorts = text("cohorts")
+    assert f"0 refunded, {count:,} cancelled" in cohorts and f"£{amount:,.2f} in all" in cohorts
+    assert "Revenue £2,198,273 " in cohorts  # issue 14: £2,198,273.29
+    # A quarter of the lines name no customer: the summary opens with the notice.
+    summary = (site / "index.html").read_text(encoding="utf-8")
+    assert summary.index('class="rr-notice"') < summary.index('class="rr-kpis"')
+
