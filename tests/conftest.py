@@ -79,3 +79,32 @@ def sample_site(tmp_path_factory, sample_data):
                     build_root=root / "build", use_quarto=False)
     result = builder.run()
     return result
+
+
+@pytest.fixture
+def run_page(tmp_path):
+    """Build a warehouse from tiny exports (params overridden; `prepare(path, params)` may change it, as a test
+    of what staging will fill in) and run one notebook on it as a build does; returns its markdown outputs."""
+    import nbformat
+    import yaml
+
+    from retention_report import execute
+
+    def _run(notebook: str, period: str = "2024-Q1", params_override: dict | None = None, prepare=None,
+             **exports) -> str:
+        data = write_exports(tmp_path / "data", **exports)
+        params = dict(load_params(), **(params_override or {}))
+        path = warehouse.build_warehouse(tmp_path / "warehouse.duckdb", data, parse_period(period), params)
+        if prepare is not None:
+            prepare(path, params)
+        params_file = tmp_path / "params.yaml"
+        params_file.write_text(yaml.safe_dump(dict(params, data_first_day="2024-01-01", data_last_day="2024-03-31")),
+                               encoding="utf-8")
+        output = tmp_path / notebook
+        execute.run_notebook(execute.NOTEBOOKS_DIR / notebook, output, {
+            "period": period, "warehouse": str(path), "params_file": str(params_file),
+            "output_dir": str(tmp_path / "page"), "private_dir": str(tmp_path / "private")})
+        return "\n".join(o["data"]["text/markdown"] for cell in nbformat.read(output, as_version=4).cells
+                         for o in cell.get("outputs", []) if "text/markdown" in o.get("data", {}))
+
+    return _run

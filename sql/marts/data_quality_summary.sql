@@ -1,4 +1,5 @@
--- data_quality_summary: one row per export and reason: rows read, staged and set aside (reason 'staged' for kept rows).
+-- data_quality_summary: one row per export and reason: rows read, staged and set aside; and how the export was
+-- read: grain (row, or line: lines grouped into `records` orders), ids normalised (17850.0 -> 17850), derived.
 CREATE OR REPLACE TABLE data_quality_summary AS
 WITH staged AS (
     SELECT 'customers' AS export, count(*) AS rows_staged FROM stg_customers
@@ -15,6 +16,10 @@ SELECT
     e.export,
     e.present,
     e.rows_read,
+    e.grain,
+    e.records,
+    e.ids_normalised,
+    e.derived,
     s.rows_staged,
     r."column",
     r.reason,

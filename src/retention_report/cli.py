@@ -16,11 +16,12 @@ from rich.text import Text
 from rich.table import Table
 
 from . import pipeline, warehouse
+from .currency import check_currency_params
 from .exports import CONTRACT, ExportError
 from .params import load_params
 from .periods import PeriodError, parse_period
 from .validate import (OptionError, check_data_dir, check_file_option, check_out_dir, check_params, check_site_dir,
-                       check_work_dir, report_lines, validate_exports)
+                       check_work_dir, report_lines, validate_exports, warning_share)
 
 app = typer.Typer(add_completion=False, help="Build the retention report site from raw exports.")
 console = Console(stderr=True)
@@ -74,7 +75,10 @@ def build(
     try:
         data = check_data_dir(data)
         site = check_site_dir(site, data)
-        check_params(_load_params(parsed.label, params))
+        loaded = _load_params(parsed.label, params)
+        check_params(loaded)
+        check_currency_params(loaded)
+        share = warning_share(loaded)
     except (OptionError, ExportError, ValueError) as exc:
         _fail(str(exc).splitlines()[0], 2)
     use_quarto = {"auto": None, "quarto": True, "nbconvert": False}[renderer]
@@ -104,6 +108,10 @@ def build(
                       highlight=False)
     console.print(f"Site: {result.site / 'index.html'} ({time.perf_counter() - started:.1f} s)", markup=False,
                   highlight=False)
+    # Last, so it is what the user reads: what each export held and what was set aside (as `validate` says it).
+    for line in report_lines(result.exports, data, examples=False, warning_share=share, built=True):
+        console.print(Text(line, style="bold yellow" if line.startswith("warning:") else ""), highlight=False,
+                      soft_wrap=True)
 
 
 @app.command()
@@ -117,6 +125,8 @@ def validate(
     try:
         data = check_data_dir(data)
         loaded = _load_params(None, params)
+        check_currency_params(loaded)
+        share = warning_share(loaded)
     except (OptionError, ValueError) as exc:
         _fail(str(exc).splitlines()[0], 2)
     try:
@@ -133,7 +143,7 @@ def validate(
         _fail(str(exc).splitlines()[0])
     except warehouse.SqlModelError as exc:
         _fail(str(exc).splitlines()[0])
-    for line in report_lines(summaries, data):
+    for line in report_lines(summaries, data, warning_share=share):
         typer.echo(line)
 
 

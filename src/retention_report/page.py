@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -55,11 +56,49 @@ def say(text: str) -> None:
     display(Markdown(text))
 
 
-def format_value(value: object, kind: str = "") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+# The currencies shown by symbol; any other is shown by its code (`CHF 12.00`).
+CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT
+
+
+def currency_label(currency: str | None) -> str:
+    """What marks an amount in `currency`: € £ $ for EUR GBP USD, else the code; "" when none is given.
+    The code came from the data: only its letters and digits are kept, so the label is always inert text."""
+    code = re.sub(r"[^A-Z0-9]", "", str(currency or "").upper())
+    return CURRENCY_SYMBOLS.get(code, code)
+
+
+def format_money(value: object, currency: str | None, decimals: int = 2, signed: bool = False) -> str:
+    """The one money format of the site: `£1,234.50`, `-€3.00`, `CHF 1,234.50`, `+$12` (signed, decimals=0);
+    the number alone when no currency is given; `–` when there is no value."""
+    if _missing(value):
+        return "–"
+    # Rounded half up, as on an invoice (0.5 -> 1), from the decimal the value prints as, not its binary double.
+    number = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    sign = "-" if number < 0 else ("+" if signed else "")  # -0.001 rounds to 0.00: shown as 0.00, not -0.00
+    digits = f"{abs(number):,.{decimals}f}"
+    label = currency_label(currency)
+    if not label:
+        return sign + digits
+    return sign + (label + digits if len(label) == 1 else f"{label} {digits}")
+
+
+def money_title(title: str, currency: str | None) -> str:
+    """An axis or column title for amounts: `Revenue (£)`; the title alone when no currency is given."""
+    label = currency_label(currency)
+    return f"{title} ({label})" if label else title
+
+
+def format_value(value: object, kind: str = "", currency: str | None = None) -> str:
+    if _missing(value):
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if kind == "money":
+        return format_money(value, currency)
     if kind == "percent":
         return f"{100 * float(value):.1f}%"
     if isinstance(value, float):
@@ -69,13 +108,14 @@ def format_value(value: object, kind: str = "") -> str:
     return str(value)
 
 
-def markdown_table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
-    """A pipe table whose every cell is escaped; the first row is the header row."""
+def markdown_table(frame: pd.DataFrame, formats: dict[str, str] | None = None, currency: str | None = None) -> str:
+    """A pipe table whose every cell is escaped; the first row is the header row. `formats` maps a column to
+    `percent` or `money` (in `currency`)."""
     formats = formats or {}
     header = "| " + " | ".join(escape_text(c) for c in frame.columns) + " |"
     rule = "| " + " | ".join("---:" if pd.api.types.is_numeric_dtype(frame[c]) else ":---" for c in frame.columns) + " |"
     rows = [
-        "| " + " | ".join(escape_text(format_value(_plain(v), formats.get(c, ""))) for c, v in zip(frame.columns, row)) + " |"
+        "| " + " | ".join(escape_text(format_value(_plain(v), formats.get(c, ""), currency)) for c, v in zip(frame.columns, row)) + " |"
         for row in frame.itertuples(index=False, name=None)
     ]
     return "\n".join([header, rule, *rows])
@@ -88,10 +128,12 @@ def _plain(value: object) -> object:
 
 
 class Page:
-    """The page a notebook is building: its tables go to `<output_dir>/data/<name>.csv`."""
+    """The page a notebook is building: its tables go to `<output_dir>/data/<name>.csv`; its amounts are in
+    `currency` (the reporting currency, `currency.reporting_currency`; None when the data gives none)."""
 
-    def __init__(self, output_dir: str | Path):
+    def __init__(self, output_dir: str | Path, currency: str | None = None):
         self.output_dir = Path(output_dir)
+        self.currency = currency
         self.data_dir = self.output_dir / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         charts.enable()
@@ -116,10 +158,17 @@ class Page:
         lines = []
         if caption:
             lines.append(f"**{escape_text(caption)}**\n")
-        lines.append(markdown_table(shown, formats))
+        lines.append(markdown_table(shown, formats, self.currency))
         more = f" ({len(shown):,} of {len(frame):,} rows shown)" if len(shown) < len(frame) else ""
         lines.append(f"\n[Download {name}.csv](data/{name}.csv){more}")
         display(Markdown("\n".join(lines)))
+
+    def money(self, value: object, decimals: int = 2, signed: bool = False) -> str:
+        """An amount of this page in its currency (`format_money`)."""
+        return format_money(value, self.currency, decimals, signed)
+
+    def money_title(self, title: str) -> str:
+        return money_title(title, self.currency)
 
     def show_html(self, fragment: str) -> None:
         """Show HTML the package generated (never text from the data unescaped) as a raw block, the same

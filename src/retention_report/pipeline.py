@@ -27,7 +27,7 @@ from typing import Callable, Iterator
 import duckdb
 import yaml
 
-from . import cache, execute, publish, render, warehouse
+from . import cache, currency, execute, publish, render, validate, warehouse
 from .exports import CONTRACT, export_path, find_export_files
 from .params import PROJECT_ROOT, load_params
 from .periods import Period, check_within_data, parse_period
@@ -38,7 +38,7 @@ DEFAULT_SITE = PROJECT_ROOT / "reports" / "_site"
 
 # The package's own code each stage runs: part of its cache key.
 WAREHOUSE_CODE = ("warehouse.py", "exports.py", "periods.py", "staging.py", "expressions.py", "presets.py",
-                  "segments.py")
+                  "segments.py", "currency.py")
 NOTEBOOK_CODE_EXCLUDED = {"cli.py", "bench.py", "pipeline.py", "cache.py", "render.py", "publish.py"}
 RENDER_CODE = ("render.py", "charts.py", "periods.py", "publish.py", "templates")
 # Params that change how fast a build runs, never what it computes.
@@ -63,6 +63,8 @@ class BuildResult:
     timings: list[tuple[str, float]] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)  # stages whose recorded result was still valid
     steps: list[tuple[str, float]] = field(default_factory=list)  # the warehouse's loads and models, timed
+    # Per export: rows read, staged and set aside by reason (what `validate` prints), read from the warehouse.
+    exports: list[validate.ExportSummary] = field(default_factory=list)
 
 
 # on_event(kind, name, seconds): kind is "start", "step" (a warehouse load or model), "done" or "reused";
@@ -170,6 +172,11 @@ class Build:
             raise StageError("warehouse", ValueError(
                 f"--strict: {done['set_aside']} row(s) of the exports were set aside; "
                 f"`retention-report validate --data {self.data_dir}` lists them"))
+        # Read on every build, reused or not: the build always ends by saying what was set aside.
+        try:
+            result.exports = validate.read_summaries(self.warehouse_path)
+        except Exception as exc:
+            raise StageError("warehouse", exc) from exc
         # Written on every build (the notebooks read it), fresh even when the warehouse is reused.
         resolved = dict(params, data_first_day=done["first"], data_last_day=done["last"])
         (self.build_dir / "params.yaml").write_text(yaml.safe_dump(resolved, sort_keys=True), encoding="utf-8")
@@ -185,7 +192,13 @@ class Build:
             current[:] = [name, now]
             self._emit("step", name)
 
-        warehouse.build_warehouse(self.warehouse_path, self.data_dir, self.period, params, on_step=step)
+        try:
+            warehouse.build_warehouse(self.warehouse_path, self.data_dir, self.period, params, on_step=step)
+        except warehouse.SqlModelError as exc:
+            stopped = currency.stopped_by_model(exc)  # several currencies and no fx_rates: say only why
+            if stopped is None:
+                raise
+            raise currency.CurrencyError(stopped) from exc
         step("finish (drop raw tables, checkpoint)")
         result.steps.append((current[0], time.perf_counter() - current[1]))
         with duckdb.connect(str(self.warehouse_path), read_only=True) as con:
@@ -213,6 +226,8 @@ class Build:
         one kernel per core by default (`notebook_workers`, else `duckdb.threads`, in params)."""
         code = cache.code_version(*sorted(
             p.name for p in cache.PACKAGE_DIR.glob("*.py") if p.name not in NOTEBOOK_CODE_EXCLUDED), hashes=hashes)
+        # The summary links the data quality page by the name reports/site.yml gives it.
+        code = cache.key(code, hashes.file(render.REPORTS_DIR / "site.yml"))
         private = hashes.tree(self.private_dir)
         keys, todo = {}, []
         for notebook in notebooks:

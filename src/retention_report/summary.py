@@ -156,3 +156,13 @@ def notable_changes(kpis: list[Kpi], count: int = 3) -> list[str]:
             scored.append(best)
     scored.sort(key=lambda pair: -pair[0])
     return [text for _, text in scored[:count]]
+
+
+def data_quality_notice_html(problems: list[str], link: str) -> str:
+    """The notice a summary page opens with when much of an export was set aside: each problem in words and a
+    link to the data quality page (`link`, as reports/site.yml names it)."""
+    items = "".join(f"<li>{html.escape(text)}.</li>" for text in problems)
+    return (f'<div class="rr-notice" role="note"><p><strong>Data quality notice.</strong> Some figures below rest '
+            f'on only part of the exports: rows that broke the data contract were set aside and are in none of '
+            f'them.</p><ul>{items}</ul><p>See <a href="{html.escape(link)}">the data quality page</a> for what '
+            f'was set aside and why.</p></div>')

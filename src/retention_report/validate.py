@@ -110,8 +110,36 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> list[ExportSummary]:
     return summaries
 
 
-def report_lines(summaries: list[ExportSummary], data_dir: Path) -> list[str]:
-    """The summary as plain text lines (values already redacted and made printable)."""
+def read_summaries(warehouse_path: Path) -> list[ExportSummary]:
+    """The same summary as `validate_exports`, read from a built warehouse (what a build prints at its end)."""
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        return _summaries(con)
+
+
+def warning_share(params: dict[str, Any]) -> float:
+    """`set_aside_warning_share`: a share from 0 to 1 (0.05 when not given); refused otherwise."""
+    share = params.get("set_aside_warning_share")
+    share = 0.05 if share is None else share
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise ValueError(f"params: set_aside_warning_share must be a share from 0 to 1 such as 0.05, not {share!r}.")
+    return float(share)
+
+
+def heavily_set_aside(summaries: list[ExportSummary], share: float) -> list[ExportSummary]:
+    """The exports more than `share` of whose rows read were set aside (`set_aside_warning_share`)."""
+    return [s for s in summaries if s.present and s.rows_read and s.rows_set_aside / s.rows_read > share]
+
+
+def heavy_set_aside_line(s: ExportSummary, share: float) -> str:
+    """One export's warning, the same words on the command line and on the summary page."""
+    return (f"{s.rows_set_aside / s.rows_read:.1%} of the {s.export} rows ({s.rows_set_aside:,} of {s.rows_read:,}) "
+            f"were set aside, more than set_aside_warning_share ({share:.0%})")
+
+
+def report_lines(summaries: list[ExportSummary], data_dir: Path, examples: bool = True,
+                 warning_share: float | None = None, built: bool = False) -> list[str]:
+    """The summary as plain text lines (values already redacted and made printable). A build (`built`) prints
+    it without examples and ends with a warning per export over `warning_share`."""
     lines = [f"Exports in {data_dir}:"]
     for s in summaries:
         if s.derived:
@@ -132,15 +160,23 @@ def report_lines(summaries: list[ExportSummary], data_dir: Path) -> list[str]:
             lines.append(f"  {s.ids_normalised:,} ids written as decimals (such as 17850.0) read as whole numbers")
         for p in s.problems:
             lines.append(f"  {p.column}: {p.reason}: {p.rows:,} row(s)")
-            for file, row, line, value in p.examples:
+            for file, row, line, value in (p.examples if examples else []):
                 where = f"{file} row {row}" + (f" (line {line})" if line is not None else "")
                 shown = "(empty)" if value is None else repr(value)
                 lines.append(f"    {where}, {p.column} = {shown}")
     usable = all(s.present or not s.required for s in summaries)
     aside = sum(s.rows_set_aside for s in summaries)
-    lines.append(("Usable" if usable else "Not usable") +
-                 (f": {aside:,} row(s) would be set aside (a build with --strict would fail)." if aside
-                  else ": no row would be set aside."))
+    if built:
+        lines.append(f"{aside:,} row(s) set aside in all (`retention-report validate --data {data_dir}` shows "
+                     f"examples)." if aside else "No row was set aside.")
+    else:
+        lines.append(("Usable" if usable else "Not usable") +
+                     (f": {aside:,} row(s) would be set aside (a build with --strict would fail)." if aside
+                      else ": no row would be set aside."))
+    if warning_share is not None:
+        for s in heavily_set_aside(summaries, warning_share):
+            lines.append(f"warning: {heavy_set_aside_line(s, warning_share)}: the figures leave them out; "
+                         f"the data quality page lists why.")
     return lines
 
 

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import duckdb
 
-from . import staging
+from . import currency, staging
 from .exports import (CONTRACT, Export, drop_raw_export, export_settings, fill_set_aside_lines, find_export_files,
                       load_raw_export)
 from .params import PROJECT_ROOT
@@ -79,12 +79,15 @@ def bind_parameters(period: Period, params: dict[str, Any]) -> dict[str, Any]:
             isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value)
         ):
             bound[key] = value
+    # Bound even when empty (NULL): the reporting-currency model names it either way.
+    bound["reporting_currency"] = currency.reporting_code(params)
     return bound
 
 
 def write_param_tables(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
     """Maps in params become small tables models can join: `param_touchpoint_categories(kind, category)`
-    and `param_comment_themes(theme, keyword)`."""
+    and `param_comment_themes(theme, keyword)`, and `param_fx_rates(currency, rate)`: units of the reporting
+    currency per unit of each currency (refused with one line when malformed)."""
     con.execute("CREATE OR REPLACE TABLE param_touchpoint_categories (kind VARCHAR PRIMARY KEY, category VARCHAR)")
     for category, kinds in (params.get("touchpoint_categories") or {}).items():
         for kind in kinds:
@@ -93,6 +96,10 @@ def write_param_tables(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -
     for theme, keywords in (params.get("comment_themes") or {}).items():
         for keyword in keywords:
             con.execute("INSERT INTO param_comment_themes VALUES ($t, lower($k))", {"t": theme, "k": keyword})
+    currency.check_currency_params(params)
+    con.execute("CREATE OR REPLACE TABLE param_fx_rates (currency VARCHAR PRIMARY KEY, rate DECIMAL(18, 8))")
+    for code, rate in currency.fx_rates(params).items():
+        con.execute("INSERT INTO param_fx_rates VALUES ($c, $r)", {"c": code, "r": rate})
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, sql: str, values: dict[str, Any], source: str = "<sql>") -> None:
