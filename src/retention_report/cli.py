@@ -109,7 +109,8 @@ def build(
     console.print(f"Site: {result.site / 'index.html'} ({time.perf_counter() - started:.1f} s)", markup=False,
                   highlight=False)
     # Last, so it is what the user reads: what each export held and what was set aside (as `validate` says it).
-    for line in report_lines(result.exports, data, examples=False, warning_share=share, built=True):
+    for line in report_lines(result.exports, data, examples=False, warning_share=share, built=True,
+                             params_file=params):
         console.print(Text(line, style="bold yellow" if line.startswith("warning:") else ""), highlight=False,
                       soft_wrap=True)
 

@@ -9,8 +9,13 @@ copied into a temporary table once; Parquet exports are read where they lie, thr
 or a date_format has to rewrite their values first.
 
 Per export, params may set (`exports: {<name>: {...}}`):
-- `source`: a column-mapping preset (see presets.py: shopify, stripe, survey);
+- `source`: a preset for a tool's export (see presets.py: shopify, woocommerce, stripe, survey);
+- `path`: a file, a folder or a glob, relative to the data folder or absolute (default: `<name>.csv`, ...);
 - `columns`: a free mapping `{our_name: their_name}` (wins over the preset's);
+- `compute`: `{column: expression}`, a scalar SQL expression over the file's own columns, checked by
+  expressions.py before it runs (e.g. `amount: "Quantity * UnitPrice"`);
+- `grain`: `row` (default) or, for orders, `line`: one row per line of an order, grouped in staging;
+- `customer_columns`: for orders without a customers export, order columns that describe the customer;
 - `date_format`: a strptime format, or a list of them, for the export's date column (e.g. `%d/%m/%Y`);
   dates are otherwise read as ISO 8601, and a date that could be day-first or month-first is set aside
   as ambiguous;

@@ -137,7 +137,8 @@ def heavy_set_aside_line(s: ExportSummary, share: float) -> str:
 
 
 def report_lines(summaries: list[ExportSummary], data_dir: Path, examples: bool = True,
-                 warning_share: float | None = None, built: bool = False) -> list[str]:
+                 warning_share: float | None = None, built: bool = False,
+                 params_file: Path | None = None) -> list[str]:
     """The summary as plain text lines (values already redacted and made printable). A build (`built`) prints
     it without examples and ends with a warning per export over `warning_share`."""
     lines = [f"Exports in {data_dir}:"]
@@ -167,8 +168,9 @@ def report_lines(summaries: list[ExportSummary], data_dir: Path, examples: bool 
     usable = all(s.present or not s.required for s in summaries)
     aside = sum(s.rows_set_aside for s in summaries)
     if built:
-        lines.append(f"{aside:,} row(s) set aside in all (`retention-report validate --data {data_dir}` shows "
-                     f"examples)." if aside else "No row was set aside.")
+        again = f"--data {data_dir}" + (f" --params {params_file}" if params_file else "")
+        lines.append(f"{aside:,} row(s) set aside in all (`retention-report validate {again}` shows examples)."
+                     if aside else "No row was set aside.")
     else:
         lines.append(("Usable" if usable else "Not usable") +
                      (f": {aside:,} row(s) would be set aside (a build with --strict would fail)." if aside
