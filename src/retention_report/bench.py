@@ -231,6 +231,8 @@ def run_bench(customers: int = 1_000_000, small: int = 20_000, out: Path | None 
 
     settings = duckdb_settings(load_params(PERIOD))  # the reference runs with the build's own settings
     threads, memory_limit = settings["threads"], settings["memory_limit"]
+    if out is not None:  # `--tmp` names a folder of its own; made when it does not exist yet
+        Path(out).mkdir(parents=True, exist_ok=True)
     tmp = tempfile.TemporaryDirectory(prefix="rr-bench-", dir=out) if not keep else None
     root = Path(tmp.name) if tmp else Path(tempfile.mkdtemp(prefix="rr-bench-", dir=out))
     report: dict = {"machine": machine(), "customers": customers, "small": small}
