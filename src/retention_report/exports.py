@@ -412,7 +412,7 @@ def load_raw_export(con: duckdb.DuckDBPyConnection, data_dir: Path, export: Expo
     con.execute(f"DROP VIEW IF EXISTS raw_{export.name}")
     con.execute(f"DROP TABLE IF EXISTS {table}")
     helpers = ("NULL::VARCHAR AS _file, 0::BIGINT AS _row_base, NULL::BIGINT AS _line, "
-               "NULL::TIMESTAMPTZ AS _exported_at, NULL::BIGINT AS _group_rows, 0::BIGINT AS _breaks, "
+               "NULL::TIMESTAMPTZ AS _exported_at, 0::BIGINT AS _breaks, "
                f"NULL::VARCHAR AS _date_format, NULL::VARCHAR AS _{export.date_column}_parsed")
     if not files:
         if export.required:
@@ -545,7 +545,7 @@ def _load_files(con: duckdb.DuckDBPyConnection, table: str, first: bool, group: 
     statement = (
         f"SELECT {', '.join(selected + extras)}, {'filename' if several else '$file'} AS _file, "
         f"$row_base::BIGINT AS _row_base, NULL::BIGINT AS _line, $exported_at::TIMESTAMPTZ AS _exported_at, "
-        f"1::BIGINT AS _group_rows, ({breaks})::BIGINT AS _breaks, NULL::VARCHAR AS _date_format, "
+        f"({breaks})::BIGINT AS _breaks, NULL::VARCHAR AS _date_format, "
         f"NULL::VARCHAR AS _{export.date_column}_parsed "
         f"FROM {reader}"
     )
@@ -639,7 +639,7 @@ def _read_in_place(con: duckdb.DuckDBPyConnection, files: list[Path], export: Ex
         parts.append(
             f"SELECT {', '.join(columns)}, {_sql_text(str(path))} AS _file, NULL::BIGINT AS _line, "
             f"{_sql_text(_exported_at(path, resolved).isoformat())}::TIMESTAMPTZ AS _exported_at, "
-            f"1::BIGINT AS _group_rows, NULL::VARCHAR AS _date_format, "
+            f"NULL::VARCHAR AS _date_format, "
             f"NULL::VARCHAR AS _{export.date_column}_parsed, file_row_number + 1 AS _row "
             f"FROM read_parquet({_sql_text(str(path))}, file_row_number = true)")
     con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{export.name} AS " + " UNION ALL ".join(parts))

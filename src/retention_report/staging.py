@@ -20,7 +20,7 @@ from .params import PROJECT_ROOT
 TEMPLATE = PROJECT_ROOT / "sql" / "staging" / "stg_export.sql.j2"
 DERIVED_CUSTOMERS = PROJECT_ROOT / "sql" / "staging" / "derived_customers.sql.j2"
 # Columns of the raw tables that are not the export's own (exports.load_raw_export adds them).
-RAW_HELPERS = ("_file", "_row", "_line", "_exported_at", "_group_rows", "_date_format")
+RAW_HELPERS = ("_file", "_row", "_line", "_exported_at", "_date_format")
 # What each record is called where it is described (a comment in the SQL, the data quality page).
 RECORDS = {"customers": "customer", "orders": "order", "nps_responses": "survey answer",
            "touchpoints": "touchpoint"}
