@@ -12,24 +12,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from retention_report.params import PROJECT_ROOT
-from retention_report.periods import parse_period
+from conftest import LINES, RETAIL
 from retention_report.pipeline import Build
 
-RETAIL = PROJECT_ROOT.parent / "shared" / "data" / "online-retail"
-LINES = RETAIL / "invoice-lines"
-PARAMS = """\
-exports:
-  orders:
-    path: invoice-lines
-    grain: line
-    columns: {order_id: InvoiceNo, customer_id: CustomerID, ordered_at: InvoiceDate}
-    compute:
-      amount: "Quantity * UnitPrice"
-      status: "CASE WHEN InvoiceNo LIKE 'C%' THEN 'cancelled' ELSE 'completed' END"
-      currency: "'GBP'"
-    customer_columns: [Country]
-"""
 PERIOD = "2011-Q3"
 START, END = "2011-07-01", "2011-10-01"
 
@@ -37,14 +22,8 @@ pytestmark = pytest.mark.skipif(not LINES.is_dir(), reason="../shared/data/onlin
 
 
 @pytest.fixture(scope="module")
-def retail_site(tmp_path_factory):
-    root = tmp_path_factory.mktemp("retail")
-    params = root / "params.yaml"
-    params.write_text(PARAMS, encoding="utf-8")
-    build = Build(parse_period(PERIOD), RETAIL, root / "site" / "_site", params, build_root=root / "build",
-                  use_quarto=False)
-    build.run()
-    return build
+def retail_site(retail_builds):
+    return retail_builds[PERIOD]
 
 
 @pytest.fixture(scope="module")

@@ -254,3 +254,19 @@ def check_site_dir(site: Path, data: Path | None = None) -> Path:
             raise OptionError(f"--site {site}: is a folder that is not a published report site (no index.html and "
                               f"site.json); a build replaces the whole folder, so give an empty or new one.")
     return resolved
+
+
+def present_exports(warehouse_path: Path) -> set[str]:
+    """The exports the build found in the data folder (the `export_files` table's `present`)."""
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        return {name for name, present in con.execute("SELECT export, present FROM export_files").fetchall() if present}
+
+
+# What each optional export is called in a sentence ("No touchpoints export ...").
+EXPORT_WORDS = {"nps_responses": "survey", "touchpoints": "touchpoint", "customers": "customer"}
+
+
+def absent_export_line(name: str, consequence: str) -> str:
+    """The one sentence every card, sentence and section says in place of a figure whose optional export is
+    absent: 'No touchpoints export (`touchpoints`) was provided, so <consequence>.'"""
+    return f"No {EXPORT_WORDS.get(name, name)} export (`{name}`) was provided, so {consequence}."
