@@ -427,15 +427,21 @@ def test_returning_ratio_counts_only_new_customers_still_active_at_the_end(build
 
 
 def test_retention_sentence_reads_the_numbers():
+    # Retention is kept / S: 150 of 200 (75.0%) against 70 of 100 (70.0%) and 64 of 80 (80.0%).
     kpis = pd.DataFrame({
-        "metric": ["customers_at_start", "retained_customers", "customer_retention_rate", "churn_rate"],
-        "value": [200.0, 150.0, 0.8, 0.25], "previous": [100.0, 70.0, 0.75, 0.3], "year_ago": [90.0, 60.0, 0.85, 0.33]})
+        "metric": ["customers_at_start", "retained_customers", "churned_customers", "reactivated_customers",
+                   "new_customers", "new_customers_at_end", "customer_retention_rate", "churn_rate"],
+        "value": [200.0, 150.0, 50.0, 30.0, 40.0, 25.0, 0.75, 0.25],
+        "previous": [100.0, 70.0, 30.0, 5.0, 20.0, 10.0, 0.70, 0.30],
+        "year_ago": [80.0, 64.0, 16.0, 5.0, 20.0, 10.0, 0.80, 0.20]})
     kpis["change"], kpis["change_year_ago"] = kpis.value - kpis.previous, kpis.value - kpis.year_ago
     text = cohorts.retention_sentence(kpis, "2024-Q2", "2024-Q1", "2023-Q2")
-    assert "**80.0%**" in text and "up 5.0 points on 2024-Q1 (75.0%)" in text
-    assert "down 5.0 points on 2023-Q2 (85.0%)" in text and "150 were still active" in text
+    assert "**75.0%**" in text and "up 5.0 points on 2024-Q1 (70.0%)" in text
+    assert "down 5.0 points on 2023-Q2 (80.0%)" in text
+    assert "150 were still active at the end and 50 churned (churn 25.0%" in text
+    assert "30 customers came back after a lapse and 25 of the 40 new customers were active at the end" in text
     once = cohorts.retention_sentence(kpis, "2024", "2023", "2023")
-    assert once.count("2023") == 1
+    assert once.count("points on 2023") == 1 and once.count("in 2023") == 1
 
 
 def test_when_the_data_stops_inside_the_period_customers_at_end_are_counted_at_the_data_end(build_warehouse):

@@ -102,7 +102,7 @@ metrics AS (
         (1, 'customers_at_start', 'count'), (2, 'new_customers', 'count'), (3, 'customers_at_end', 'count'),
         (3.5, 'new_customers_at_end', 'count'), (4, 'retained_customers', 'count'), (4.5, 'churned_customers', 'count'),
         (5, 'reactivated_customers', 'count'),
-        (6, 'customer_retention_rate', 'rate'), (7, 'churn_rate', 'rate'), (7.5, 'returning_customer_ratio', 'rate'),
+        (6, 'customer_retention_rate', 'rate'), (7, 'churn_rate', 'rate'), (7.5, 'returning_customer_ratio', 'ratio'),
         (8, 'repeat_purchase_rate', 'rate'),
         (9, 'gross_revenue_retention', 'rate'), (10, 'net_revenue_retention', 'rate'),
         (11, 'buying_customers', 'count'), (12, 'revenue', 'money'), (13, 'top_20_percent_revenue_share', 'rate')
