@@ -306,14 +306,16 @@ def retention_sentence(kpis: pd.DataFrame, period: str, previous: str, year_ago:
         partial = ", partial data" if cover != COMPLETE else ""
         return f"{word} {abs(100 * change):.1f} points on {label} ({percent(value)}{partial})"
 
-    def churn_then(column: str) -> str:
-        return "no data" if coverage(churn, f"{column}_coverage") == NO_DATA else percent(churn[column])
+    def churn_then(column: str, label: str) -> str:
+        if coverage(churn, f"{column}_coverage") == NO_DATA:
+            return f"no data in {label}"
+        return f"no figure for {label}" if missing(churn[column]) else f"{percent(churn[column])} in {label}"
 
     comparisons = [against(previous, "previous", "change")]
-    churn_before = [f"{churn_then('previous')} in {previous}"]
+    churn_before = [churn_then("previous", previous)]
     if year_ago != previous:
         comparisons.append(against(year_ago, "year_ago", "change_year_ago"))
-        churn_before.append(f"{churn_then('year_ago')} in {year_ago}")
+        churn_before.append(churn_then("year_ago", year_ago))
     partial_now = " (partial: see the note on the data's dates)" if coverage(crr, "coverage") != COMPLETE else ""
     back, new_at_end = count("reactivated_customers"), count("new_customers_at_end")
     return (
@@ -409,9 +411,27 @@ def look_back_days(metric: str, period, churn_after_days: int) -> int:
     return 0
 
 
+# The figures made of S (customers active in the churn_after_days before the start): when the data holds none of
+# those days there is no S, so they have no data at all, even when the period itself is partly covered.
+OF_S = {"customers_at_start", "retained_customers", "churned_customers", "reactivated_customers",
+        "customer_retention_rate", "churn_rate", "returning_customer_ratio", "gross_revenue_retention",
+        "net_revenue_retention"}
+
+
 def period_figure_coverage(metric: str, period, span, churn_after_days: int) -> str:
-    """COMPLETE, PARTIAL or NO_DATA for `metric` in `period`, by the one rule of coverage.DataSpan."""
-    return span.needs(period.start, period.end_exclusive, look_back_days(metric, period, churn_after_days))
+    """COMPLETE, PARTIAL or NO_DATA for `metric` in `period`, by the one rule of coverage.DataSpan: the period and
+    the days before it that the figure reads (NO_DATA for a figure of S when the data holds none of S's window,
+    or for revenue retention none of the stretch it compares with)."""
+    from datetime import timedelta
+
+    from .coverage import NO_DATA
+
+    start = period.start
+    if metric in OF_S and span.coverage(start - timedelta(days=int(churn_after_days)), start) == NO_DATA:
+        return NO_DATA
+    if PERIOD_LOOK_BACK.get(metric) == "revenue" and span.coverage(period.previous.start, start) == NO_DATA:
+        return NO_DATA
+    return span.needs(start, period.end_exclusive, look_back_days(metric, period, churn_after_days))
 
 
 def combined_coverage(*coverages: str) -> str:
@@ -448,7 +468,9 @@ def data_edge_notes(span, periods: list, churn_after_days: int) -> list[str]:
     """One sentence per period (the report's and its comparisons, each once) that the data does not wholly cover,
     written from the data's real first and last days: no data, a start or end inside the period, or a start
     inside the days before it that its figures read."""
-    from .coverage import COMPLETE, NO_DATA
+    from datetime import timedelta
+
+    from .coverage import NO_DATA
 
     notes = []
     for period in dict.fromkeys(periods):
@@ -470,12 +492,12 @@ def data_edge_notes(span, periods: list, churn_after_days: int) -> list[str]:
         if span.first_day > start:
             notes.append(f"The data starts on {span.first_day}, {_days((span.first_day - start).days)} after {period} "
                          f"began ({start}): {period}'s figures are partial.")
-        elif span.needs(start, end, churn_after_days) != COMPLETE:
+        elif span.first_day > start - timedelta(days=int(churn_after_days)):
             notes.append(f"The data starts on {span.first_day}, {_days((start - span.first_day).days)} before "
                          f"{period} began, less than the {churn_after_days} days its customers at start (S) are read "
                          f"from: S, retention and churn for {period} are partial (customers active only before the "
                          f"data are missing).")
-        elif span.needs(start, end, look_back_days("net_revenue_retention", period, churn_after_days)) != COMPLETE:
+        elif span.first_day > period.previous.start:
             notes.append(f"The data starts on {span.first_day}, less than one period before {period} began "
                          f"({period.previous.start}): {period}'s revenue retention compares with a stretch the data "
                          f"covers only in part, so it is partial.")
