@@ -48,6 +48,7 @@ class Kpi:
     # time; empty: evenly spaced.
     history_months: tuple[float, ...] = ()
     coverage: str = COMPLETE  # of the period's own figure (coverage.DataSpan)
+    coverage_note: str = ""  # the data's real dates, said when the figure is partial or has no data
     missing: str = ""  # the absent optional export the figure needs ("the touchpoints export"): no number then
 
     def formatted(self, value: float | None = None, signed: bool = False) -> str:
@@ -147,8 +148,9 @@ def kpi_cards_html(kpis: list[Kpi]) -> str:
             number, spark = "no data", ""
         else:
             number, spark = kpi.formatted(), _sparkline(kpi)
-        words = kpi.detail + ("; partial: the data covers only part of the days this figure reads"
-                              if kpi.coverage == PARTIAL else "")
+        note = kpi.coverage_note or "the data covers only part of the days this figure reads"
+        words = kpi.detail + (f"; partial: {note}" if kpi.coverage == PARTIAL else
+                              f"; {note}" if kpi.coverage == NO_DATA and kpi.coverage_note else "")
         detail = f'<p class="rr-kpi-detail">{html.escape(words)}</p>' if words else ""
         changes = "".join(_change_line(kpi, c) for c in kpi.changes)
         cards.append(
@@ -363,8 +365,21 @@ def summary_cards(kpis_table, shares, nps_counts, nrr_terms, params: dict, perio
                   "of {n:,} customers active in 12 months", labels, within(TOUCHPOINTS, twelve_months=True),
                   missing=no_touchpoints),
     ]
+    notes = {"NPS": SURVEY, "Would buy again": SURVEY, f"Welcomed within {welcome_days} days": TOUCHPOINTS,
+             "Appreciated in the last 12 months": TOUCHPOINTS}  # the cards bounded by their own export's dates
+
+    def note(kpi: Kpi) -> str:
+        """The real dates behind a partial figure: the orders', and its own export's when it has one."""
+        words = span.words()
+        name = notes.get(kpi.name)
+        if name and present(name):
+            own = export_span(name).words().replace("the data", f"the {name} export")
+            words = own if name == SURVEY else f"{words}; {own}"
+        return words
+
     # The trend line's x axis is time: a year ago, the previous period, now.
-    return [replace(kpi, history_months=(12, period.months, 0)) for kpi in kpis]
+    return [replace(kpi, history_months=(12, period.months, 0),
+                    coverage_note=note(kpi) if kpi.coverage != COMPLETE else "") for kpi in kpis]
 
 
 def summary_rows(kpis: list[Kpi]):
