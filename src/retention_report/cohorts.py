@@ -318,8 +318,11 @@ def retention_sentence(kpis: pd.DataFrame, period: str, previous: str, year_ago:
         churn_before.append(churn_then("year_ago", year_ago))
     partial_now = " (partial: see the note on the data's dates)" if coverage(crr, "coverage") != COMPLETE else ""
     back, new_at_end = count("reactivated_customers"), count("new_customers_at_end")
+    figures = " and ".join(c for c in comparisons if not c.startswith("no figure"))
+    gaps = " and ".join(c for c in comparisons if c.startswith("no figure"))
+    compared = figures + (", with " if figures and gaps else "with " if gaps else "") + gaps
     return (
-        f"Customer retention in {period} was **{percent(crr.value)}**{partial_now}, " + " and ".join(comparisons)
+        f"Customer retention in {period} was **{percent(crr.value)}**{partial_now}, " + compared
         + f": of the {int(start.value):,} customers active at the start, {count('retained_customers'):,} were still "
         f"active at the end and {count('churned_customers'):,} churned (churn {percent(churn.value)}, against "
         + " and ".join(churn_before) + f"). Besides them, {back:,} customer{'s' if back != 1 else ''} came back after "
