@@ -74,6 +74,7 @@ def test_data_starting_inside_the_period_and_ending_inside_it():
     table = cohorts.kpis_with_coverage(period_kpis(Q3_KPIS), span, periods_of("2024-Q2"), 90).set_index("metric")
     of_s = table.index.isin(cohorts.OF_S)
     assert (table.coverage[of_s] == NO_DATA).all() and table.value[of_s].isna().all()  # no order before the start
+    assert cohorts.period_figure_coverage("customers_at_start", parse_period("2024-Q3"), span, 90) == PARTIAL
     assert (table.coverage[~of_s] == PARTIAL).all() and table.loc["buying_customers", "value"] == 2161
     assert (table.previous_coverage == NO_DATA).all() and table.previous.isna().all()
     assert cohorts.retention_sentence(table.reset_index(), "2024-Q2", "2024-Q1", "2023-Q2").startswith(
@@ -112,7 +113,8 @@ def test_a_period_the_data_ends_inside_is_partial_without_blaming_its_start():
     assert "The data ends on 2011-12-09, before 2011-Q4 does (2011-12-31)" in notes
     assert "The data starts on 2010-12-01, 61 days after 2010-Q4 began (2010-10-01): 2010-Q4's figures are partial" in notes
     table = cohorts.kpis_with_coverage(period_kpis(Q3_KPIS), RETAIL_SPAN, p, 90).set_index("metric")
-    assert (table.coverage == PARTIAL).all()
+    assert table.loc["customers_at_start", "coverage"] == COMPLETE  # S reads only the 90 days before October
+    assert (table.coverage.drop("customers_at_start") == PARTIAL).all()
     assert table.loc["customers_at_start", "year_ago_coverage"] == NO_DATA  # not "0 (partial)"
     assert table.loc["net_revenue_retention", "year_ago_coverage"] == NO_DATA
     assert table.loc["buying_customers", "year_ago_coverage"] == PARTIAL  # December 2010's buyers are there

@@ -430,7 +430,10 @@ def period_figure_coverage(metric: str, period, span, churn_after_days: int) -> 
     from .coverage import NO_DATA
 
     start = period.start
-    if metric in OF_S and span.coverage(start - timedelta(days=int(churn_after_days)), start) == NO_DATA:
+    s_window = span.coverage(start - timedelta(days=int(churn_after_days)), start)
+    if metric == "customers_at_start":  # S reads only the days before the period
+        return s_window
+    if metric in OF_S and s_window == NO_DATA:
         return NO_DATA
     if PERIOD_LOOK_BACK.get(metric) == "revenue" and span.coverage(period.previous.start, start) == NO_DATA:
         return NO_DATA
