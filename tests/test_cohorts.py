@@ -158,9 +158,11 @@ def test_period_figures_by_hand(build_warehouse):
     k = con.execute("SELECT * FROM period_kpis").df().set_index("metric")
     assert list(k.columns) == ["value", "previous", "year_ago", "change", "change_year_ago", "kind"]
     # S = {p1, p2, p5} (orders 2024-01-02..03-31), N = {p3}, E = {p1, p3, p4} (orders 2024-04-02..06-30).
+    # Kept = S and E = {p1}, churned = {p2, p5}, came back = {p4} (in E, not in S, not new), new = {p3}.
     expected = {"customers_at_start": 3, "new_customers": 1, "customers_at_end": 3, "retained_customers": 1,
-                "new_customers_at_end": 1,
-                "reactivated_customers": 1, "customer_retention_rate": 2 / 3, "churn_rate": 2 / 3,
+                "new_customers_at_end": 1, "churned_customers": 2,
+                "reactivated_customers": 1, "customer_retention_rate": 1 / 3, "churn_rate": 2 / 3,
+                "returning_customer_ratio": 2 / 3,  # (E - N) / S = (3 - 1) / 3: counts p4's comeback
                 "repeat_purchase_rate": 2 / 3, "buying_customers": 3, "revenue": 170,
                 # S's revenue in Jan-Mar: 50 + 100 + 10; in the period p1 spent 70, capped at 50 for GRR.
                 "gross_revenue_retention": 50 / 160, "net_revenue_retention": 70 / 160,
@@ -377,8 +379,11 @@ def test_sample_period_figures_equal_pandas(sample_site, completed):
     assert kpis.loc["customers_at_end", "value"] == len(e)
     assert kpis.loc["new_customers", "value"] == len(n)
     assert kpis.loc["new_customers_at_end", "value"] == len(n & e)
-    assert kpis.loc["customer_retention_rate", "value"] == pytest.approx((len(e) - len(n & e)) / len(s))
+    assert kpis.loc["customer_retention_rate", "value"] == pytest.approx(len(s & e) / len(s))
+    assert kpis.loc["returning_customer_ratio", "value"] == pytest.approx((len(e) - len(n & e)) / len(s))
     assert kpis.loc["churn_rate", "value"] == pytest.approx(len(s - e) / len(s))
+    assert kpis.loc["churned_customers", "value"] == len(s - e)
+    assert kpis.loc["reactivated_customers", "value"] == len(e - s - n)
     row = kpis.loc["customer_retention_rate"]
     assert row.change == pytest.approx(row.value - row.previous)
 
@@ -409,7 +414,7 @@ def test_recent_against_earlier_pools_complete_cells_only():
     assert got["recent"] == pytest.approx(19 / 50) and got["earlier"] == pytest.approx(0.1)
 
 
-def test_crr_counts_only_new_customers_still_active_at_the_end(build_warehouse):
+def test_returning_ratio_counts_only_new_customers_still_active_at_the_end(build_warehouse):
     # A year: n1 is new in January and lapses (not in E); n2 is new in December (in E). S = {s1}, s1 in E.
     con = build_warehouse(
         period="2024", customers=[customer(c, "2023-01-01") for c in ("s1", "n1", "n2")],
@@ -417,19 +422,26 @@ def test_crr_counts_only_new_customers_still_active_at_the_end(build_warehouse):
                 order("4", "n2", "2024-12-10")])
     k = dict(con.execute("SELECT metric, value FROM period_kpis").fetchall())
     assert (k["customers_at_start"], k["new_customers"], k["customers_at_end"], k["new_customers_at_end"]) == (1, 2, 2, 1)
-    assert k["customer_retention_rate"] == 1.0  # (2 - 1) / 1; with every new customer subtracted it would be 0
+    assert k["returning_customer_ratio"] == 1.0  # (2 - 1) / 1; with every new customer subtracted it would be 0
+    assert k["customer_retention_rate"] == 1.0 and k["churn_rate"] == 0.0  # s1 kept
 
 
 def test_retention_sentence_reads_the_numbers():
+    # Retention is kept / S: 150 of 200 (75.0%) against 70 of 100 (70.0%) and 64 of 80 (80.0%).
     kpis = pd.DataFrame({
-        "metric": ["customers_at_start", "retained_customers", "customer_retention_rate", "churn_rate"],
-        "value": [200.0, 150.0, 0.8, 0.25], "previous": [100.0, 70.0, 0.75, 0.3], "year_ago": [90.0, 60.0, 0.85, 0.33]})
+        "metric": ["customers_at_start", "retained_customers", "churned_customers", "reactivated_customers",
+                   "new_customers", "new_customers_at_end", "customer_retention_rate", "churn_rate"],
+        "value": [200.0, 150.0, 50.0, 30.0, 40.0, 25.0, 0.75, 0.25],
+        "previous": [100.0, 70.0, 30.0, 5.0, 20.0, 10.0, 0.70, 0.30],
+        "year_ago": [80.0, 64.0, 16.0, 5.0, 20.0, 10.0, 0.80, 0.20]})
     kpis["change"], kpis["change_year_ago"] = kpis.value - kpis.previous, kpis.value - kpis.year_ago
     text = cohorts.retention_sentence(kpis, "2024-Q2", "2024-Q1", "2023-Q2")
-    assert "**80.0%**" in text and "up 5.0 points on 2024-Q1 (75.0%)" in text
-    assert "down 5.0 points on 2023-Q2 (85.0%)" in text and "150 were still active" in text
+    assert "**75.0%**" in text and "up 5.0 points on 2024-Q1 (70.0%)" in text
+    assert "down 5.0 points on 2023-Q2 (80.0%)" in text
+    assert "150 were still active at the end and 50 churned (churn 25.0%" in text
+    assert "30 customers came back after a lapse and 25 of the 40 new customers were active at the end" in text
     once = cohorts.retention_sentence(kpis, "2024", "2023", "2023")
-    assert once.count("2023") == 1
+    assert once.count("points on 2023") == 1 and once.count("in 2023") == 1
 
 
 def test_when_the_data_stops_inside_the_period_customers_at_end_are_counted_at_the_data_end(build_warehouse):

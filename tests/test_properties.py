@@ -391,3 +391,59 @@ def test_rows_are_staged_or_set_aside_exactly_as_the_contract_says(exports):
                 rows = {(f, r): v for f, r, _, v in written[name]}
                 for key, column in outcome.items():
                     assert got[name][key] == column, (name, key, rows[key], got[name][key], column)
+
+
+# ---------------------------------------------------------------------------------------------- retention
+
+
+ORDER_DAYS = 700  # orders fall on days 0..699 from 2023-01-01: before, inside and after the periods below
+RETENTION_PERIODS = ["2024-Q1", "2024-01", "2024-H1", "2024", "2023-Q3"]
+
+
+def retention_orders():
+    """Orders of up to six customers on any day of two years, completed or not, of any amount."""
+    return st.lists(st.tuples(st.sampled_from(["c1", "c2", "c3", "c4", "c5", "c6"]), st.integers(0, ORDER_DAYS - 1),
+                              st.sampled_from(["completed", "completed", "refunded", "cancelled"]),
+                              st.sampled_from(["0.00", "5.00", "10.00", "99.99"])), max_size=25)
+
+
+# Kept as an example: c1 active at the start of 2024-Q1 (2023-12-01) and at its end; c2 bought in 2023-06, lapsed
+# and came back in March: (E - N) / S read 2 / 1 = 200% here, with churn 0%.
+COMEBACK = [("c1", 334, "completed", "10.00"), ("c1", 440, "completed", "10.00"), ("c2", 160, "completed", "5.00"),
+            ("c2", 430, "completed", "5.00")]
+
+
+@SETTINGS
+@given(retention_orders(), st.sampled_from(RETENTION_PERIODS), st.sampled_from([1, 30, 90, 200]))
+@example(COMEBACK, "2024-Q1", 90)
+def test_customer_retention_is_a_share_of_s_and_adds_up_with_churn(rows, period, churn_after_days):
+    """On any orders, in every comparison period: 0 <= retention <= 1, retention + churn = 1, kept + churned = S
+    and E = kept + came back + new at end (the real SQL, on a small DuckDB)."""
+    from datetime import timedelta
+
+    from conftest import customer, order, write_exports
+
+    day0 = date(2023, 1, 1)
+    orders = [order(f"o{i}", c, f"{day0 + timedelta(days=d)} 12:00:00", amount, status)
+              for i, (c, d, status, amount) in enumerate(rows)]
+    with tempfile.TemporaryDirectory(prefix="rr-prop-") as tmp:
+        folder = write_exports(Path(tmp) / "data", customers=[customer(f"c{i}", "2022-12-01") for i in range(1, 7)],
+                               orders=orders)
+        params = load_params()
+        params["churn_after_days"] = churn_after_days
+        path = warehouse.build_warehouse(Path(tmp) / "wh.duckdb", folder, parse_period(period), params)
+        with duckdb.connect(str(path), read_only=True) as con:
+            kpis = {metric: (value, previous, year_ago) for metric, value, previous, year_ago in con.execute(
+                "SELECT metric, value, previous, year_ago FROM period_kpis").fetchall()}
+    for role in range(3):
+        k = {metric: values[role] for metric, values in kpis.items()}
+        s = k["customers_at_start"]
+        assert k["retained_customers"] + k["churned_customers"] == s
+        assert k["customers_at_end"] == k["retained_customers"] + k["reactivated_customers"] + k["new_customers_at_end"]
+        if not s:
+            assert k["customer_retention_rate"] is None and k["churn_rate"] is None  # no share of nobody
+            continue
+        retention, churn = k["customer_retention_rate"], k["churn_rate"]
+        assert 0 <= retention <= 1 and 0 <= churn <= 1
+        assert abs(retention + churn - 1) < 1e-12
+        assert retention == k["retained_customers"] / s

@@ -40,8 +40,11 @@ SELECT * FROM per_customer;
 -- period a year earlier, and the changes. "Active at a date" = a completed order (status in active_statuses)
 -- in the churn_after_days days before it. S = active at the period's start, E = active at its end (or at the
 -- end of the data, when the data stops inside the period),
--- N = first completed order ever inside the period. Customer retention rate = (E - N_E) / S, where N_E counts
--- the new customers who are in E (a new customer who lapsed inside a long period was never in E). Revenue
+-- N = first completed order ever inside the period. Every customer of E is kept (in S), came back (not in S,
+-- not new) or new; every customer of S is kept or churned. Customer retention rate = kept / S and churn rate =
+-- churned / S: shares of S that add up to 1. The returning customer ratio = (E - N_E) / S = (kept + came back)
+-- / S, where N_E counts the new customers who are in E (a new customer who lapsed inside a long period was
+-- never in E): it counts comebacks, customers who were never in S, so it is no share of S and can pass 1. Revenue
 -- retention compares the S customers' revenue in the period with the equally long stretch just before it; only
 -- those of S who bought in that stretch count (for a period shorter than churn_after_days, S also holds customers
 -- with nothing to compare: their spending in the period is won back, not retained, and would inflate NRR).
@@ -70,10 +73,13 @@ figures AS (
         count(*) FILTER (WHERE p.at_end)::DOUBLE AS customers_at_end,
         count(*) FILTER (WHERE p.is_new AND p.at_end)::DOUBLE AS new_customers_at_end,
         count(*) FILTER (WHERE p.at_start AND p.at_end)::DOUBLE AS retained_customers,
+        count(*) FILTER (WHERE p.at_start AND NOT p.at_end)::DOUBLE AS churned_customers,
         count(*) FILTER (WHERE p.at_end AND NOT p.at_start AND NOT p.is_new)::DOUBLE AS reactivated_customers,
-        (count(*) FILTER (WHERE p.at_end) - count(*) FILTER (WHERE p.is_new AND p.at_end))
-            / nullif(count(*) FILTER (WHERE p.at_start), 0) AS customer_retention_rate,
+        count(*) FILTER (WHERE p.at_start AND p.at_end) / nullif(count(*) FILTER (WHERE p.at_start), 0)
+            AS customer_retention_rate,
         count(*) FILTER (WHERE p.at_start AND NOT p.at_end) / nullif(count(*) FILTER (WHERE p.at_start), 0) AS churn_rate,
+        (count(*) FILTER (WHERE p.at_end) - count(*) FILTER (WHERE p.is_new AND p.at_end))
+            / nullif(count(*) FILTER (WHERE p.at_start), 0) AS returning_customer_ratio,
         count(*) FILTER (WHERE p.orders_in_period >= 2) / nullif(count(*) FILTER (WHERE p.orders_in_period >= 1), 0)
             AS repeat_purchase_rate,
         sum(least(p.revenue_in_period, p.revenue_before)) FILTER (WHERE p.at_start)
@@ -94,8 +100,10 @@ long AS (
 metrics AS (
     SELECT * FROM (VALUES
         (1, 'customers_at_start', 'count'), (2, 'new_customers', 'count'), (3, 'customers_at_end', 'count'),
-        (3.5, 'new_customers_at_end', 'count'), (4, 'retained_customers', 'count'), (5, 'reactivated_customers', 'count'),
-        (6, 'customer_retention_rate', 'rate'), (7, 'churn_rate', 'rate'), (8, 'repeat_purchase_rate', 'rate'),
+        (3.5, 'new_customers_at_end', 'count'), (4, 'retained_customers', 'count'), (4.5, 'churned_customers', 'count'),
+        (5, 'reactivated_customers', 'count'),
+        (6, 'customer_retention_rate', 'rate'), (7, 'churn_rate', 'rate'), (7.5, 'returning_customer_ratio', 'ratio'),
+        (8, 'repeat_purchase_rate', 'rate'),
         (9, 'gross_revenue_retention', 'rate'), (10, 'net_revenue_retention', 'rate'),
         (11, 'buying_customers', 'count'), (12, 'revenue', 'money'), (13, 'top_20_percent_revenue_share', 'rate')
     ) AS m(position, metric, kind)

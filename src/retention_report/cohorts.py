@@ -251,8 +251,8 @@ def most_moved_segment(table: pd.DataFrame, month: int, against: str, min_sample
 
 def kpi_table(kpis: pd.DataFrame) -> pd.DataFrame:
     """period_kpis with a readable label and its definition."""
-    labels = kpis["metric"].map(lambda m: KPI_LABELS.get(m, (m, ""))[0])
-    definitions = kpis["metric"].map(lambda m: KPI_LABELS.get(m, (m, ""))[1])
+    labels = kpis["metric"].map(lambda m: PERIOD_LABELS.get(m, (m, ""))[0])
+    definitions = kpis["metric"].map(lambda m: PERIOD_LABELS.get(m, (m, ""))[1])
     return kpis.assign(label=labels, definition=definitions)
 
 
@@ -270,30 +270,64 @@ def lorenz_gini(lorenz: pd.DataFrame) -> float:
 
 
 def retention_sentence(kpis: pd.DataFrame, period: str, previous: str, year_ago: str) -> str:
-    """The period's customer retention against the previous period and the same period a year earlier
-    (said once when they are the same period, as for a year)."""
+    """The period's customer retention (kept / S) against the previous period and the same period a year earlier
+    (said once when they are the same period, as for a year), with kept, churned, came back and new as counts.
+    Reads the coverage columns of `kpis_with_coverage` when present: a comparison the data does not reach is
+    named as such, one it reaches only in part is marked partial."""
+    from .coverage import COMPLETE, NO_DATA
+
     k = kpis.set_index("metric")
     crr, churn, start = k.loc["customer_retention_rate"], k.loc["churn_rate"], k.loc["customers_at_start"]
-    retained = k.loc["retained_customers"]
-    if not start.value or math.isnan(crr.value):
-        return (f"No customer was active in the window before {period} began, so the period has no retention "
-                f"rate (the data probably starts with it).")
 
-    def against(label: str, value: float, change: float) -> str:
-        if value is None or math.isnan(value):
+    def coverage(row, column):
+        value = row.get(column, COMPLETE)
+        return value if isinstance(value, str) else COMPLETE
+
+    def missing(value) -> bool:
+        return value is None or (isinstance(value, float) and math.isnan(value))
+
+    if coverage(crr, "coverage") == NO_DATA:
+        return f"The data does not reach the days before {period} began, so {period} has no retention rate."
+    if missing(start.value) or not start.value or missing(crr.value):
+        return (f"No customer was active in the window before {period} began, so {period} has no retention rate "
+                f"(it is a share of those customers).")
+
+    def count(metric: str) -> int:
+        value = k.loc[metric, "value"] if metric in k.index else 0
+        return 0 if missing(value) else int(value)
+
+    def against(label: str, column: str, change_column: str) -> str:
+        value, change, cover = crr[column], crr[change_column], coverage(crr, f"{column}_coverage")
+        if cover == NO_DATA:
+            return f"no figure for {label} (no data)"
+        if missing(value):
             return f"no figure for {label}"
         word = "up" if change > 0 else "down" if change < 0 else "unchanged"
-        return f"{word} {abs(100 * change):.1f} points on {label} ({percent(value)})"
+        partial = ", partial data" if cover != COMPLETE else ""
+        return f"{word} {abs(100 * change):.1f} points on {label} ({percent(value)}{partial})"
 
-    comparisons = [against(previous, crr.previous, crr.change)]
-    churn_before = [percent(churn.previous)]
+    def churn_then(column: str, label: str) -> str:
+        if coverage(churn, f"{column}_coverage") == NO_DATA:
+            return f"no data in {label}"
+        return f"no figure for {label}" if missing(churn[column]) else f"{percent(churn[column])} in {label}"
+
+    comparisons = [against(previous, "previous", "change")]
+    churn_before = [churn_then("previous", previous)]
     if year_ago != previous:
-        comparisons.append(against(year_ago, crr.year_ago, crr.change_year_ago))
-        churn_before.append(percent(churn.year_ago))
+        comparisons.append(against(year_ago, "year_ago", "change_year_ago"))
+        churn_before.append(churn_then("year_ago", year_ago))
+    partial_now = " (partial: see the note on the data's dates)" if coverage(crr, "coverage") != COMPLETE else ""
+    back, new_at_end = count("reactivated_customers"), count("new_customers_at_end")
+    figures = " and ".join(c for c in comparisons if not c.startswith("no figure"))
+    gaps = " and ".join(c for c in comparisons if c.startswith("no figure"))
+    compared = figures + (", with " if figures and gaps else "with " if gaps else "") + gaps
     return (
-        f"Customer retention in {period} was **{percent(crr.value)}**, " + " and ".join(comparisons) + "; "
-        f"of the {int(start.value):,} customers active at the start, {int(retained.value):,} were still active at "
-        f"the end (churn {percent(churn.value)}, against " + " and ".join(churn_before) + ")."
+        f"Customer retention in {period} was **{percent(crr.value)}**{partial_now}, " + compared
+        + f": of the {int(start.value):,} customers active at the start, {count('retained_customers'):,} were still "
+        f"active at the end and {count('churned_customers'):,} churned (churn {percent(churn.value)}, against "
+        + " and ".join(churn_before) + f"). Besides them, {back:,} customer{'s' if back != 1 else ''} came back after "
+        f"a lapse and {new_at_end:,} of the {count('new_customers'):,} new customers were active at the end: they "
+        f"count in neither rate."
     )
 
 
@@ -340,3 +374,141 @@ def recent_against_earlier(cells: pd.DataFrame, month: int, cohorts_each: int = 
             "earlier_customers": int(earlier["cohort_customers"].sum()),
             "recent_active": int(recent["active_customers"].sum()),
             "earlier_active": int(earlier["active_customers"].sum())}
+
+
+# --- The period figures at the edges of the data (coverage.DataSpan) ---------------------------------------
+
+# The period table's labels and definitions (kpi_table): the counts S and E are made of, then the rates.
+PERIOD_LABELS = {
+    **KPI_LABELS,
+    "retained_customers": ("Kept", "in S and still active at the end (in E)"),
+    "churned_customers": ("Churned", "in S and not active at the end"),
+    "reactivated_customers": ("Came back", "active at the end, not in S and not new: returned after a lapse"),
+    "customer_retention_rate": ("Customer retention rate", "kept / S: the share of S still active at the end "
+                                "(retention + churn = 100%)"),
+    "churn_rate": ("Churn rate", "churned / S: the share of S not active at the end"),
+    "returning_customer_ratio": ("Returning customers per customer at start", "(E - N) / S with N counting only "
+                                 "new customers in E: kept plus came back, over S. It counts comebacks, customers "
+                                 "who were not in S, so it is no share of S and can pass 1"),
+}
+
+# How far before its period each figure reads: "churn" = the churn_after_days window (S, E, and whether a
+# customer is new, by the same rule as the cohort months); "revenue" = that window and the equally long stretch
+# before the period (revenue retention); none = the period's own days.
+PERIOD_LOOK_BACK = {
+    "customers_at_start": "churn", "new_customers": "churn", "customers_at_end": "churn",
+    "new_customers_at_end": "churn", "retained_customers": "churn", "churned_customers": "churn",
+    "reactivated_customers": "churn", "customer_retention_rate": "churn", "churn_rate": "churn",
+    "returning_customer_ratio": "churn", "gross_revenue_retention": "revenue", "net_revenue_retention": "revenue",
+}
+ROLE_COLUMNS = {"current": "value", "previous": "previous", "year_ago": "year_ago"}
+
+
+def look_back_days(metric: str, period, churn_after_days: int) -> int:
+    """Days before `period` (a periods.Period) that `metric` reads."""
+    kind = PERIOD_LOOK_BACK.get(metric)
+    if kind == "churn":
+        return int(churn_after_days)
+    if kind == "revenue":
+        return max(int(churn_after_days), (period.start - period.previous.start).days)
+    return 0
+
+
+# The figures made of S (customers active in the churn_after_days before the start): when the data holds none of
+# those days there is no S, so they have no data at all, even when the period itself is partly covered.
+OF_S = {"customers_at_start", "retained_customers", "churned_customers", "reactivated_customers",
+        "customer_retention_rate", "churn_rate", "returning_customer_ratio", "gross_revenue_retention",
+        "net_revenue_retention"}
+
+
+def period_figure_coverage(metric: str, period, span, churn_after_days: int) -> str:
+    """COMPLETE, PARTIAL or NO_DATA for `metric` in `period`, by the one rule of coverage.DataSpan: the period and
+    the days before it that the figure reads (NO_DATA for a figure of S when the data holds none of S's window,
+    or for revenue retention none of the stretch it compares with)."""
+    from datetime import timedelta
+
+    from .coverage import NO_DATA
+
+    start = period.start
+    s_window = span.coverage(start - timedelta(days=int(churn_after_days)), start)
+    if metric == "customers_at_start":  # S reads only the days before the period
+        return s_window
+    if metric in OF_S and s_window == NO_DATA:
+        return NO_DATA
+    if PERIOD_LOOK_BACK.get(metric) == "revenue" and span.coverage(period.previous.start, start) == NO_DATA:
+        return NO_DATA
+    return span.needs(start, period.end_exclusive, look_back_days(metric, period, churn_after_days))
+
+
+def combined_coverage(*coverages: str) -> str:
+    """The coverage of a figure made of others (a change: both sides): no data if any has none, else partial
+    if any is partial."""
+    from .coverage import COMPLETE, NO_DATA, PARTIAL
+
+    if NO_DATA in coverages:
+        return NO_DATA
+    return PARTIAL if PARTIAL in coverages else COMPLETE
+
+
+def kpis_with_coverage(kpis: pd.DataFrame, span, periods: dict, churn_after_days: int) -> pd.DataFrame:
+    """period_kpis with each value's coverage (`coverage`, `previous_coverage`, `year_ago_coverage`); a value the
+    data does not reach at all is blank (never 0), and so is every change against it. `periods` maps
+    current / previous / year_ago to periods.Period."""
+    from .coverage import NO_DATA
+
+    frame = kpis.copy()
+    names = {"current": "coverage", "previous": "previous_coverage", "year_ago": "year_ago_coverage"}
+    for role, column in names.items():
+        frame[column] = [period_figure_coverage(m, periods[role], span, churn_after_days) for m in frame["metric"]]
+        frame.loc[frame[column] == NO_DATA, ROLE_COLUMNS[role]] = np.nan
+    for change, other in (("change", "previous_coverage"), ("change_year_ago", "year_ago_coverage")):
+        frame.loc[(frame["coverage"] == NO_DATA) | (frame[other] == NO_DATA), change] = np.nan
+    return frame
+
+
+def _days(n: int) -> str:
+    return f"{n:,} day{'s' if n != 1 else ''}"
+
+
+def data_edge_notes(span, periods: list, churn_after_days: int) -> list[str]:
+    """One sentence per period (the report's and its comparisons, each once) that the data does not wholly cover,
+    written from the data's real first and last days: no data, a start or end inside the period, or a start
+    inside the days before it that its figures read."""
+    from datetime import timedelta
+
+    from .coverage import NO_DATA
+
+    notes = []
+    for period in dict.fromkeys(periods):
+        start, end = period.start, period.end_exclusive
+        own = span.coverage(start, end)
+        if span.first_day is None:
+            notes.append(f"{period} has no data: {span.words()}.")
+            continue
+        if own == NO_DATA:
+            if span.first_day >= end:
+                gap = (span.first_day - period.end).days
+                notes.append(f"{period} ({start} to {period.end}) has no data: the data starts on {span.first_day}, "
+                             f"{_days(gap)} after {period} ended, so its figures are shown as no data, not as 0.")
+            else:
+                gap = (start - span.last_day).days
+                notes.append(f"{period} ({start} to {period.end}) has no data: the data ends on {span.last_day}, "
+                             f"{_days(gap)} before {period} began, so its figures are shown as no data, not as 0.")
+            continue
+        if span.first_day > start:
+            notes.append(f"The data starts on {span.first_day}, {_days((span.first_day - start).days)} after {period} "
+                         f"began ({start}): {period}'s figures are partial.")
+        elif span.first_day > start - timedelta(days=int(churn_after_days)):
+            notes.append(f"The data starts on {span.first_day}, {_days((start - span.first_day).days)} before "
+                         f"{period} began, less than the {churn_after_days} days its customers at start (S) are read "
+                         f"from: S, retention and churn for {period} are partial (customers active only before the "
+                         f"data are missing).")
+        elif span.first_day > period.previous.start:
+            notes.append(f"The data starts on {span.first_day}, less than one period before {period} began "
+                         f"({period.previous.start}): {period}'s revenue retention compares with a stretch the data "
+                         f"covers only in part, so it is partial.")
+        if span.last_day < period.end:
+            notes.append(f"The data ends on {span.last_day}, before {period} does ({period.end}): months not over by "
+                         f"then are incomplete, customers at end (E) are those active in the {churn_after_days} days "
+                         f"before the data ends, and {period}'s counts and revenue cover only part of it.")
+    return notes

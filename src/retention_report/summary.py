@@ -1,28 +1,34 @@
 """The executive summary: KPI cards that say what changed, and only call a change a change when it is
-beyond its 95% interval."""
+beyond its 95% interval and both periods lie wholly inside the data (coverage.DataSpan); a card whose optional
+export is absent says which export it needs instead of a number."""
 
 from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from .coverage import COMPLETE, NO_DATA, PARTIAL
 from .intervals import Z_95
 from .nps import NpsEstimate, nps_difference
 
 
 @dataclass(frozen=True)
 class Change:
-    """A change against a comparison period, with its 95% interval (nan when none can be given)."""
+    """A change against a comparison period, with its 95% interval (nan when none can be given). `coverage`
+    is that of the comparison (coverage.COMPLETE, PARTIAL or NO_DATA, the worse of the two periods): only a
+    complete one is judged, so a change against data that starts or ends inside it is never news."""
 
     against: str
     difference: float
     ci_low: float = math.nan
     ci_high: float = math.nan
+    coverage: str = COMPLETE
 
     @property
     def beyond_interval(self) -> bool:
-        return not math.isnan(self.ci_low) and (self.ci_low > 0 or self.ci_high < 0)
+        return (self.coverage == COMPLETE and not math.isnan(self.ci_low)
+                and (self.ci_low > 0 or self.ci_high < 0))
 
     @property
     def direction(self) -> int:
@@ -41,6 +47,9 @@ class Kpi:
     # Months from each history point to now (e.g. (12, 3, 0) for a quarter), so the trend line's x axis is
     # time; empty: evenly spaced.
     history_months: tuple[float, ...] = ()
+    coverage: str = COMPLETE  # of the period's own figure (coverage.DataSpan)
+    coverage_note: str = ""  # the data's real dates, said when the figure is partial or has no data
+    missing: str = ""  # the absent optional export the figure needs ("the touchpoints export"): no number then
 
     def formatted(self, value: float | None = None, signed: bool = False) -> str:
         value = self.value if value is None else value
@@ -103,9 +112,14 @@ def _sparkline(kpi: Kpi) -> str:
 
 
 def _change_line(kpi: Kpi, change: Change) -> str:
+    if change.coverage == NO_DATA:
+        return f'<li class="rr-change">vs {html.escape(change.against)}: no data</li>'
     if math.isnan(change.difference):
         return f'<li class="rr-change">vs {html.escape(change.against)}: no comparison</li>'
     amount = kpi.formatted(change.difference, signed=True)
+    if change.coverage != COMPLETE:
+        return (f'<li class="rr-change rr-flat">vs {html.escape(change.against)}: {amount} (partial data, '
+                f'not judged)</li>')
     if not change.beyond_interval:
         note = "within noise" if not math.isnan(change.ci_low) else "no interval"
         return f'<li class="rr-change rr-flat">vs {html.escape(change.against)}: {amount} ({note})</li>'
@@ -122,12 +136,27 @@ def kpi_cards_html(kpis: list[Kpi]) -> str:
     when the change is beyond its interval; the words carry the meaning too)."""
     cards = []
     for kpi in kpis:
-        detail = f'<p class="rr-kpi-detail">{html.escape(kpi.detail)}</p>' if kpi.detail else ""
+        if kpi.missing:  # no number, no trend, no change: the card says what it needs
+            cards.append(
+                f'<div class="rr-kpi rr-kpi-missing" role="group" aria-label="{html.escape(kpi.name)}">'
+                f'<h3 class="rr-kpi-name">{html.escape(kpi.name)}</h3>'
+                f'<p class="rr-kpi-value"><span class="rr-kpi-number">needs {html.escape(kpi.missing)}</span></p>'
+                f'<p class="rr-kpi-detail">{html.escape(kpi.missing[0].upper() + kpi.missing[1:])} was not '
+                f'provided, so this figure cannot be computed.</p></div>')
+            continue
+        if kpi.coverage == NO_DATA:
+            number, spark = "no data", ""
+        else:
+            number, spark = kpi.formatted(), _sparkline(kpi)
+        note = kpi.coverage_note or "the data covers only part of the days this figure reads"
+        words = kpi.detail + (f"; partial: {note}" if kpi.coverage == PARTIAL else
+                              f"; {note}" if kpi.coverage == NO_DATA and kpi.coverage_note else "")
+        detail = f'<p class="rr-kpi-detail">{html.escape(words)}</p>' if words else ""
         changes = "".join(_change_line(kpi, c) for c in kpi.changes)
         cards.append(
             f'<div class="rr-kpi" role="group" aria-label="{html.escape(kpi.name)}">'
             f'<h3 class="rr-kpi-name">{html.escape(kpi.name)}</h3>'
-            f'<p class="rr-kpi-value"><span class="rr-kpi-number">{kpi.formatted()}</span> {_sparkline(kpi)}</p>'
+            f'<p class="rr-kpi-value"><span class="rr-kpi-number">{number}</span> {spark}</p>'
             f'{detail}<ul class="rr-kpi-changes">{changes}</ul></div>'
         )
     return '<div class="rr-kpis">' + "".join(cards) + "</div>"
@@ -135,12 +164,15 @@ def kpi_cards_html(kpis: list[Kpi]) -> str:
 
 def notable_changes(kpis: list[Kpi], count: int = 3) -> list[str]:
     """The changes furthest beyond their intervals (difference over the interval's half-width), written out,
-    largest first; at most one per figure, so the three notable changes are about three figures."""
+    largest first; at most one per figure, so the three notable changes are about three figures. Only complete
+    comparisons count: a figure the data does not wholly cover, or a change against such a period, is never news."""
     scored = []
     for kpi in kpis:
+        if kpi.missing or kpi.coverage != COMPLETE:
+            continue
         best = None
         for change in kpi.changes:
-            if not change.beyond_interval:
+            if change.coverage != COMPLETE or not change.beyond_interval:
                 continue
             half = (change.ci_high - change.ci_low) / 2
             strength = abs(change.difference) / half if half > 0 else math.inf
@@ -166,3 +198,201 @@ def data_quality_notice_html(problems: list[str], link: str) -> str:
             f'on only part of the exports: rows that broke the data contract were set aside and are in none of '
             f'them.</p><ul>{items}</ul><p>See <a href="{html.escape(link)}">the data quality page</a> for what '
             f'was set aside and why.</p></div>')
+
+
+# --- The cards of the summary page, from the marts --------------------------------------------------------
+
+ROLES = ("year_ago", "previous", "current")  # the trend line's order
+COMPARED = ("previous", "year_ago")
+TOUCHPOINTS, SURVEY = "touchpoints", "nps_responses"
+
+
+def _role_values(row) -> dict[str, float]:
+    return {"current": row.value, "previous": row.previous, "year_ago": row.year_ago}
+
+
+def _nan(value) -> float:
+    return math.nan if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def _changes(coverage: dict[str, str], labels: dict[str, str], make) -> tuple[Change, ...]:
+    """The change against each comparison period: `make(role)` computes it; its coverage is the worse of the two
+    periods', and against no data there is no difference at all."""
+    from .cohorts import combined_coverage
+
+    changes = []
+    for role in COMPARED:
+        both = combined_coverage(coverage["current"], coverage[role])
+        change = Change(labels[role], math.nan) if both == NO_DATA else make(role)
+        changes.append(replace(change, coverage=both))
+    return tuple(changes)
+
+
+def rate_kpi(kpis_table, metric: str, name: str, labels: dict[str, str], coverage: dict[str, str],
+             higher_is_better: bool = True) -> Kpi:
+    """A period_kpis share whose base is the customers at the period's start (S), with the Wald interval of
+    each change."""
+    row, base = kpis_table.loc[metric], kpis_table.loc["customers_at_start"]
+    values = {r: (_nan(v) if coverage[r] != NO_DATA else math.nan) for r, v in _role_values(row).items()}
+    bases = {r: (0 if math.isnan(_nan(v)) or coverage[r] == NO_DATA else int(v)) for r, v in _role_values(base).items()}
+
+    def make(role: str) -> Change:
+        n, n0, p, p0 = bases["current"], bases[role], values["current"], values[role]
+        if n and n0 and not math.isnan(p) and not math.isnan(p0) and 0 <= p <= 1 and 0 <= p0 <= 1:
+            return proportion_change(round(p * n), n, round(p0 * n0), n0, labels[role])
+        return Change(labels[role], p - p0)
+
+    detail = f"of {bases['current']:,} customers active at the start" if coverage["current"] != NO_DATA else \
+        "the data does not reach the customers active at the start"
+    if metric == "customer_retention_rate" and coverage["current"] != NO_DATA:  # the counts it is made of
+        counts = {m: int(kpis_table.loc[m].value) if m in kpis_table.index and not math.isnan(_nan(
+            kpis_table.loc[m].value)) else 0 for m in ("retained_customers", "churned_customers",
+                                                        "reactivated_customers", "new_customers")}
+        detail = (f"{counts['retained_customers']:,} kept and {counts['churned_customers']:,} churned of the "
+                  f"{bases['current']:,} customers active at the start; {counts['reactivated_customers']:,} came back "
+                  f"and {counts['new_customers']:,} were new (in neither rate)")
+    return Kpi(name, values["current"], "percent", _changes(coverage, labels, make),
+               tuple(values[r] for r in ROLES), higher_is_better, detail=detail, coverage=coverage["current"])
+
+
+def share_kpi(shares, kpi: str, name: str, detail: str, labels: dict[str, str], coverage: dict[str, str],
+              missing: str = "") -> Kpi:
+    """A summary_kpis share (successes of n); a period with nobody to count has no row: 0 of 0, no figure."""
+    if missing:
+        return Kpi(name, math.nan, "percent", (), (), missing=missing)
+    counts = {role: (int(shares.loc[(kpi, role)].successes), int(shares.loc[(kpi, role)].n))
+              if (kpi, role) in shares.index and coverage[role] != NO_DATA else (0, 0) for role in ROLES}
+    share = {role: (k / m if m else math.nan) for role, (k, m) in counts.items()}
+    hits, n = counts["current"]
+    changes = _changes(coverage, labels, lambda role: proportion_change(hits, n, *counts[role], labels[role]))
+    return Kpi(name, share["current"], "percent", changes, tuple(share[r] for r in ROLES),
+               detail=detail.format(n=n), coverage=coverage["current"])
+
+
+def nps_kpi(nps_counts, labels: dict[str, str], coverage: dict[str, str], method: str, min_sample: int,
+            missing: str = "") -> Kpi:
+    from .nps import net_promoter_score
+
+    if missing:
+        return Kpi("NPS", math.nan, "nps", (), (), missing=missing)
+    scores = {role: net_promoter_score(0, 0, 0, method=method) for role in ROLES}
+    for role, r in nps_counts.iterrows():
+        if role in scores and coverage[role] != NO_DATA:
+            scores[role] = net_promoter_score(int(r.promoters), int(r.passives), int(r.detractors), method=method)
+    now = scores["current"]
+    detail = (f"95% interval {now.ci_low:+.0f} to {now.ci_high:+.0f}, {now.responses:,} answers"
+              + (" (too few answers to judge)" if now.responses < min_sample else "")) if now.responses \
+        else "no answers in the period"
+    return Kpi("NPS", now.nps, "nps", _changes(coverage, labels, lambda role: nps_change(now, scores[role], labels[role])),
+               tuple(scores[r].nps for r in ROLES), detail=detail, coverage=coverage["current"])
+
+
+def nrr_kpi(kpis_table, nrr_terms, labels: dict[str, str], coverage: dict[str, str], money) -> Kpi:
+    """Net revenue retention with its ratio standard error per period (revenue_retention_terms); `money(amount)`
+    writes an amount as the page does."""
+    from .intervals import ratio_of_sums_se
+
+    row = kpis_table.loc["net_revenue_retention"]
+    values = {r: (_nan(v) if coverage[r] != NO_DATA else math.nan) for r, v in _role_values(row).items()}
+    se = {role: ratio_of_sums_se(t.residual_sum_of_squares, t.revenue_before, int(t.customers))
+          for role, t in nrr_terms.iterrows()}
+    now = nrr_terms.loc["current"] if "current" in nrr_terms.index else None
+    detail = ("revenue of the customers active at the start, vs the stretch before"
+              + (f": {money(now.revenue_kept)} against {money(now.revenue_before)}"
+                 if now is not None and not math.isnan(_nan(now.revenue_before)) and coverage["current"] != NO_DATA
+                 else ""))
+    changes = _changes(coverage, labels, lambda role: ratio_change(
+        values["current"], se.get("current", math.nan), values[role], se.get(role, math.nan), labels[role]))
+    return Kpi("Net revenue retention", values["current"], "percent", changes, tuple(values[r] for r in ROLES),
+               detail=detail, coverage=coverage["current"])
+
+
+def _year_before(day):
+    return day.replace(year=day.year - 1)
+
+
+def summary_cards(kpis_table, shares, nps_counts, nrr_terms, params: dict, period, span, exports: dict,
+                  money) -> list[Kpi]:
+    """Every card of the summary, for `period` (periods.Period) against its previous period and a year earlier.
+    `span` is the orders' coverage.DataSpan (cohort_bounds); `exports` maps an export's name to its
+    validate.ExportSummary (present, first_day, last_day): a card needing an absent optional export says so, and
+    the survey and touchpoint cards are also bounded by their own export's dates."""
+    from .cohorts import combined_coverage, period_figure_coverage
+    from .coverage import DataSpan
+
+    periods = {"current": period, "previous": period.previous, "year_ago": period.year_ago}
+    labels = {role: str(p) for role, p in periods.items()}
+    churn = int(params["churn_after_days"])
+
+    def present(name: str) -> bool:
+        return name in exports and bool(exports[name].present)
+
+    def export_span(name: str) -> DataSpan:
+        s = exports[name]
+        return DataSpan(s.first_day, s.last_day)
+
+    def figure(metric: str) -> dict[str, str]:
+        return {role: period_figure_coverage(metric, p, span, churn) for role, p in periods.items()}
+
+    def within(name: str, twelve_months: bool = False, look_back: int = 0) -> dict[str, str]:
+        """Orders over the period (or the 12 months to its end) with `look_back` days, and the export's own dates."""
+        out = {}
+        for role, p in periods.items():
+            start = _year_before(p.end_exclusive) if twelve_months else p.start
+            orders = span.needs(start, p.end_exclusive, look_back)
+            out[role] = combined_coverage(orders, export_span(name).coverage(start, p.end_exclusive)) \
+                if present(name) else orders
+        return out
+
+    def survey() -> dict[str, str]:
+        return {role: export_span(SURVEY).coverage(p.start, p.end_exclusive) if present(SURVEY) else NO_DATA
+                for role, p in periods.items()}
+
+    no_survey = "" if present(SURVEY) else f"the {SURVEY} export"
+    no_touchpoints = "" if present(TOUCHPOINTS) else f"the {TOUCHPOINTS} export"
+    welcome_days = params["welcome_within_days"]
+    kpis = [
+        rate_kpi(kpis_table, "customer_retention_rate", "Customer retention rate", labels,
+                 figure("customer_retention_rate")),
+        rate_kpi(kpis_table, "churn_rate", "Churn rate", labels, figure("churn_rate"), higher_is_better=False),
+        nrr_kpi(kpis_table, nrr_terms, labels, figure("net_revenue_retention"), money),
+        nps_kpi(nps_counts, labels, survey(), params["nps_ci_method"], int(params["min_sample"]), missing=no_survey),
+        share_kpi(shares, "would_buy_again", "Would buy again", "of {n:,} answers to the question", labels, survey(),
+                  missing=no_survey),
+        share_kpi(shares, "welcome_coverage", f"Welcomed within {welcome_days} days", "of {n:,} new customers", labels,
+                  within(TOUCHPOINTS, look_back=churn), missing=no_touchpoints),
+        share_kpi(shares, "appreciation_coverage", "Appreciated in the last 12 months",
+                  "of {n:,} customers active in 12 months", labels, within(TOUCHPOINTS, twelve_months=True),
+                  missing=no_touchpoints),
+    ]
+    notes = {"NPS": SURVEY, "Would buy again": SURVEY, f"Welcomed within {welcome_days} days": TOUCHPOINTS,
+             "Appreciated in the last 12 months": TOUCHPOINTS}  # the cards bounded by their own export's dates
+
+    def note(kpi: Kpi) -> str:
+        """The real dates behind a partial figure: the orders', and its own export's when it has one."""
+        words = span.words()
+        name = notes.get(kpi.name)
+        if name and present(name):
+            own = export_span(name).words().replace("the data", f"the {name} export")
+            words = own if name == SURVEY else f"{words}; {own}"
+        return words
+
+    # The trend line's x axis is time: a year ago, the previous period, now.
+    return [replace(kpi, history_months=(12, period.months, 0),
+                    coverage_note=note(kpi) if kpi.coverage != COMPLETE else "") for kpi in kpis]
+
+
+def summary_rows(kpis: list[Kpi]):
+    """The cards as the summary_kpis download: value, coverage, and per comparison its change, interval,
+    verdict and coverage (blank where the card has no number)."""
+    import pandas as pd
+
+    rows = []
+    for kpi in kpis:
+        row = {"kpi": kpi.name, "value": kpi.value, "coverage": "missing export" if kpi.missing else kpi.coverage}
+        for key, change in zip(COMPARED, kpi.changes):
+            row.update({f"change_vs_{key}": change.difference, f"ci_low_vs_{key}": change.ci_low,
+                        f"ci_high_vs_{key}": change.ci_high, f"beyond_interval_vs_{key}": change.beyond_interval,
+                        f"coverage_vs_{key}": change.coverage})
+        rows.append(row)
+    return pd.DataFrame(rows)
