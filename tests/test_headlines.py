@@ -17,9 +17,10 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from conftest import LINES
 from retention_report import cohorts
 from retention_report.coverage import COMPLETE, NO_DATA, PARTIAL, DataSpan
-from retention_report.params import PROJECT_ROOT, load_params
+from retention_report.params import load_params
 from retention_report.periods import parse_period
 from retention_report.summary import Change, Kpi, kpi_cards_html, notable_changes, summary_cards
 
@@ -174,9 +175,9 @@ def _cards(present, span=DataSpan(date(2022, 1, 1), date(2024, 12, 31)), period=
 def test_cards_that_need_an_absent_export_say_which_and_claim_nothing():
     cards, html = _cards(present={"orders"})
     for name in ("Welcomed within 7 days", "Appreciated in the last 12 months"):
-        assert cards[name].missing == "the touchpoints export" and cards[name].changes == ()
+        assert cards[name].missing == "touchpoints" and cards[name].changes == ()
     for name in ("NPS", "Would buy again"):
-        assert cards[name].missing == "the nps_responses export" and cards[name].changes == ()
+        assert cards[name].missing == "nps_responses" and cards[name].changes == ()
     text = re.sub(r"<[^>]+>", " ", html)
     assert text.count("needs the touchpoints export") == 2 and text.count("needs the nps_responses export") == 2
     assert "of 0 answers" not in text and "NPS –" not in " ".join(text.split())
@@ -204,20 +205,7 @@ def test_summary_cards_judge_only_complete_comparisons():
 
 # --- The real export, built ---------------------------------------------------------------------------------
 
-RETAIL = PROJECT_ROOT.parent / "shared" / "data" / "online-retail"
-RETAIL_PARAMS = """\
-exports:
-  orders:
-    path: invoice-lines
-    grain: line
-    columns: {order_id: InvoiceNo, customer_id: CustomerID, ordered_at: InvoiceDate}
-    compute:
-      amount: "Quantity * UnitPrice"
-      status: "CASE WHEN InvoiceNo LIKE 'C%' THEN 'cancelled' ELSE 'completed' END"
-      currency: "'GBP'"
-    customer_columns: [Country]
-"""
-retail = pytest.mark.skipif(not (RETAIL / "invoice-lines").is_dir(),
+retail = pytest.mark.skipif(not LINES.is_dir(),
                             reason="../shared/data/online-retail is not beside the project")
 
 
@@ -246,19 +234,9 @@ def visible(path) -> str:
 
 
 @pytest.fixture(scope="module")
-def retail_builds(tmp_path_factory):
-    from retention_report.pipeline import Build
-
-    root = tmp_path_factory.mktemp("headlines-retail")
-    params = root / "params.yaml"
-    params.write_text(RETAIL_PARAMS, encoding="utf-8")
-    builds = {}
-    for label in ("2011-Q2", "2011-Q3", "2011-Q4"):
-        build = Build(parse_period(label), RETAIL, root / label / "_site", params, build_root=root / "build",
-                      use_quarto=False)
-        build.run()
-        builds[label] = build.site / label
-    return builds
+def retail_folders(retail_builds):
+    """{period: its folder in the one site conftest builds 2011-Q2, Q3 and Q4 into}."""
+    return {label: build.site / label for label, build in retail_builds.items()}
 
 
 def rows(folder, name) -> list[dict]:
@@ -267,8 +245,8 @@ def rows(folder, name) -> list[dict]:
 
 
 @retail
-def test_real_export_retention_is_a_share_that_adds_up(retail_builds):
-    for label, folder in retail_builds.items():
+def test_real_export_retention_is_a_share_that_adds_up(retail_folders):
+    for label, folder in retail_folders.items():
         k = {r["metric"]: r for r in rows(folder, "period_kpis")}
         retention, churn = float(k["customer_retention_rate"]["value"]), float(k["churn_rate"]["value"])
         assert 0 <= retention <= 1 and retention + churn == pytest.approx(1, abs=1e-12), label
@@ -277,16 +255,16 @@ def test_real_export_retention_is_a_share_that_adds_up(retail_builds):
         cards = visible(folder / "index.html")
         assert re.search(r"Customer retention rate\s+" + re.escape(f"{100 * retention:.1f}%"), cards), label
         assert f"{int(float(k['retained_customers']['value'])):,} kept and" in cards, label
-    q3 = {r["metric"]: float(r["value"]) for r in rows(retail_builds["2011-Q3"], "period_kpis")}
+    q3 = {r["metric"]: float(r["value"]) for r in rows(retail_folders["2011-Q3"], "period_kpis")}
     assert q3["customers_at_start"] == 1969 and f"{q3['customer_retention_rate']:.3f}" == "0.607"  # not 76.0%
     assert f"{q3['returning_customer_ratio']:.3f}" == "0.760"  # (E - N) / S: kept, under its own name
-    q4 = {r["metric"]: float(r["value"]) for r in rows(retail_builds["2011-Q4"], "period_kpis")}
+    q4 = {r["metric"]: float(r["value"]) for r in rows(retail_folders["2011-Q4"], "period_kpis")}
     assert q4["returning_customer_ratio"] > 1 and q4["customer_retention_rate"] < 1  # 100.7% was the old headline
 
 
 @retail
-def test_real_export_2011_q3_shows_2010_q3_as_no_data(retail_builds):
-    folder = retail_builds["2011-Q3"]
+def test_real_export_2011_q3_shows_2010_q3_as_no_data(retail_folders):
+    folder = retail_folders["2011-Q3"]
     k = {r["metric"]: r for r in rows(folder, "period_kpis")}
     assert k["customers_at_start"]["year_ago"] == "" and k["customers_at_start"]["change_year_ago"] == ""
     assert k["revenue"]["year_ago_coverage"] == NO_DATA and k["revenue"]["change_year_ago"] == ""
@@ -301,8 +279,8 @@ def test_real_export_2011_q3_shows_2010_q3_as_no_data(retail_builds):
 
 
 @retail
-def test_real_export_2011_q2_headlines_no_artefact_of_the_data_start(retail_builds):
-    folder = retail_builds["2011-Q2"]
+def test_real_export_2011_q2_headlines_no_artefact_of_the_data_start(retail_folders):
+    folder = retail_folders["2011-Q2"]
     summary = visible(folder / "index.html")
     assert "Net revenue retention fell by 61.7 pts" not in summary and "a warning" not in summary
     assert "good news" not in summary  # every comparison of 2011-Q2 reads days before the data's start
@@ -316,8 +294,8 @@ def test_real_export_2011_q2_headlines_no_artefact_of_the_data_start(retail_buil
 
 
 @retail
-def test_real_export_2011_q4_is_partial_and_never_judged(retail_builds):
-    folder = retail_builds["2011-Q4"]
+def test_real_export_2011_q4_is_partial_and_never_judged(retail_folders):
+    folder = retail_folders["2011-Q4"]
     summary = visible(folder / "index.html")
     assert "good news" not in summary and "a warning" not in summary  # the data ends on 2011-12-09
     assert "partial" in summary

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from dataclasses import dataclass, replace
 
 from .coverage import COMPLETE, NO_DATA, PARTIAL
 from .intervals import Z_95
 from .nps import NpsEstimate, nps_difference
+from .validate import absent_export_line
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class Kpi:
     history_months: tuple[float, ...] = ()
     coverage: str = COMPLETE  # of the period's own figure (coverage.DataSpan)
     coverage_note: str = ""  # the data's real dates, said when the figure is partial or has no data
-    missing: str = ""  # the absent optional export the figure needs ("the touchpoints export"): no number then
+    missing: str = ""  # the absent optional export the figure needs ("touchpoints"): no number then
 
     def formatted(self, value: float | None = None, signed: bool = False) -> str:
         value = self.value if value is None else value
@@ -131,6 +133,11 @@ def _change_line(kpi: Kpi, change: Change) -> str:
             f'the 95% interval)</span></li>')
 
 
+def _markdown_code_as_html(text: str) -> str:
+    """Our own sentence (`absent_export_line`) for a raw HTML card: escaped, its `code` spans as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
 def kpi_cards_html(kpis: list[Kpi]) -> str:
     """KPI cards as HTML: the value, a small trend line, and each change in words (colour and arrow only
     when the change is beyond its interval; the words carry the meaning too)."""
@@ -140,9 +147,9 @@ def kpi_cards_html(kpis: list[Kpi]) -> str:
             cards.append(
                 f'<div class="rr-kpi rr-kpi-missing" role="group" aria-label="{html.escape(kpi.name)}">'
                 f'<h3 class="rr-kpi-name">{html.escape(kpi.name)}</h3>'
-                f'<p class="rr-kpi-value"><span class="rr-kpi-number">needs {html.escape(kpi.missing)}</span></p>'
-                f'<p class="rr-kpi-detail">{html.escape(kpi.missing[0].upper() + kpi.missing[1:])} was not '
-                f'provided, so this figure cannot be computed.</p></div>')
+                f'<p class="rr-kpi-value"><span class="rr-kpi-number">needs the {html.escape(kpi.missing)} export'
+                f'</span></p><p class="rr-kpi-detail">'
+                f'{_markdown_code_as_html(absent_export_line(kpi.missing, "this figure cannot be computed"))}</p></div>')
             continue
         if kpi.coverage == NO_DATA:
             number, spark = "no data", ""
@@ -348,8 +355,8 @@ def summary_cards(kpis_table, shares, nps_counts, nrr_terms, params: dict, perio
         return {role: export_span(SURVEY).coverage(p.start, p.end_exclusive) if present(SURVEY) else NO_DATA
                 for role, p in periods.items()}
 
-    no_survey = "" if present(SURVEY) else f"the {SURVEY} export"
-    no_touchpoints = "" if present(TOUCHPOINTS) else f"the {TOUCHPOINTS} export"
+    no_survey = "" if present(SURVEY) else SURVEY
+    no_touchpoints = "" if present(TOUCHPOINTS) else TOUCHPOINTS
     welcome_days = params["welcome_within_days"]
     kpis = [
         rate_kpi(kpis_table, "customer_retention_rate", "Customer retention rate", labels,
