@@ -50,6 +50,21 @@ def test_the_cohort_bounds_mart_gives_the_data_start(build_warehouse):
     assert dict(cells.groupby("cohort").may_predate_data.first()) == {"2024-01": True, "2024-02": True, "2024-03": False}
 
 
+def test_the_lifetime_section_says_how_many_lifetimes_may_have_begun_before_the_data(build_warehouse):
+    # Data from 2024-01-03, churn window 30 days: a and b first ordered in January and February (may predate the
+    # data), c in April; all three first ordered 30 or more days before the data ends (2024-06-20), so all judged.
+    con = build_warehouse(customers=[customer(c) for c in "abc"], period="2024-Q2", params_override={"churn_after_days": 30},
+                          orders=[order("1", "a", "2024-01-03"), order("2", "b", "2024-02-10"),
+                                  order("3", "c", "2024-04-20"), order("4", "a", "2024-06-20")])
+    starts = con.execute("SELECT * FROM lifetime_cohorts").df()
+    assert starts.values.tolist() == [["2024-01", 1], ["2024-02", 1], ["2024-04", 1]]
+    span = DataSpan.from_bounds(con.execute("SELECT * FROM cohort_bounds").df())
+    assert cohorts.lifetime_start_words(starts, span, 30).startswith(
+        "2 of the 3 customers here placed their first order in the data in 2024-01 and 2024-02, less than 30 days "
+        "after it begins")
+    assert cohorts.lifetime_start_words(starts[starts.cohort == "2024-04"], span, 30) == ""
+
+
 # --- Averages, best and worst, sentences -----------------------------------------------------------------------
 
 

@@ -275,6 +275,23 @@ def lifetime_sentence(row, churn_after_days: int) -> str:
     return text + f"; of those who did, half stopped within {days_words(again)}"
 
 
+def lifetime_start_words(lifetime_cohorts: pd.DataFrame, span: DataSpan, churn_after_days: int) -> str:
+    """A note when some of the customers whose lifetime is judged placed their first order in the data in a month
+    that may include customers from before the data (`lifetime_cohorts`: cohort, customers): their lifetime may have
+    begun before the data, so the curve may overstate how long a new customer lasts. '' when none did."""
+    if lifetime_cohorts.empty:
+        return ""
+    marked = mark_data_start(lifetime_cohorts, span, churn_after_days)
+    early = marked[marked["may_predate_data"]]
+    if early.empty:
+        return ""
+    total, count = int(marked["customers"].sum()), int(early["customers"].sum())
+    return (f"{count:,} of the {total:,} customers here placed their first order in the data in "
+            f"{cohort_span(early['cohort'])}, less than {churn_after_days} days after it begins: some of them may have "
+            f"bought before the data, so their lifetimes may have begun earlier than counted, and the curve may "
+            f"overstate how long a new customer lasts.")
+
+
 def lifetime_extremes_title(lifetimes: pd.DataFrame, day: int = 180) -> str | None:
     """'<segment> keeps customers longest (x% still buying at 180 days), <segment> shortest (y%)', among judged
     segments (not 'all') followed for `day` days; None with fewer than two, or when the two read the same."""
