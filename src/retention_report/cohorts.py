@@ -23,7 +23,7 @@ segment_retention.sql, revenue_concentration.sql):
   then may have ordered within the churn window before the data begins, an old customer rather than a new one
   (the real export's first cohort, 2010-12, holds the shop's long-standing customers). Such cohorts are shown,
   marked, and left out of the average curve, the best and worst cohort and the page's sentences.
-- Average curve: month k pools the complete cells of the other cohorts; a month pooled from fewer than
+- Average curve: month k pools the complete cells of the cohorts not so marked; a month pooled from fewer than
   `min_cohorts` cohorts or `min_sample` customers is not drawn as the average (`drawn`).
 - Lifetime: days from the first completed order to the last one before the first silence of more than
   `churn_after_days` days. Churned when that silence lies wholly inside the data; otherwise censored at
@@ -48,7 +48,6 @@ MILESTONE_DAYS = (30, 90, 180, 365)
 SEGMENT_MONTHS = (1, 3, 6, 12)
 TOO_FEW = "too few to judge"
 BEFORE_DATA = "may include customers from before the data"
-TOO_FEW_COHORTS = "too few cohorts to average"
 
 KPI_LABELS = {
     "customers_at_start": ("Customers at start (S)", "active (a completed order) in the churn window before the first day"),
