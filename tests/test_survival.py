@@ -286,3 +286,21 @@ def test_median_beyond_day_zero_equals_lifelines_on_those_who_ordered_again():
             continue
         expected = lifelines.KaplanMeierFitter().fit(durations[again], churned[again]).median_survival_time_
         assert median_lifetime_beyond(curve, 0) == expected, trial
+
+
+def test_the_band_is_never_certainty_on_any_data():
+    # Property: on any customers (1 to 40, any tenures, any churn), 0 <= low <= S <= high <= 1 and the band has width:
+    # no "100.0% (100.0-100.0)" and no "0.0% (0.0-0.0)", however few the customers.
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+
+    @hypothesis.settings(max_examples=300, deadline=None)
+    @hypothesis.given(st.lists(st.tuples(st.integers(0, 400), st.booleans()), min_size=1, max_size=40))
+    def check(rows):
+        days, churned = zip(*rows)
+        curve = kaplan_meier(list(days), list(churned))
+        low, s, high = curve["ci_low"].to_numpy(), curve["survival"].to_numpy(), curve["ci_high"].to_numpy()
+        assert ((0 <= low) & (low <= s + 1e-12) & (s <= high + 1e-12) & (high <= 1)).all()
+        assert (high - low > 1e-6).all(), curve
+
+    check()
