@@ -11,7 +11,7 @@ import pytest
 
 from conftest import SAMPLE_PERIOD, customer, order
 from retention_report import cohorts
-from retention_report.survival import kaplan_meier
+from retention_report.survival import kaplan_meier, loglog_band
 
 # --- Hand-computed fixtures ---------------------------------------------------------------------------
 
@@ -73,7 +73,8 @@ def test_months_not_over_when_the_data_ends_are_marked_incomplete(build_warehous
     # Incomplete months are left out of the average curve: month 2 has no complete cohort.
     curve = cohorts.weighted_average_curve(pd.DataFrame(
         cells(con, "cohort, months_since_first, cohort_customers, active_customers, is_complete"),
-        columns=["cohort", "months_since_first", "cohort_customers", "active_customers", "is_complete"]))
+        columns=["cohort", "months_since_first", "cohort_customers", "active_customers", "is_complete"]
+    ).assign(may_predate_data=False), min_cohorts=1, min_sample=1)
     assert curve["months_since_first"].tolist() == [0, 1]
     assert curve.set_index("months_since_first").loc[1, "cohorts"] == 1
 
@@ -245,8 +246,8 @@ def test_weighted_average_curve_pools_only_cohorts_that_reached_the_month():
     frame = pd.DataFrame({
         "cohort": ["A", "A", "A", "B", "B", "C"], "months_since_first": [0, 1, 2, 0, 1, 0],
         "cohort_customers": [100, 100, 100, 10, 10, 50], "active_customers": [100, 40, 30, 10, 1, 50],
-        "is_complete": [True, True, True, True, False, True]})
-    curve = cohorts.weighted_average_curve(frame).set_index("months_since_first")
+        "is_complete": [True, True, True, True, False, True], "may_predate_data": False})
+    curve = cohorts.weighted_average_curve(frame, min_cohorts=1, min_sample=1).set_index("months_since_first")
     assert curve.loc[1, "retention_rate"] == pytest.approx(0.4)  # B's month 1 is unfinished
     assert curve.loc[2, "cohorts"] == 1 and curve.loc[0, "cohort_customers"] == 160
 
@@ -305,6 +306,8 @@ def test_sample_triangle_on_or_after_counts_equal_pandas(sample_site, completed)
 
 def test_sample_lifetime_curve_equals_lifelines_on_an_independent_computation(sample_site, sample_data, completed):
     lifelines = pytest.importorskip("lifelines")
+    from test_survival import rothman_reference
+
     churn_after = 90
     last_day = pd.Timestamp("2024-06-30")  # the period's last day: the data runs past it
     days = completed[completed.ts < pd.Timestamp("2024-07-01")].ts.dt.normalize()
@@ -332,8 +335,12 @@ def test_sample_lifetime_curve_equals_lifelines_on_an_independent_computation(sa
         np.testing.assert_array_equal(ours.at_risk, fitted.event_table.at_risk)
         np.testing.assert_array_equal(ours.churned, fitted.event_table.observed)
         np.testing.assert_allclose(ours.survival, fitted.survival_function_.iloc[:, 0], rtol=0, atol=1e-9)
-        np.testing.assert_allclose(ours.ci_low, fitted.confidence_interval_.iloc[:, 0], rtol=0, atol=1e-9)
-        np.testing.assert_allclose(ours.ci_high, fitted.confidence_interval_.iloc[:, 1], rtol=0, atol=1e-9)
+        low, high = loglog_band(ours)  # Greenwood's sum is lifelines' own
+        np.testing.assert_allclose(low, fitted.confidence_interval_.iloc[:, 0], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(high, fitted.confidence_interval_.iloc[:, 1], rtol=0, atol=1e-9)
+        inside, ref_low, ref_high = rothman_reference(fitted)  # the band shown: Rothman's, as km.ci computes it
+        np.testing.assert_allclose(ours.ci_low.to_numpy()[inside], ref_low[inside], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(ours.ci_high.to_numpy()[inside], ref_high[inside], rtol=0, atol=1e-9)
 
     assert_equals_lifelines(curve[curve.segment == "all"], kmf)
     # Every point of every segment's curve too, segments read from the raw customers (first row of a repeated id).
@@ -408,7 +415,7 @@ def test_sample_page_shows_the_findings_as_text_only(sample_site):
 def test_recent_against_earlier_pools_complete_cells_only():
     frame = pd.DataFrame({"cohort": ["a", "b", "c", "d"], "months_since_first": [3, 3, 3, 3],
                           "cohort_customers": [10, 30, 20, 50], "active_customers": [1, 9, 10, 0],
-                          "is_complete": [True, True, True, False]})
+                          "is_complete": [True, True, True, False], "may_predate_data": False})
     got = cohorts.recent_against_earlier(frame, 3, cohorts_each=2)
     assert (got["recent_first"], got["recent_last"], got["earlier_first"]) == ("b", "c", "a")
     assert got["recent"] == pytest.approx(19 / 50) and got["earlier"] == pytest.approx(0.1)
@@ -473,14 +480,16 @@ def test_cohort_sentence_names_the_best_and_worst_complete_cohorts_by_hand():
         "cohort": ["2024-01", "2024-02", "2024-03", "2024-04", "2024-01"],
         "months_since_first": [3, 3, 3, 3, 1],
         "cohort_customers": [100, 50, 20, 100, 100], "active_customers": [40, 10, 15, 90, 99],
-        "is_complete": [True, True, True, False, True]})
+        "is_complete": [True, True, True, False, True], "may_predate_data": False})
     cells["retention_rate"] = cells.active_customers / cells.cohort_customers
     # 2024-03 (20 customers) is below min_sample, 2024-04's month 3 is not over, month 1 is another month.
     text = cohorts.cohort_sentence(cells, 3, min_sample=30)
     assert text == ("Of the 2 monthly cohorts with month 3 complete, the best was **2024-01** (40.0% active in month 3, "
                     "40 of 100) and the worst **2024-02** (20.0%, 10 of 50).")
     with pytest.raises(ValueError):
-        cohorts.cohort_sentence(cells, 3, min_sample=101)
+        cohorts.best_and_worst_cohorts(cells, 3, min_sample=101)
+    assert cohorts.cohort_sentence(cells, 3, min_sample=101) == (
+        "No cohort has a complete month 3 with 101 or more customers yet.")
 
 
 def test_sample_sentences_name_what_the_tables_show(sample_site):
@@ -492,7 +501,9 @@ def test_sample_sentences_name_what_the_tables_show(sample_site):
     assert f"Customer retention in 2024-Q2 was {100 * crr.value:.1f}%" in text
     assert f"on 2024-Q1 ({100 * crr.previous:.1f}%)" in text and f"on 2023-Q2 ({100 * crr.year_ago:.1f}%)" in text
     triangle = read(sample_site, "cohort_retention")
-    month3 = triangle[(triangle.months_since_first == 3) & triangle.is_complete & (triangle.cohort_customers >= 30)]
+    month3 = triangle[(triangle.months_since_first == 3) & triangle.is_complete & (triangle.cohort_customers >= 30)
+                      & ~triangle.may_predate_data]
+    assert set(triangle.loc[triangle.may_predate_data, "cohort"]) == {"2022-01", "2022-02", "2022-03"}
     best, worst = month3.loc[month3.retention_rate.idxmax()], month3.loc[month3.retention_rate.idxmin()]
     assert f"the best was {best.cohort} ({100 * best.retention_rate:.1f}% active in month 3" in text
     assert f"the worst {worst.cohort} ({100 * worst.retention_rate:.1f}%" in text

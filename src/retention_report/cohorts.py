@@ -14,10 +14,17 @@ segment_retention.sql, revenue_concentration.sql):
   shown as such, never as a drop.
 - Active at a date: a completed order in the `churn_after_days` days before it. Customers at start S
   are active at the period's first day, customers at end E at the day after its last, new customers N
-  placed their first completed order ever inside the period. Customer retention rate = (E - N) / S with N
-  counting only the new customers who are part of E: in a period longer than `churn_after_days` some new
-  customers lapse before its end, and subtracting them from E (which never held them) would understate
-  retention, down to negative rates for a year.
+  placed their first completed order ever inside the period. Each customer of S is kept (in E) or churned:
+  customer retention rate = kept / S and churn rate = churned / S add up to 100%. The returning customer ratio
+  (E - N) / S, N counting only the new customers who are part of E, also counts those who came back after a lapse
+  (in E, not in S, not new): no share of S, it can pass 1.
+- Cohorts at the data's start: a cohort that began less than `churn_after_days` after the data's first day
+  (`may_predate_data`) may include customers from before the data: one whose first order in the data falls
+  then may have ordered within the churn window before the data begins, an old customer rather than a new one
+  (the real export's first cohort, 2010-12, holds the shop's long-standing customers). Such cohorts are shown,
+  marked, and left out of the average curve, the best and worst cohort and the page's sentences.
+- Average curve: month k pools the complete cells of the cohorts not so marked; a month pooled from fewer than
+  `min_cohorts` cohorts or `min_sample` customers is not drawn as the average (`drawn`).
 - Lifetime: days from the first completed order to the last one before the first silence of more than
   `churn_after_days` days. Churned when that silence lies wholly inside the data; otherwise censored at
   the longest lifetime the data could already have confirmed as ended (last day of data minus
@@ -28,26 +35,34 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
+from .coverage import COMPLETE, DataSpan
 from .intervals import Z_95, wilson_interval
-from .survival import kaplan_meier_from_counts, median_lifetime
+from .survival import kaplan_meier_from_counts, median_lifetime, median_lifetime_beyond
 
 MILESTONE_DAYS = (30, 90, 180, 365)
 SEGMENT_MONTHS = (1, 3, 6, 12)
 TOO_FEW = "too few to judge"
+BEFORE_DATA = "may include customers from before the data"
 
 KPI_LABELS = {
     "customers_at_start": ("Customers at start (S)", "active (a completed order) in the churn window before the first day"),
     "new_customers": ("New customers (N)", "first completed order ever inside the period"),
     "customers_at_end": ("Customers at end (E)", "active in the churn window before the day after the last day"),
     "new_customers_at_end": ("New and still active at end (N in E)", "new customers who are part of E"),
-    "retained_customers": ("Still active at end, of S", "customers in both S and E"),
-    "reactivated_customers": ("Came back", "in E, not in S and not new: returned after a lapse"),
-    "customer_retention_rate": ("Customer retention rate", "(E - N) / S, N counting only new customers in E"),
-    "churn_rate": ("Churn rate", "share of S not active at the end"),
+    "retained_customers": ("Kept", "in S and still active at the end (in E)"),
+    "churned_customers": ("Churned", "in S and not active at the end"),
+    "reactivated_customers": ("Came back", "active at the end, not in S and not new: returned after a lapse"),
+    "customer_retention_rate": ("Customer retention rate", "kept / S: the share of S still active at the end "
+                                "(retention + churn = 100%)"),
+    "churn_rate": ("Churn rate", "churned / S: the share of S not active at the end"),
+    "returning_customer_ratio": ("Returning customers per customer at start", "(E - N) / S with N counting only "
+                                 "new customers in E: kept plus came back, over S. It counts comebacks, customers "
+                                 "who were not in S, so it is no share of S and can pass 1"),
     "repeat_purchase_rate": ("Repeat purchase rate", "share of the period's buyers with two or more completed orders in it"),
     "gross_revenue_retention": ("Gross revenue retention", "S's revenue in the period, each customer capped at their "
                                 "revenue in the equally long stretch before, over that earlier revenue"),
@@ -72,30 +87,81 @@ def points(change: float) -> str:
     return f"{100 * change:+.1f} points"
 
 
+# --- Cohorts at the data's start ------------------------------------------------------------------------
+
+
+def cohort_start(cohort: str) -> date:
+    """The first day of a cohort label: '2010-12' (a month) or '2010-Q4' (a quarter)."""
+    return pd.Period(str(cohort)).start_time.date()
+
+
+def may_predate_data(start: date, span: DataSpan, churn_after_days: int) -> bool:
+    """Whether a cohort that began on `start` may include customers from before the data: the data does not hold
+    the `churn_after_days` days before it began (DataSpan.coverage of that stretch is not complete), so a customer
+    whose first order in the data falls in the cohort may have ordered within the churn window before the data
+    begins. With the data from 2010-12-01 and 90 days: 2010-12, 2011-01 and 2011-02 may; 2011-03 may not."""
+    if churn_after_days <= 0:
+        return span.first_day is None or start < span.first_day
+    return span.coverage(start - timedelta(days=int(churn_after_days)), start) != COMPLETE
+
+
+def mark_data_start(cells: pd.DataFrame, span: DataSpan, churn_after_days: int) -> pd.DataFrame:
+    """`cells` (any table with a `cohort` label) with `may_predate_data`, the boolean the CSV downloads keep."""
+    flags = {c: may_predate_data(cohort_start(c), span, churn_after_days) for c in cells["cohort"].unique()}
+    return cells.assign(may_predate_data=cells["cohort"].map(flags).astype(bool))
+
+
+def _new_cohorts(cells: pd.DataFrame) -> pd.DataFrame:
+    """The cells of cohorts that cannot include customers from before the data (see `mark_data_start`)."""
+    return cells[~cells["may_predate_data"].astype(bool)]
+
+
+def cohort_span(cohorts) -> str:
+    """'2010-12', '2010-12 and 2011-01' or '2010-12 to 2011-02' (consecutive labels, as the triangle lists them)."""
+    names = sorted(dict.fromkeys(str(c) for c in cohorts))
+    if not names:
+        return ""
+    if len(names) == 1:
+        return names[0]
+    return f"{names[0]} and {names[1]}" if len(names) == 2 else f"{names[0]} to {names[-1]}"
+
+
+def left_out_words(cells: pd.DataFrame) -> str:
+    """'2010-12 to 2011-02 are left out: they may include customers from before the data.' ('' when none is)."""
+    flagged = cells.loc[cells["may_predate_data"].astype(bool), "cohort"].unique()
+    if not len(flagged):
+        return ""
+    verb, pronoun = ("is", "it") if len(flagged) == 1 else ("are", "they")
+    return f"{cohort_span(flagged)} {verb} left out: {pronoun} {BEFORE_DATA}."
+
+
 # --- Triangle and curves ---------------------------------------------------------------------------
 
 
-def weighted_average_curve(cells: pd.DataFrame) -> pd.DataFrame:
+def weighted_average_curve(cells: pd.DataFrame, min_cohorts: int, min_sample: int) -> pd.DataFrame:
     """Customer-weighted average retention by month since first order.
 
-    Month k pools only the cohorts whose month k is complete: sum of active customers over sum of
-    cohort customers of those cohorts. Cohorts that have not reached month k do not pull it down
-    (an unweighted mean over every cohort row would count their missing months as zeros, or let a
-    cohort of 20 weigh as much as one of 2,000).
+    Month k pools only the cohorts whose month k is complete and that cannot include customers from before the
+    data: sum of active customers over sum of cohort customers of those cohorts. Cohorts that have not reached
+    month k do not pull it down (an unweighted mean over every cohort row would count their missing months as
+    zeros, or let a cohort of 20 weigh as much as one of 2,000). `drawn` is False for a month pooled from fewer
+    than `min_cohorts` cohorts or `min_sample` customers: there the "average" is one or two cohorts' own figure
+    (on the real export, month 9 was the first cohort alone), not drawn as the average.
     """
-    done = cells[cells["is_complete"].astype(bool)]
+    done = _new_cohorts(cells[cells["is_complete"].astype(bool)])
     grouped = done.groupby("months_since_first", as_index=False).agg(
         cohorts=("cohort", "nunique"), cohort_customers=("cohort_customers", "sum"),
         active_customers=("active_customers", "sum"))
     grouped["retention_rate"] = grouped["active_customers"] / grouped["cohort_customers"]
-    return grouped.astype({"months_since_first": int})
+    grouped["drawn"] = (grouped["cohorts"] >= min_cohorts) & (grouped["cohort_customers"] >= min_sample)
+    return grouped.astype({"months_since_first": int, "drawn": bool})
 
 
 def best_and_worst_cohorts(cells: pd.DataFrame, month: int, min_sample: int) -> tuple[pd.Series, pd.Series, int]:
-    """The cohorts with the highest and lowest retention in `month`, among those with that month
-    complete and at least `min_sample` customers; also how many cohorts were compared."""
-    pool = cells[(cells["months_since_first"] == month) & cells["is_complete"].astype(bool)
-                 & (cells["cohort_customers"] >= min_sample)]
+    """The cohorts with the highest and lowest retention in `month`, among those with that month complete, at
+    least `min_sample` customers and no customer from before the data; also how many cohorts were compared."""
+    pool = _new_cohorts(cells[(cells["months_since_first"] == month) & cells["is_complete"].astype(bool)
+                              & (cells["cohort_customers"] >= min_sample)])
     if pool.empty:
         raise ValueError(f"no cohort with month {month} complete and at least {min_sample} customers")
     ordered = pool.sort_values(["retention_rate", "cohort"])
@@ -116,14 +182,18 @@ def split_at(cells: pd.DataFrame, start_month: str, months: tuple[int, ...] = (1
 
 
 def segment_label(column: str, value: str) -> str:
-    return "all" if column == "all" else f"{column}: {value}"
+    """'plan: basic'; a missing or blank value reads 'not given' (never '(blank)' or 'nan')."""
+    if column == "all":
+        return "all"
+    missing = value is None or (isinstance(value, float) and math.isnan(value)) or not str(value).strip()
+    return f"{column}: {'not given' if missing else value}"
 
 
 def lifetime_curves(counts: pd.DataFrame) -> pd.DataFrame:
     """Kaplan-Meier curve per segment from `lifetime_counts` (segment_column, segment, day, churned, censored).
 
-    Columns: segment, day, at_risk, churned, survival, ci_low, ci_high (95% exponential Greenwood),
-    then segment_column, segment_value and censored.
+    Columns: segment, day, at_risk, churned, survival, ci_low, ci_high (the 95% band, Rothman's: survival.py),
+    then segment_column, segment_value, censored and greenwood (Greenwood's sum, Var(log S)).
     """
     frames = []
     for (column, value), group in counts.groupby(["segment_column", "segment"], sort=False):
@@ -136,7 +206,7 @@ def lifetime_curves(counts: pd.DataFrame) -> pd.DataFrame:
         curve["segment_value"] = value
         frames.append(curve)
     columns = ["segment", "day", "at_risk", "churned", "survival", "ci_low", "ci_high",
-               "segment_column", "segment_value", "censored"]
+               "segment_column", "segment_value", "censored", "greenwood"]
     if not frames:
         return pd.DataFrame(columns=columns)
     out = pd.concat(frames, ignore_index=True)[columns]
@@ -159,8 +229,10 @@ def step_values(curve: pd.DataFrame, days, columns=("survival", "ci_low", "ci_hi
 
 
 def lifetime_summary(curves: pd.DataFrame, min_sample: int, days=MILESTONE_DAYS) -> pd.DataFrame:
-    """One row per segment: customers, churned, censored, median lifetime (inf = not reached yet) and the
-    share surviving 30/90/180/365 days with 95% band; `judged` is False below `min_sample` customers."""
+    """One row per segment: customers, churned, censored, median lifetime (inf = not reached yet), the share who
+    never ordered again within the churn window (`never_again_share`: lifetime 0, churned), the median lifetime of
+    the others (`median_days_again`, `survival.median_lifetime_beyond`), and the share surviving 30/90/180/365
+    days with its 95% band; `judged` is False below `min_sample` customers."""
     rows = []
     for segment, curve in curves.groupby("segment", sort=False):
         curve = curve.sort_values("day")
@@ -169,6 +241,10 @@ def lifetime_summary(curves: pd.DataFrame, min_sample: int, days=MILESTONE_DAYS)
                "segment_value": curve["segment_value"].iloc[0], "customers": customers,
                "churned": int(curve["churned"].sum()), "censored": int(curve["censored"].sum()),
                "median_days": median_lifetime(curve), "judged": customers >= min_sample}
+        first = curve.iloc[0]
+        row["never_again_share"] = (float(first["churned"]) / customers
+                                    if customers and float(first["day"]) == 0 else 0.0)
+        row["median_days_again"] = median_lifetime_beyond(curve, 0)
         at = step_values(curve, days)
         for day in days:
             row[f"survival_{day}d"] = at.loc[day, "survival"]
@@ -176,6 +252,63 @@ def lifetime_summary(curves: pd.DataFrame, min_sample: int, days=MILESTONE_DAYS)
             row[f"ci_high_{day}d"] = at.loc[day, "ci_high"]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def days_words(days: float) -> str:
+    return "1 day" if days == 1 else f"{days:,.0f} days"
+
+
+def lifetime_sentence(row, churn_after_days: int) -> str:
+    """What the median lifetime of a `lifetime_summary` row means, in words. A median of 0 days says that more
+    than half never ordered again within the churn window; then the sentence says so, and gives the median of
+    those who did."""
+    median = row["median_days"]
+    if median is None or math.isnan(median):
+        return "No customer's lifetime can be judged yet"
+    if math.isinf(median):
+        return "More than half of the customers are still buying"
+    if median > 0:
+        return f"Half of the customers stop within {days_words(median)} of their first order"
+    text = (f"{percent(row['never_again_share'], 0)} of customers never ordered again within {churn_after_days} days "
+            f"of their first order")
+    again = row["median_days_again"]
+    if again is None or math.isnan(again):
+        return text
+    if math.isinf(again):
+        return text + "; more than half of those who did are still buying"
+    return text + f"; of those who did, half stopped within {days_words(again)}"
+
+
+def lifetime_start_words(lifetime_cohorts: pd.DataFrame, span: DataSpan, churn_after_days: int) -> str:
+    """A note when some of the customers whose lifetime is judged placed their first order in the data in a month
+    that may include customers from before the data (`lifetime_cohorts`: cohort, customers): their lifetime may have
+    begun before the data, so the curve may overstate how long a new customer lasts. '' when none did."""
+    if lifetime_cohorts.empty:
+        return ""
+    marked = mark_data_start(lifetime_cohorts, span, churn_after_days)
+    early = marked[marked["may_predate_data"]]
+    if early.empty:
+        return ""
+    total, count = int(marked["customers"].sum()), int(early["customers"].sum())
+    return (f"{count:,} of the {total:,} customers here placed their first order in the data in "
+            f"{cohort_span(early['cohort'])}, less than {churn_after_days} days after it begins: some of them may have "
+            f"bought before the data, so their lifetimes may have begun earlier than counted, and the curve may "
+            f"overstate how long a new customer lasts.")
+
+
+def lifetime_extremes_title(lifetimes: pd.DataFrame, day: int = 180) -> str | None:
+    """'<segment> keeps customers longest (x% still buying at 180 days), <segment> shortest (y%)', among judged
+    segments (not 'all') followed for `day` days; None with fewer than two, or when the two read the same."""
+    column = f"survival_{day}d"
+    judged = lifetimes[(lifetimes["segment"] != "all") & lifetimes["judged"].astype(bool)].dropna(subset=[column])
+    if len(judged) < 2:
+        return None
+    ordered = judged.sort_values([column, "segment"])
+    best, worst = ordered.iloc[-1], ordered.iloc[0]
+    if percent(best[column]) == percent(worst[column]):
+        return None
+    return (f"{best['segment']} keeps customers longest ({percent(best[column])} still buying at {day} days), "
+            f"{worst['segment']} shortest ({percent(worst[column])})")
 
 
 # --- Segments ------------------------------------------------------------------------------------------
@@ -206,6 +339,21 @@ def segment_table(segments: pd.DataFrame, min_sample: int) -> pd.DataFrame:
     return out
 
 
+def segment_range_title(now: pd.DataFrame, month: int, period: str, min_sample: int) -> str:
+    """The title of the segment chart: the range of month-`month` retention over judged segments (not 'all'), or
+    a title that names no range when fewer than two are judged or they read the same."""
+    judged = now[now["judged"].astype(bool) & (now["months_since_first"] == month) & (now["segment_column"] != "all")
+                 & now["retention_rate"].notna()]
+    if judged.empty:
+        return f"No segment has {min_sample} customers reaching month {month} in {period}"
+    ordered = judged.sort_values(["retention_rate", "segment_label"])
+    lo, hi = ordered.iloc[0], ordered.iloc[-1]
+    if len(judged) < 2 or percent(lo.retention_rate) == percent(hi.retention_rate):
+        return f"Month-{month} retention in {period} by segment"
+    return (f"Month-{month} retention in {period} ranged from {percent(lo.retention_rate)} ({lo.segment_label}) "
+            f"to {percent(hi.retention_rate)} ({hi.segment_label})")
+
+
 @dataclass(frozen=True)
 class Movement:
     segment: str
@@ -218,6 +366,7 @@ class Movement:
     ci_high: float
     customers_now: int
     customers_before: int
+    tied: bool = False  # another segment moved as much as shown (0.1 points), or none moved at all
 
     @property
     def clear(self) -> bool:
@@ -228,7 +377,7 @@ class Movement:
 def most_moved_segment(table: pd.DataFrame, month: int, against: str, min_sample: int) -> Movement | None:
     """The segment (not 'all') whose retention in `month` changed most, in percentage points, between the
     current period and `against` ('previous' or 'year_ago'), among segments with at least `min_sample`
-    customers in both."""
+    customers in both; `tied` when another moved as much as shown, or none moved."""
     rows = table[(table["months_since_first"] == month) & (table["segment_column"] != "all")]
     now = rows[rows["period_role"] == "current"].set_index(["segment_column", "segment"])
     then = rows[rows["period_role"] == against].set_index(["segment_column", "segment"])
@@ -237,13 +386,15 @@ def most_moved_segment(table: pd.DataFrame, month: int, against: str, min_sample
     if both.empty:
         return None
     both = both.assign(change=both["retention_rate_now"] - both["retention_rate_then"])
-    key = both["change"].abs().idxmax()
+    shown = (100 * both["change"].abs()).round(1)
+    key = shown.sort_values(ascending=False, kind="stable").index[0]
+    tied = bool((shown == shown.loc[key]).sum() > 1 or shown.loc[key] == 0)
     best = both.loc[key]
     low, high = difference_interval(int(best["retained_now"]), int(best["customers_now"]),
                                     int(best["retained_then"]), int(best["customers_then"]))
     return Movement(segment_label(*key), month, against, float(best["retention_rate_now"]),
                     float(best["retention_rate_then"]), float(best["change"]), low, high,
-                    int(best["customers_now"]), int(best["customers_then"]))
+                    int(best["customers_now"]), int(best["customers_then"]), tied)
 
 
 # --- Period figures -----------------------------------------------------------------------------------
@@ -251,8 +402,8 @@ def most_moved_segment(table: pd.DataFrame, month: int, against: str, min_sample
 
 def kpi_table(kpis: pd.DataFrame) -> pd.DataFrame:
     """period_kpis with a readable label and its definition."""
-    labels = kpis["metric"].map(lambda m: PERIOD_LABELS.get(m, (m, ""))[0])
-    definitions = kpis["metric"].map(lambda m: PERIOD_LABELS.get(m, (m, ""))[1])
+    labels = kpis["metric"].map(lambda m: KPI_LABELS.get(m, (m, ""))[0])
+    definitions = kpis["metric"].map(lambda m: KPI_LABELS.get(m, (m, ""))[1])
     return kpis.assign(label=labels, definition=definitions)
 
 
@@ -332,16 +483,34 @@ def retention_sentence(kpis: pd.DataFrame, period: str, previous: str, year_ago:
 
 
 def cohort_sentence(cells: pd.DataFrame, month: int, min_sample: int) -> str:
-    best, worst, compared = best_and_worst_cohorts(cells, month, min_sample)
-    return (
-        f"Of the {compared} monthly cohorts with month {month} complete, the best was **{best.cohort}** "
-        f"({percent(best.retention_rate)} active in month {month}, {int(best.active_customers):,} of "
-        f"{int(best.cohort_customers):,}) and the worst **{worst.cohort}** ({percent(worst.retention_rate)}, "
-        f"{int(worst.active_customers):,} of {int(worst.cohort_customers):,})."
-    )
+    """The best and worst cohort in `month` (see `best_and_worst_cohorts`), and which cohorts were left out."""
+    left_out = left_out_words(cells)
+    try:
+        best, worst, compared = best_and_worst_cohorts(cells, month, min_sample)
+    except ValueError:
+        text = f"No cohort has a complete month {month} with {min_sample} or more customers yet."
+        return f"{text} {left_out}" if left_out else text
+
+    def counts(row) -> str:
+        return f"{int(row.active_customers):,} of {int(row.cohort_customers):,}"
+
+    if compared == 1:
+        text = (f"Only one monthly cohort has month {month} complete with {min_sample} or more customers: "
+                f"**{best.cohort}** ({percent(best.retention_rate)} active in month {month}, {counts(best)}).")
+    elif percent(best.retention_rate) == percent(worst.retention_rate):  # a tie as shown: no best to name
+        text = (f"The {compared} monthly cohorts with month {month} complete all had "
+                f"{percent(best.retention_rate)} active in month {month}.")
+    else:
+        text = (f"Of the {compared} monthly cohorts with month {month} complete, the best was **{best.cohort}** "
+                f"({percent(best.retention_rate)} active in month {month}, {counts(best)}) and the worst "
+                f"**{worst.cohort}** ({percent(worst.retention_rate)}, {counts(worst)}).")
+    return f"{text} {left_out}" if left_out else text
 
 
 def segment_sentence(movement: Movement | None, period: str, against_label: str, min_sample: int) -> str:
+    """The segment that moved most; '' (nothing to say) when segments tie for it."""
+    if movement is not None and movement.tied:
+        return ""
     if movement is None:
         return (f"No segment had {min_sample} or more customers in both {period} and {against_label}, "
                 f"so no segment's change can be judged.")
@@ -357,8 +526,9 @@ def segment_sentence(movement: Movement | None, period: str, against_label: str,
 
 def recent_against_earlier(cells: pd.DataFrame, month: int, cohorts_each: int = 12) -> dict:
     """Pooled retention in `month` of the latest `cohorts_each` cohorts with that month complete, against the
-    `cohorts_each` cohorts before them (fewer when the data is shorter)."""
-    done = cells[(cells["months_since_first"] == month) & cells["is_complete"].astype(bool)].sort_values("cohort")
+    `cohorts_each` cohorts before them (fewer when the data is shorter); cohorts that may include customers from
+    before the data count in neither."""
+    done = _new_cohorts(cells[(cells["months_since_first"] == month) & cells["is_complete"].astype(bool)]).sort_values("cohort")
     recent, earlier = done.tail(cohorts_each), done.iloc[:-cohorts_each].tail(cohorts_each) if len(done) > cohorts_each else done.iloc[:0]
 
     def pooled(frame):
@@ -377,20 +547,6 @@ def recent_against_earlier(cells: pd.DataFrame, month: int, cohorts_each: int = 
 
 
 # --- The period figures at the edges of the data (coverage.DataSpan) ---------------------------------------
-
-# The period table's labels and definitions (kpi_table): the counts S and E are made of, then the rates.
-PERIOD_LABELS = {
-    **KPI_LABELS,
-    "retained_customers": ("Kept", "in S and still active at the end (in E)"),
-    "churned_customers": ("Churned", "in S and not active at the end"),
-    "reactivated_customers": ("Came back", "active at the end, not in S and not new: returned after a lapse"),
-    "customer_retention_rate": ("Customer retention rate", "kept / S: the share of S still active at the end "
-                                "(retention + churn = 100%)"),
-    "churn_rate": ("Churn rate", "churned / S: the share of S not active at the end"),
-    "returning_customer_ratio": ("Returning customers per customer at start", "(E - N) / S with N counting only "
-                                 "new customers in E: kept plus came back, over S. It counts comebacks, customers "
-                                 "who were not in S, so it is no share of S and can pass 1"),
-}
 
 # How far before its period each figure reads: "churn" = the churn_after_days window (S, E, and whether a
 # customer is new, by the same rule as the cohort months); "revenue" = that window and the equally long stretch
