@@ -326,3 +326,37 @@ def test_the_summary_cards_mark_only_changes_beyond_their_interval(sample_site):
     assert len(items) == min(3, summary[["beyond_interval_vs_previous", "beyond_interval_vs_year_ago"]]
                              .any(axis=1).sum())
     assert len({item.split(" rose")[0].split(" fell")[0] for item in items}) == len(items)  # three figures
+
+
+def _spec(chart) -> dict:
+    charts.enable()
+    bundle = chart._repr_mimebundle_()
+    bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+    return next(v for k, v in bundle.items() if k.startswith("application/vnd.vegalite"))
+
+
+def test_the_theme_never_cuts_a_legend_label():
+    import altair as alt
+
+    frame = pd.DataFrame({"x": [1, 2], "y": [3, 4], "g": ["average of all cohorts (customer-weighted)", "b"]})
+    spec = _spec(alt.Chart(frame).mark_line().encode(x="x", y="y", color="g"))
+    assert spec["config"]["legend"]["labelLimit"] == 0 and spec["config"]["legend"]["titleLimit"] == 0
+
+
+def test_month_and_quarter_axes_tick_on_whole_numbers_in_layers_and_facets():
+    import altair as alt
+
+    frame = pd.DataFrame({"months_since_first": [0, 1, 2], "quarters_since_first": [0, 1, 2], "y": [1, .5, .4],
+                          "f": ["a", "a", "b"]})
+    line = alt.Chart(frame).mark_line().encode(x=alt.X("months_since_first:Q", title="Months"), y="y:Q")
+    spec = _spec((line + line.mark_point()).properties(width=200))
+    for layer in spec["layer"]:
+        assert layer["encoding"]["x"]["axis"] == {"tickMinStep": 1, "format": "d"}
+        assert "axis" not in layer["encoding"]["y"]  # a share's axis keeps its fractions
+    kept = _spec(alt.Chart(frame).mark_line().encode(
+        x=alt.X("quarters_since_first:Q", axis=alt.Axis(title="Q", format=".1f")), y="y:Q").facet(column="f:N"))
+    assert kept["spec"]["encoding"]["x"]["axis"] == {"tickMinStep": 1, "format": ".1f", "title": "Q"}
+    off = _spec(alt.Chart(frame).mark_line().encode(x=alt.X("months_since_first:Q", axis=None), y="y:Q"))
+    assert off["encoding"]["x"]["axis"] is None
+    axis = charts.month_axis(title="Months").to_dict()
+    assert axis == {"tickMinStep": 1, "format": "d", "title": "Months"}
