@@ -360,3 +360,20 @@ def test_month_and_quarter_axes_tick_on_whole_numbers_in_layers_and_facets():
     assert off["encoding"]["x"]["axis"] is None
     axis = charts.month_axis(title="Months").to_dict()
     assert axis == {"tickMinStep": 1, "format": "d", "title": "Months"}
+
+
+def test_one_stylesheet_with_the_charts_font_serves_both_renderers(sample_site):
+    """Quarto (after its theme) and the fallback read the same site.css, whose font stack is the charts' font."""
+    css = (render.REPORTS_DIR / "site.css").read_text(encoding="utf-8")
+    declared = re.search(r"--rr-font:\s*([^;]+);", css)[1]
+
+    def font(value):
+        return [part.strip().strip("'\"") for part in value.split(",")]
+
+    assert font(declared) == font(charts.FONT)
+    assert "font-family: var(--rr-font)" in css and "font-family: system-ui" not in css  # declared once
+    quarto = yaml.safe_load((render.REPORTS_DIR / "_quarto.yml").read_text(encoding="utf-8"))
+    assert quarto["format"]["html"]["css"] == "site.css"
+    assert (sample_site.site / "site.css").read_text(encoding="utf-8") == css
+    page = (sample_site.site / SAMPLE_PERIOD / "cohorts.html").read_text(encoding="utf-8")
+    assert page.count('<link rel="stylesheet" href="../site.css">') == 1 and "<style" not in page
