@@ -203,7 +203,8 @@ def test_the_data_quality_page_counts_every_export_and_names_each_check(sample_s
     assert checks.loc["NPS scores outside 0-10", "rows_set_aside"] == \
         reasons[reasons.reason == "score outside 0-10"].rows_set_aside.sum() > 0
     assert "0.00%" not in text  # a non-zero count is never rounded away
-    assert "personal data redacted" in text and "first_day" in text and "last_day" in text
+    assert "personal data redacted" in text and "first day" in text and "last day" in text  # plain headers
+    assert "first_day" not in text and "rows_set_aside" not in text
 
 
 def test_each_period_page_links_the_other_pages_of_its_period(sample_site):
@@ -377,3 +378,25 @@ def test_one_stylesheet_with_the_charts_font_serves_both_renderers(sample_site):
     assert (sample_site.site / "site.css").read_text(encoding="utf-8") == css
     page = (sample_site.site / SAMPLE_PERIOD / "cohorts.html").read_text(encoding="utf-8")
     assert page.count('<link rel="stylesheet" href="../site.css">') == 1 and "<style" not in page
+
+
+def test_every_shown_table_has_plain_words_headers(sample_site):
+    """No header reads like a machine column (`median_days_to_welcome`, `months_since_first`); a column that
+    held one value on every row (`metric`) is said once, in the caption; days are whole numbers."""
+    headers = {}
+    for page in sorted((sample_site.site / SAMPLE_PERIOD).glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        for head in re.findall(r"<thead>(.*?)</thead>", text, re.DOTALL):
+            for cell in re.findall(r"<th[^>]*>(.*?)</th>", head, re.DOTALL):
+                headers.setdefault(page.name, set()).add(re.sub(r"<[^>]+>", "", cell).strip())
+    machine = {page: sorted(h for h in found if "_" in h) for page, found in headers.items()}
+    assert not any(machine.values()), machine
+    assert "median time to first welcome (days)" in headers["touchpoints.html"]
+    assert "metric" not in headers["touchpoints.html"] and "months since start" in headers["cohorts.html"]
+    touchpoints = (sample_site.site / SAMPLE_PERIOD / "touchpoints.html").read_text(encoding="utf-8")
+    assert "metric: welcomed within 7 days" in touchpoints
+    table = re.search(r"median time to first welcome \(days\).*?</table>", touchpoints, re.DOTALL)[0]
+    assert not re.search(r">\s*\d+\.\d\d\s*<", table)  # 3, not 3.00
+    # The downloads keep the machine names and every column.
+    header = (sample_site.site / SAMPLE_PERIOD / "data" / "touchpoint_coverage.csv").read_text().splitlines()[0]
+    assert header.startswith("metric,segment,customers,covered,rate,ci_low,ci_high")
