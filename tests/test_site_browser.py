@@ -334,12 +334,16 @@ def test_no_page_is_wider_than_the_window(browser, server, two_period_site, wind
         assert layout["window"] == width
         if layout["scroll"] > layout["window"]:
             too_wide[path] = layout
+        if AXE.exists():  # a box that scrolls can be reached and scrolled by keyboard
+            page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+            result = page.evaluate("async () => await axe.run(document, {runOnly: ['scrollable-region-focusable']})")
+            assert result["violations"] == [], (path, [n["target"] for v in result["violations"] for n in v["nodes"]])
     assert too_wide == {}, too_wide
     # The wide things are still all there: a table or chart wider than the phone scrolls inside its own box.
     if width < 500:
         page = visit.open(f"{SAMPLE_PERIOD}/touchpoints.html")
         _charts_drawn(page)
-        boxes = page.evaluate("""() => [...document.querySelectorAll('main table, main .rr-chart-canvas')]
+        boxes = page.evaluate("""() => [...document.querySelectorAll('main .rr-table-scroll, main .rr-chart-canvas')]
             .map(e => ({scrolls: e.scrollWidth > e.clientWidth + 1, overflow: getComputedStyle(e).overflowX}))""")
         assert any(b["scrolls"] for b in boxes) and all(b["overflow"] == "auto" for b in boxes if b["scrolls"])
     visit.close()

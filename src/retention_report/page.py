@@ -340,6 +340,15 @@ def _markdown(table: ShownTable) -> str:
     return "\n".join([header_row, rule, *rows])
 
 
+def scrolling(markdown: str, label: str) -> str:
+    """A markdown table inside its own scrolling box: a wide table scrolls sideways, never the page. The box is a
+    named region reachable by keyboard (as axe's scrollable-region-focusable asks); raw HTML blocks open and close
+    it, which Quarto (Pandoc) passes through and the fallback renderer turns into HTML (render.RawHtmlOutputs)."""
+    name = html.escape(" ".join(str(label).split()), quote=True).replace("`", "&#96;")
+    return (f'```{{=html}}\n<div class="rr-table-scroll" role="region" tabindex="0" aria-label="{name}">\n```\n\n'
+            f"{markdown}\n\n```{{=html}}\n</div>\n```")
+
+
 def _plain(value: object) -> object:
     if hasattr(value, "item"):
         return value.item()
@@ -379,7 +388,7 @@ class Page:
         caption = table.caption(caption)
         if caption:
             lines.append(f"**{escape_text(caption)}**\n")
-        lines.append(_markdown(table))
+        lines.append(scrolling(_markdown(table), caption or name))
         more = f" ({len(shown):,} of {len(frame):,} rows shown)" if len(shown) < len(frame) else ""
         lines.append(f"\n[Download {name}.csv](data/{name}.csv){more}")
         display(Markdown("\n".join(lines)))
