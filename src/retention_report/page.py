@@ -341,12 +341,13 @@ def _markdown(table: ShownTable) -> str:
 
 
 def scrolling(markdown: str, label: str) -> str:
-    """A markdown table inside its own scrolling box: a wide table scrolls sideways, never the page. The box is a
-    named region reachable by keyboard (as axe's scrollable-region-focusable asks); raw HTML blocks open and close
-    it, which Quarto (Pandoc) passes through and the fallback renderer turns into HTML (render.RawHtmlOutputs)."""
+    """A markdown table inside its own scrolling box: a wide table scrolls sideways, never the page. The box is
+    a named section (a region) that the keyboard reaches, as axe's scrollable-region-focusable asks. Raw HTML
+    blocks open and close it: Quarto (Pandoc) passes them through, the fallback makes them HTML
+    (render.RawHtmlOutputs)."""
     name = html.escape(" ".join(str(label).split()), quote=True).replace("`", "&#96;")
-    return (f'```{{=html}}\n<div class="rr-table-scroll" role="region" tabindex="0" aria-label="{name}">\n```\n\n'
-            f"{markdown}\n\n```{{=html}}\n</div>\n```")
+    return (f'```{{=html}}\n<section class="rr-table-scroll" tabindex="0" aria-label="{name}">\n```\n\n'
+            f"{markdown}\n\n```{{=html}}\n</section>\n```")
 
 
 def _plain(value: object) -> object:
