@@ -109,6 +109,8 @@ def test_no_forbidden_token_in_any_format():
             assert text not in ("nan", "NaN", "NaT", "None", "inf", "-inf", "<NA>") and not text.startswith("-0"), \
                 (kind, value, text)
     assert format_value(2.5, "days") == "3" and format_value(1234.0, "count") == "1,234"
+    assert format_value(pd.Timestamp("2024-06-30")) == "2024-06-30"
+    assert format_value(pd.Timestamp("2024-06-30 13:05:09")) == "2024-06-30 13:05"
 
 
 def test_every_mapped_column_has_a_known_format_and_no_machine_label():

@@ -11,6 +11,7 @@ import html
 import math
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -236,6 +237,8 @@ def format_value(value: object, kind: str = "", currency: str | None = None, val
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, (pd.Timestamp, datetime)):  # a day as a day: 2024-06-30, not 2024-06-30 00:00:00
+        return value.strftime("%Y-%m-%d" if (value.hour, value.minute, value.second) == (0, 0, 0) else "%Y-%m-%d %H:%M")
     if kind == "label" and isinstance(value, str):
         text = value
         return (values or {}).get(text) or text.replace("_", " ")
