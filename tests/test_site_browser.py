@@ -400,6 +400,10 @@ def test_body_text_cards_and_tables_have_the_house_look(browser, server):
     assert (look["card"]["border-top-width"], look["card"]["border-top-style"], look["card"]["border-top-left-radius"]) \
         == ("1px", "solid", "8px")
     assert look["card_number"]["font-size"] == "27.2px" and look["card_number"]["font-weight"] == "700"
+    # Line heights set, not left to the theme (Bootstrap gives headings 1.2): the same on both renderers.
+    assert (look["body"]["line-height"], look["paragraph"]["line-height"], look["cell"]["line-height"]) \
+        == ("24px", "24px", "20.16px")
+    assert (look["card_name"]["line-height"], look["card_number"]["line-height"]) == ("18.72px", "32.64px")
 
 
 @pytest.fixture(scope="module")
