@@ -203,7 +203,8 @@ def test_the_data_quality_page_counts_every_export_and_names_each_check(sample_s
     assert checks.loc["NPS scores outside 0-10", "rows_set_aside"] == \
         reasons[reasons.reason == "score outside 0-10"].rows_set_aside.sum() > 0
     assert "0.00%" not in text  # a non-zero count is never rounded away
-    assert "personal data redacted" in text and "first_day" in text and "last_day" in text
+    assert "personal data redacted" in text and "first day" in text and "last day" in text  # plain headers
+    assert "first_day" not in text and "rows_set_aside" not in text
 
 
 def test_each_period_page_links_the_other_pages_of_its_period(sample_site):
@@ -326,3 +327,76 @@ def test_the_summary_cards_mark_only_changes_beyond_their_interval(sample_site):
     assert len(items) == min(3, summary[["beyond_interval_vs_previous", "beyond_interval_vs_year_ago"]]
                              .any(axis=1).sum())
     assert len({item.split(" rose")[0].split(" fell")[0] for item in items}) == len(items)  # three figures
+
+
+def _spec(chart) -> dict:
+    charts.enable()
+    bundle = chart._repr_mimebundle_()
+    bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+    return next(v for k, v in bundle.items() if k.startswith("application/vnd.vegalite"))
+
+
+def test_the_theme_never_cuts_a_legend_label():
+    import altair as alt
+
+    frame = pd.DataFrame({"x": [1, 2], "y": [3, 4], "g": ["average of all cohorts (customer-weighted)", "b"]})
+    spec = _spec(alt.Chart(frame).mark_line().encode(x="x", y="y", color="g"))
+    assert spec["config"]["legend"]["labelLimit"] == 0 and spec["config"]["legend"]["titleLimit"] == 0
+
+
+def test_month_and_quarter_axes_tick_on_whole_numbers_in_layers_and_facets():
+    import altair as alt
+
+    frame = pd.DataFrame({"months_since_first": [0, 1, 2], "quarters_since_first": [0, 1, 2], "y": [1, .5, .4],
+                          "f": ["a", "a", "b"]})
+    line = alt.Chart(frame).mark_line().encode(x=alt.X("months_since_first:Q", title="Months"), y="y:Q")
+    spec = _spec((line + line.mark_point()).properties(width=200))
+    for layer in spec["layer"]:
+        assert layer["encoding"]["x"]["axis"] == {"tickMinStep": 1, "format": "d"}
+        assert "axis" not in layer["encoding"]["y"]  # a share's axis keeps its fractions
+    kept = _spec(alt.Chart(frame).mark_line().encode(
+        x=alt.X("quarters_since_first:Q", axis=alt.Axis(title="Q", format=".1f")), y="y:Q").facet(column="f:N"))
+    assert kept["spec"]["encoding"]["x"]["axis"] == {"tickMinStep": 1, "format": ".1f", "title": "Q"}
+    off = _spec(alt.Chart(frame).mark_line().encode(x=alt.X("months_since_first:Q", axis=None), y="y:Q"))
+    assert off["encoding"]["x"]["axis"] is None
+    axis = charts.month_axis(title="Months").to_dict()
+    assert axis == {"tickMinStep": 1, "format": "d", "title": "Months"}
+
+
+def test_one_stylesheet_with_the_charts_font_serves_both_renderers(sample_site):
+    """Quarto (after its theme) and the fallback read the same site.css, whose font stack is the charts' font."""
+    css = (render.REPORTS_DIR / "site.css").read_text(encoding="utf-8")
+    declared = re.search(r"--rr-font:\s*([^;]+);", css)[1]
+
+    def font(value):
+        return [part.strip().strip("'\"") for part in value.split(",")]
+
+    assert font(declared) == font(charts.FONT)
+    assert "font-family: var(--rr-font)" in css and "font-family: system-ui" not in css  # declared once
+    quarto = yaml.safe_load((render.REPORTS_DIR / "_quarto.yml").read_text(encoding="utf-8"))
+    assert quarto["format"]["html"]["css"] == "site.css"
+    assert (sample_site.site / "site.css").read_text(encoding="utf-8") == css
+    page = (sample_site.site / SAMPLE_PERIOD / "cohorts.html").read_text(encoding="utf-8")
+    assert page.count('<link rel="stylesheet" href="../site.css">') == 1 and "<style" not in page
+
+
+def test_every_shown_table_has_plain_words_headers(sample_site):
+    """No header reads like a machine column (`median_days_to_welcome`, `months_since_first`); a column that
+    held one value on every row (`metric`) is said once, in the caption; days are whole numbers."""
+    headers = {}
+    for page in sorted((sample_site.site / SAMPLE_PERIOD).glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        for head in re.findall(r"<thead>(.*?)</thead>", text, re.DOTALL):
+            for cell in re.findall(r"<th[^>]*>(.*?)</th>", head, re.DOTALL):
+                headers.setdefault(page.name, set()).add(re.sub(r"<[^>]+>", "", cell).strip())
+    machine = {page: sorted(h for h in found if "_" in h) for page, found in headers.items()}
+    assert not any(machine.values()), machine
+    assert "median time to first welcome (days)" in headers["touchpoints.html"]
+    assert "metric" not in headers["touchpoints.html"] and "months since start" in headers["cohorts.html"]
+    touchpoints = (sample_site.site / SAMPLE_PERIOD / "touchpoints.html").read_text(encoding="utf-8")
+    assert "metric: welcomed within 7 days" in touchpoints
+    table = re.search(r"median time to first welcome \(days\).*?</table>", touchpoints, re.DOTALL)[0]
+    assert not re.search(r">\s*\d+\.\d\d\s*<", table)  # 3, not 3.00
+    # The downloads keep the machine names and every column.
+    header = (sample_site.site / SAMPLE_PERIOD / "data" / "touchpoint_coverage.csv").read_text().splitlines()[0]
+    assert header.startswith("metric,segment,customers,covered,rate,ci_low,ci_high")

@@ -58,11 +58,20 @@ def _theme() -> dict:
             "range": {"category": PALETTE, "heatmap": {"scheme": SEQUENTIAL}},
             "title": {"fontSize": 15, "anchor": "start", "subtitleFontSize": 12, "subtitleColor": "#444"},
             "axis": {"labelFontSize": 12, "titleFontSize": 12, "gridColor": "#e5e5e5"},
-            "legend": {"labelFontSize": 12, "titleFontSize": 12},
+            # Legend labels and titles are never cut ("average of all cohorts (c…"): Vega's limit 0 is no limit.
+            "legend": {"labelFontSize": 12, "titleFontSize": 12, "labelLimit": 0, "titleLimit": 0},
             # Marks are not announced one by one: the chart's description (its aria-label) says what it shows.
             "mark": {"color": PALETTE[0], "aria": False},
         }
     }
+
+
+def month_axis(**options) -> alt.Axis:
+    """The axis of a count of months or quarters on a quantitative scale (`months_since_first:Q`): ticks on
+    whole numbers only, written as whole numbers (no half months). A theme cannot give this to one field
+    only (a share's axis from 0 to 1 needs its fractions), so charts ask for it:
+    `alt.X("months_since_first:Q", title=..., axis=charts.month_axis())`. `options` are other Axis settings."""
+    return alt.Axis(**{"tickMinStep": 1, "format": "d", **options})
 
 
 def chart_html(spec: dict, description: str = "") -> str:
@@ -100,8 +109,30 @@ def _stable(value):
     return value
 
 
+# Counts of months or quarters: on a quantitative axis their ticks are whole numbers, whoever drew the chart.
+WHOLE_NUMBER_FIELDS = ("months_since_first", "quarters_since_first")
+
+
+def whole_number_axes(spec):
+    """Give every quantitative x or y encoding of a WHOLE_NUMBER_FIELDS field the `month_axis` settings it
+    does not set itself (layers, facets and concatenations included); an axis switched off stays off."""
+    if isinstance(spec, list):
+        return [whole_number_axes(part) for part in spec]
+    if not isinstance(spec, dict):
+        return spec
+    spec = {key: whole_number_axes(value) for key, value in spec.items()}
+    encoding = spec.get("encoding")
+    if isinstance(encoding, dict):
+        for channel in ("x", "y"):
+            definition = encoding.get(channel)
+            if (isinstance(definition, dict) and definition.get("field") in WHOLE_NUMBER_FIELDS
+                    and definition.get("type") == "quantitative" and definition.get("axis", {}) is not None):
+                definition["axis"] = {"tickMinStep": 1, "format": "d", **(definition.get("axis") or {})}
+    return spec
+
+
 def _render(spec: dict) -> dict:
-    spec = _stable(spec)
+    spec = whole_number_axes(_stable(spec))
     description = spec.get("description", "")
     block = "```{=html}\n" + chart_html(spec, description) + "\n```\n"
     return {

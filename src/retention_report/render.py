@@ -45,6 +45,7 @@ TEMPLATES = jinja2.Environment(
 NAV_START, NAV_END = "<!-- rr:periods -->", "<!-- /rr:periods -->"
 _NAV_BLOCK = re.compile(re.escape(NAV_START) + ".*?" + re.escape(NAV_END), re.DOTALL)
 _RAW_HTML_BLOCK = re.compile(r"\A\s*```\{=html\}\n(?P<html>.*)\n```\s*\Z", re.DOTALL)
+_RAW_HTML_FENCE = re.compile(r"^```\{=html\}\n(?P<html>.*?)\n```$", re.DOTALL | re.MULTILINE)
 
 
 class RenderError(RuntimeError):
@@ -148,9 +149,12 @@ class RawHtmlOutputs(Preprocessor):
 
     def preprocess_cell(self, cell, resources, index):
         for output in cell.get("outputs", []):
-            match = _RAW_HTML_BLOCK.match(output.get("data", {}).get("text/markdown") or "")
+            markdown = output.get("data", {}).get("text/markdown") or ""
+            match = _RAW_HTML_BLOCK.match(markdown)
             if match:
                 output.data = {"text/html": match["html"]}
+            elif "```{=html}" in markdown:  # raw blocks among markdown (a table's scrolling box): HTML blocks
+                output.data = {"text/markdown": _RAW_HTML_FENCE.sub(lambda m: f"\n\n{m['html']}\n\n", markdown)}
         return cell, resources
 
 
