@@ -188,14 +188,14 @@ def test_the_data_quality_page_counts_lines_orders_normalised_ids_and_derived_cu
     assert "**customers**: not provided, so derived from the orders: 3 customers, each created at their first order." \
         in markdown
     assert "Not provided: customers" not in markdown  # derived, not missing
-    assert "records\\_formed" in markdown  # the table's column, shown only when some export came as lines
+    assert "records formed" in markdown  # the table's column, shown only when some export came as lines
     assert "nan" not in markdown.lower() and "None" not in markdown
 
 
 def test_the_data_quality_page_of_plain_row_exports_says_nothing_of_lines(run_page):
     markdown = run_page("40_data_quality.ipynb", **EXPORTS)
     assert "given as lines" not in markdown and "trailing .0" not in markdown and "derived" not in markdown
-    assert "records\\_formed" not in markdown
+    assert "records formed" not in markdown
 
 
 def test_the_methodology_page_says_the_customers_were_derived(run_page):
