@@ -19,7 +19,7 @@ from conftest import SAMPLE_PERIOD
 from retention_report.exports import CONTRACT
 from retention_report.periods import parse_period
 from retention_report.pipeline import Build
-from test_site_browser import ARGS, CHROMIUM, QuietHandler
+from test_site_browser import CHROMIUM, QuietHandler, browser  # noqa: F401 (browser: the fixture, shared)
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
 
@@ -106,16 +106,6 @@ def variant_sites(sample_site, sample_data, retail_builds, tmp_path_factory) -> 
               use_quarto=False).run()
         sites[what] = site
     return sites
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def _served(site: Path):

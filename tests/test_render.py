@@ -392,7 +392,7 @@ def test_every_shown_table_has_plain_words_headers(sample_site):
     machine = {page: sorted(h for h in found if "_" in h) for page, found in headers.items()}
     assert not any(machine.values()), machine
     assert "median time to first welcome (days)" in headers["touchpoints.html"]
-    assert "metric" not in headers["touchpoints.html"] and "months since start" in headers["cohorts.html"]
+    assert "metric" not in headers["touchpoints.html"] and "month since first order" in headers["cohorts.html"]
     touchpoints = (sample_site.site / SAMPLE_PERIOD / "touchpoints.html").read_text(encoding="utf-8")
     assert "metric: welcomed within 7 days" in touchpoints
     table = re.search(r"median time to first welcome \(days\).*?</table>", touchpoints, re.DOTALL)[0]
