@@ -187,7 +187,7 @@ def test_the_cohort_page_counts_refunds_in_the_currency_and_says_plainly_when_th
     # Independently: 2 of the 4 orders of 2024-Q1 failed, 8.50 + 4.25 = 12.75; 2023-Q4 had 1 of 1, 9.00.
     assert ("Of the 4 orders placed in 2024-Q1, **2** were refunded or cancelled (1 refunded, 1 cancelled): a refund "
             "rate of **50.0%**, £12.75 in all") in markdown
-    assert "2023-Q4: 1 of 1 orders (100.0%), £9.00" in markdown and "2023-Q1: no orders" in markdown
+    assert "2023-Q4: 1 of 1 orders (100.0%), £9.00" in markdown and "2023-Q1: no data" in markdown  # before the data: not "no orders"
     assert re.search(r"\| Revenue \| £42 [^|]*\|", markdown), re.findall(r"\| Revenue \|[^\n]*", markdown)  # carries the symbol
     section = markdown[markdown.index("### Refunds and cancellations"):markdown.index("order_refunds.csv")]
     assert "nan" not in section.lower() and "None" not in section and "| 2024\\-Q1 | 4 | 1 | 1 | 50.0% | £12.75 |" in section
@@ -198,8 +198,8 @@ def test_the_cohort_page_counts_refunds_in_the_currency_and_says_plainly_when_th
 def test_the_cohort_page_without_refunds_says_so(run_page):
     orders = [order("o1", "c0", "2024-01-05"), order("o2", "c1", "2024-02-06")]
     markdown = run_page("10_cohort_retention.ipynb", customers=CUSTOMERS, orders=orders)
-    assert "None of the 2 orders placed in 2024-Q1 was refunded or cancelled (2023-Q4: no orders; " \
-           "2023-Q1: no orders)." in markdown
+    assert "None of the 2 orders placed in 2024-Q1 was refunded or cancelled (2023-Q4: no data; " \
+           "2023-Q1: no data)."  # both before the data's first day (2024-01-05): not "no orders" in markdown
     section = markdown[markdown.index("### Refunds and cancellations"):].split("\n\n")[1].split("\n")[0]
     assert section.startswith("None of the 2 orders") and "nan" not in section.lower()
     assert "order_refunds.csv" not in markdown  # no table of zeros
