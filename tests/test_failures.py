@@ -290,13 +290,20 @@ elif stage == "notebook":  # a notebook starting while others run
             die()
         return real_run_notebook(source, *args, **kwargs)
     execute.run_notebook = run_notebook
-elif stage == "render":  # the period's pages written into the next site, its landing page not yet
+elif stage == "render":  # the period's pages rendered into its build folder, its landing page not yet
     render.write_landing_fallback = lambda *args, **kwargs: die()
+elif stage == "publish":  # the next site assembled beside the published one, its navigation half filled
+    real_fill = render.fill
+    def fill(text, name, content):
+        if name == "periods":
+            die()
+        return real_fill(text, name, content)
+    render.fill = fill
 cli.app(sys.argv[3:])
 '''
 
 
-@pytest.mark.parametrize("stage", ["warehouse", "notebook", "render"])
+@pytest.mark.parametrize("stage", ["warehouse", "notebook", "render", "publish"])
 def test_kill_9_in_any_stage_leaves_the_site_byte_identical(published, tmp_path, stage):
     build, before = published
     command = [sys.executable, "-c", BUILD_KILLED_IN, stage, str(tmp_path / "build-root"), "build", "--period",
@@ -310,9 +317,17 @@ def test_kill_9_in_any_stage_leaves_the_site_byte_identical(published, tmp_path,
         assert (work / "warehouse.duckdb.partial").is_file() and not (work / "warehouse.duckdb").exists()
     elif stage == "notebook":
         assert (work / "warehouse.duckdb").is_file() and not (work / "20_nps.ipynb").exists()
+    elif stage == "render":
+        assert (work / "site" / "2024-Q1" / "cohorts.html").is_file() and not (work / "site" / "index.html").exists()
     else:
-        assert (staged / "2024-Q1" / "cohorts.html").is_file() and not (staged / "index.html").exists()
+        assert (staged / "2024-Q1" / "cohorts.html").is_file() and (staged / "index.html").is_file()
     assert snapshot(build.site) == before
+    # The kill left no lock behind (the kernel released them): the same build, not killed this time, runs at once
+    # (--no-wait would stop it at a held lock) and publishes a site holding the period whole.
+    rerun = [sys.executable, "-c", BUILD_KILLED_IN, "none", *command[4:-1], "--no-wait"]
+    again = subprocess.run(rerun, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert {p.name for p in (build.site / "2024-Q1").glob("*.html")} == {f"{s.page}.html" for s in render.site_declaration()[1]}
 
 
 PUBLISH_KILLED_AT = r'''

@@ -85,18 +85,22 @@ def test_a_changed_export_reruns_everything_and_force_reruns_all(project):
     assert [name for name, _ in forced.timings] == all_stages()
 
 
-def test_the_render_reruns_when_the_site_is_missing_or_another_period_changed_it(project):
+def test_the_publish_reruns_when_the_site_is_missing_or_another_period_changed_it(project):
+    """A period's pages are rendered once; publishing puts them into the site as it is then (so it reruns when
+    the site changed), and fills in the navigation of every period from the periods present."""
     build, _, _ = project
     first = build("2024-Q1")
     shutil.rmtree(first.site)
     again = build("2024-Q1")
-    assert [name for name in all_stages() if name not in again.reused] == ["render", "publish"]
+    assert [name for name in all_stages() if name not in again.reused] == ["publish"]
     assert (again.site / "2024-Q1" / "cohorts.html").exists()
 
-    build("2024-02")  # publishes a site that now lists 2024-02 too
+    build("2024-02")  # publishes a site that now lists 2024-02 too, 2024-Q1's pages linking to it
+    assert 'href="../2024-02/' in (first.site / "2024-Q1" / "cohorts.html").read_text()
     third = build("2024-Q1")
-    assert [name for name in all_stages() if name not in third.reused] == ["render", "publish"]
+    assert [name for name in all_stages() if name not in third.reused] == ["publish"]
     assert 'href="../2024-02/' in (third.site / "2024-Q1" / "cohorts.html").read_text()
+    assert "publish" in build("2024-Q1").reused  # and nothing changed since: nothing to publish
 
 
 def test_a_code_change_changes_the_key(tmp_path, monkeypatch):

@@ -24,9 +24,9 @@ def small_build(tmp_path):
         orders=[order(f"o{i}", f"c{i % 6}", f"2024-0{1 + i % 3}-1{i % 9} 10:00:00") for i in range(18)],
     )
 
-    def _build(period="2024-Q1", data_dir=data):
+    def _build(period="2024-Q1", data_dir=data, force=False):
         return pipeline.Build(parse_period(period), data_dir, tmp_path / "out" / "_site",
-                              build_root=tmp_path / "build", use_quarto=False).run()
+                              build_root=tmp_path / "build", use_quarto=False, force=force).run()
 
     return _build
 
@@ -73,7 +73,7 @@ def test_failures_at_every_stage_leave_the_published_site_byte_identical(small_b
     # Render stage: the renderer dies half-way through writing the new site.
     real = render.render_fallback
 
-    def dies_half_way(build_dir, period, out, periods, reports_dir=render.REPORTS_DIR):
+    def dies_half_way(build_dir, period, out, reports_dir=render.REPORTS_DIR):
         (out / period / "cohorts.html").write_text("half a page")
         raise RuntimeError("renderer crashed")
 
@@ -83,9 +83,11 @@ def test_failures_at_every_stage_leave_the_published_site_byte_identical(small_b
     assert snapshot(first.site) == before
     monkeypatch.setattr(render, "render_fallback", real)
 
-    # And a good build still swaps a new site in (the same content: builds are deterministic up to the minute).
+    # The next good build finds the published site already holding what it rendered: nothing to swap.
     inode = first.site.stat().st_ino
-    small_build()
+    assert "publish" in small_build().reused and first.site.stat().st_ino == inode
+    # And a forced one still swaps a new site in (the same content: builds are deterministic up to the minute).
+    small_build(force=True)
     assert first.site.stat().st_ino != inode
 
 

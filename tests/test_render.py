@@ -75,10 +75,11 @@ def test_landing_page_lists_the_period_with_its_headline_figures(sample_site):
 
 @pytest.mark.skipif(shutil.which("quarto") is None, reason="quarto is not on PATH on this machine")
 def test_quarto_renders_the_same_layout_offline(sample_site, tmp_path):
-    out = tmp_path / "quarto_out"
-    renderer = render.assemble_site(sample_site.build_dir, SAMPLE_PERIOD, None, out, work=tmp_path / "quarto_work",
+    out, rendered = tmp_path / "quarto_out", tmp_path / "quarto_rendered"
+    renderer = render.render_period(sample_site.build_dir, SAMPLE_PERIOD, rendered, work=tmp_path / "quarto_work",
                                     use_quarto=True)
     assert renderer == "quarto"
+    render.assemble_site(rendered, SAMPLE_PERIOD, None, out)
     assert (out / "index.html").is_file() and (out / "vega-bundle.js").is_file()
     for page in PAGE_NAMES:
         assert (out / SAMPLE_PERIOD / f"{page}.html").is_file(), page
@@ -217,9 +218,11 @@ def test_each_period_page_links_the_other_pages_of_its_period(sample_site):
         assert re.findall(r'href="([^"]+)" aria-current="page"', nav[1]) == [f"{spec.page}.html"]
 
 
-def _marked_page(title: str) -> str:
-    # What Quarto writes for a page: the include-before-body marker at the top of the body (reports/_quarto.yml).
-    return f"<html><body>\n{render.NAV_START}{render.NAV_END}\n<h1>{title}</h1></body></html>"
+def _marked_page(title: str, body: str = "") -> str:
+    # What Quarto writes for a page: the include-before-body marker at the top of the body and the
+    # include-after-body footer at its end (reports/_quarto.yml).
+    return (f"<html><body>\n{render.marker('periods')}\n<h1>{title}</h1>{body}"
+            f"<footer class=\"rr-footer\">{render.marker('built')}</footer></body></html>")
 
 
 def test_navigation_fills_quarto_pages_the_same_way(tmp_path):
@@ -253,7 +256,9 @@ def test_the_quarto_project_is_configured_for_an_offline_site():
     assert html["html-math-method"] == "mathml"  # no MathJax from a CDN
     assert not html.get("embed-resources") and not html.get("self-contained")
     assert [item["text"].strip() for item in html["include-in-header"]] == ['<script src="/vega-bundle.js"></script>']
-    assert [item["text"].strip() for item in html["include-before-body"]] == [render.NAV_START + render.NAV_END]
+    assert [item["text"].strip() for item in html["include-before-body"]] == [render.marker("periods")]
+    assert [item["text"].strip() for item in html["include-after-body"]] == [
+        f'<footer class="rr-footer">{render.marker("built")}</footer>']
     assert config["website"]["search"] is True  # Quarto's own offline index, not Algolia
     for third_party in ["google-analytics", "comments", "cookie-consent", "twitter-card", "open-graph"]:
         assert third_party not in config["website"], third_party
@@ -273,15 +278,17 @@ def test_the_quarto_path_assembles_the_project_quarto_renders(sample_site, tmp_p
         seen["index"] = (work / "index.qmd").read_text(encoding="utf-8")
         for page in ["index.html", *(f"{SAMPLE_PERIOD}/{p}.html" for p in seen["notebooks"])]:
             (work / "_site" / page).parent.mkdir(parents=True, exist_ok=True)
-            (work / "_site" / page).write_text(_marked_page(page), encoding="utf-8")
+            landing = render.marker("landing") if page == "index.html" else ""  # index.qmd's raw block
+            (work / "_site" / page).write_text(_marked_page(page, landing), encoding="utf-8")
         (work / "_site" / "vega-bundle.js").write_text((work / "vega-bundle.js").read_text())
         return subprocess.CompletedProcess(args, 0, "", "")
 
     monkeypatch.setattr(render.subprocess, "run", fake_quarto)
-    out = tmp_path / "out"
-    renderer = render.assemble_site(sample_site.build_dir, SAMPLE_PERIOD, sample_site.site, out,
-                                    work=tmp_path / "work", use_quarto=True)
+    out, rendered = tmp_path / "out", tmp_path / "rendered"
+    renderer = render.render_period(sample_site.build_dir, SAMPLE_PERIOD, rendered, work=tmp_path / "work",
+                                    use_quarto=True)
     assert renderer == "quarto"
+    render.assemble_site(rendered, SAMPLE_PERIOD, sample_site.site, out)
     assert {"_quarto.yml", "site.css", "vega-bundle.js", "index.qmd"} <= set(seen["files"])
     assert not any(f.endswith(".md") or f.startswith("_site/") for f in seen["files"])
     assert set(seen["notebooks"]) == set(PAGE_NAMES)
@@ -291,7 +298,11 @@ def test_the_quarto_path_assembles_the_project_quarto_renders(sample_site, tmp_p
         kinds = {k for c in notebook.cells if c.cell_type == "code" for o in c.outputs for k in o.get("data", {})}
         assert kinds <= {"text/markdown"}, page  # nothing that would make Quarto inject require.js / jQuery
     assert seen["index"].startswith("---\ntitle: Retention report\n---") and "<h1>" not in seen["index"]
-    assert f'href="{SAMPLE_PERIOD}/index.html"' in seen["index"]
+    # The landing page's list is filled in once the site is assembled, from the periods then present.
+    assert render.marker("landing") in seen["index"]
+    assert f'href="{SAMPLE_PERIOD}/index.html"' in (out / "index.html").read_text(encoding="utf-8")
+    footer = (out / SAMPLE_PERIOD / "nps.html").read_text(encoding="utf-8")
+    assert re.search(r"Built \d{4}-\d\d-\d\d \d\d:\d\d UTC by retention-report \S+ with the quarto renderer", footer)
     # The same layout as the fallback: pages, CSV downloads, one bundle, navigation filled in.
     for page in ["index", *PAGE_NAMES]:
         text = (out / SAMPLE_PERIOD / f"{page}.html").read_text(encoding="utf-8")

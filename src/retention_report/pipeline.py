@@ -1,7 +1,12 @@
 """A report build, stage by stage: warehouse -> notebooks -> render -> publish.
 
-Everything derived goes under `build/<PERIOD>/`; the published site changes only in the last stage,
-by swapping in a complete new site.
+Everything derived goes under `build/<PERIOD>/`, the period's pages included (`build/<PERIOD>/site/`); the
+published site changes only in the last stage, by swapping in a complete new site assembled from the published
+one and this period's pages.
+
+Builds run at the same time without colliding (`locks.py`): a build holds its period's lock throughout, and the
+site's lock only while it publishes, so builds of different periods render side by side and publish one after
+the other, each into the site as the one before it left it.
 
 Builds are incremental (see `cache.py`): each stage records a content hash of what it read, and a stage whose
 hash is unchanged and whose outputs are still there is reused. Changing one notebook re-runs that notebook
@@ -27,7 +32,7 @@ from typing import Callable, Iterator
 import duckdb
 import yaml
 
-from . import cache, currency, execute, publish, render, validate, warehouse
+from . import cache, currency, execute, locks, publish, render, validate, warehouse
 from .exports import CONTRACT, export_path, find_export_files
 from .params import PROJECT_ROOT, load_params
 from .periods import Period, check_within_data, parse_period
@@ -40,9 +45,21 @@ DEFAULT_SITE = PROJECT_ROOT / "reports" / "_site"
 WAREHOUSE_CODE = ("warehouse.py", "exports.py", "periods.py", "staging.py", "expressions.py", "presets.py",
                   "segments.py", "currency.py")
 NOTEBOOK_CODE_EXCLUDED = {"cli.py", "bench.py", "pipeline.py", "cache.py", "render.py", "publish.py"}
-RENDER_CODE = ("render.py", "charts.py", "periods.py", "publish.py", "templates")
+RENDER_CODE = ("render.py", "charts.py", "periods.py", "publish.py", "search.py", "templates")
 # Params that change how fast a build runs, never what it computes.
 RUNTIME_PARAMS = ("duckdb", "notebook_workers")
+
+
+BuildLocked = locks.Locked  # another build of the period holds its lock, and `wait` is False
+
+
+def definitions(params: dict) -> str:
+    """A short hash of the params that decide what a build computes (not how fast, not where files are):
+    printed in every page's footer so readers comparing archived periods see when the rules changed."""
+    computed = {k: v for k, v in params.items() if k not in RUNTIME_PARAMS}
+    computed["exports"] = {name: {k: v for k, v in (settings or {}).items() if k != "path"}
+                           for name, settings in (params.get("exports") or {}).items()}
+    return cache.key("definitions", computed)[:7]
 
 
 class StageError(RuntimeError):
@@ -84,6 +101,8 @@ class Build:
     strict: bool = False
     force: bool = False
     on_event: EventHandler | None = None
+    wait: bool = True  # another build of this period running: wait for it (False: raise BuildLocked at once)
+    on_wait: Callable[[str], None] | None = None  # told who holds a lock this build waits for
 
     def __post_init__(self) -> None:
         # Absolute from the start: every stage then reads the same paths whatever folder it runs in (notebook
@@ -101,6 +120,15 @@ class Build:
     def private_dir(self) -> Path:
         """Files with personal data (call lists) live beside the site, never inside it."""
         return self.site.parent / "private" / self.period.label
+
+    @property
+    def lock_path(self) -> Path:
+        return self.build_root / f"{self.period.label}.lock"
+
+    @property
+    def rendered_dir(self) -> Path:
+        """This period's pages as rendered, with the site-wide files its renderer writes; published from here."""
+        return self.build_dir / "site"
 
     @property
     def warehouse_path(self) -> Path:
@@ -286,30 +314,34 @@ class Build:
             if tables.is_dir():
                 shutil.copytree(tables, data_dir, dirs_exist_ok=True)
 
-    def render_key(self, notebooks: list[str], hashes: cache.FileHashes) -> str:
+    def render_key(self, notebooks: list[str], params: dict, hashes: cache.FileHashes) -> str:
         use_quarto = render.quarto_available() if self.use_quarto is None else self.use_quarto
         return cache.key(
             "render", self.period.label, use_quarto, cache.code_version(*RENDER_CODE, hashes=hashes),
             [(p.name, hashes.tree(p)) for p in sorted(render.REPORTS_DIR.iterdir())
              if p.name not in ("_site", ".quarto", "private")],
             [hashes.file(self.build_dir / nb) for nb in notebooks], hashes.tree(self.build_dir / "data"),
-            # The published site as it is now: missing, or holding other periods that changed since this
-            # period was last published, means the render must run again.
-            hashes.tree(self.site) if self.site.exists() else "no site",
+            definitions(params), render.package_version(),
         )
+
+    def publish_key(self, hashes: cache.FileHashes) -> str:
+        """The rendered period and the published site as they are: the same pair was published already when
+        this key equals the one recorded after the last publish (no other build changed the site since)."""
+        return cache.key("publish", cache.code_version(*RENDER_CODE, hashes=hashes), hashes.tree(self.rendered_dir),
+                         hashes.tree(self.site) if self.site.exists() else "no site")
 
     def run(self) -> BuildResult:
         result = BuildResult(self.period, self.site, self.build_dir)
         params = load_params(self.period.label, self.params_file)
-        self.build_dir.mkdir(parents=True, exist_ok=True)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        publish.recover(self.site)
-        record = cache.StageRecord(self.build_dir / "stages.json")
-        hashes = cache.FileHashes(self.build_root / "file_hashes.json")
-        try:
-            self._run(params, record, hashes, result)
-        finally:
-            hashes.save()
+        with locks.hold(self.lock_path, f"{self.period} is being built", wait=self.wait, on_wait=self.on_wait):
+            self.build_dir.mkdir(parents=True, exist_ok=True)
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            record = cache.StageRecord(self.build_dir / "stages.json")
+            hashes = cache.FileHashes(self.build_root / "file_hashes.json")
+            try:
+                self._run(params, record, hashes, result)
+            finally:
+                hashes.save()
         return result
 
     def _run(self, params: dict, record: cache.StageRecord, hashes: cache.FileHashes, result: BuildResult) -> None:
@@ -320,24 +352,37 @@ class Build:
         self.run_notebooks(notebooks, warehouse_key, params, record, hashes, result)
 
         started = time.perf_counter()
-        key = self.render_key(notebooks, hashes)
+        key = self.render_key(notebooks, params, hashes)
         done = record.get("render", key)
-        if not self.force and done:
+        if not self.force and done and (self.rendered_dir / self.period.label / "index.html").exists():
             result.renderer = done.get("renderer", "")
             self._reused("render", result, started)
-            self._reused("publish", result, time.perf_counter())
-            return
-        record.forget("render")
-        staging = publish.staging_dir(self.site)
-        with self.stage("render", result):
-            result.renderer = render.assemble_site(
-                self.build_dir, self.period.label, self.site if self.site.exists() else None, staging,
-                work=self.build_root / "quarto", use_quarto=self.use_quarto,
-            )
-        with self.stage("publish", result):
-            publish.publish(staging, self.site)
-        # Keyed on the site just published: the next build reuses it only if nobody changed it since.
-        record.put("render", self.render_key(notebooks, hashes), renderer=result.renderer)
+        else:
+            record.forget("render")
+            with self.stage("render", result):
+                result.renderer = render.render_period(
+                    self.build_dir, self.period.label, self.rendered_dir, work=self.build_dir / "quarto",
+                    stamp={"definitions": definitions(params)}, use_quarto=self.use_quarto)
+            record.put("render", key, renderer=result.renderer)
+        self.run_publish(record, hashes, result)
+
+    def run_publish(self, record: cache.StageRecord, hashes: cache.FileHashes, result: BuildResult) -> None:
+        """Under the site's lock: the published site plus this period, assembled beside it and swapped in."""
+        started = time.perf_counter()
+        with locks.hold(publish.lock_path(self.site), f"the site {self.site} is being published",
+                        on_wait=self.on_wait):
+            publish.recover(self.site)
+            done = record.get("publish", self.publish_key(hashes))
+            if not self.force and done:
+                self._reused("publish", result, started)
+                return
+            record.forget("publish")
+            with self.stage("publish", result):
+                staging = publish.staging_dir(self.site)
+                render.assemble_site(self.rendered_dir, self.period.label, self.site, staging)
+                publish.publish(staging, self.site)
+            # Keyed on the site just published: the next build reuses it only if nobody changed it since.
+            record.put("publish", self.publish_key(hashes))
 
 
 def _signature(path: Path) -> list | None:

@@ -32,8 +32,15 @@ def recover(site: Path) -> None:
         shutil.rmtree(previous)
 
 
+def lock_path(site: Path) -> Path:
+    """The site's lock (see locks.py): held while a build assembles the next site and swaps it in."""
+    site = Path(site)
+    return site.with_name(f".{site.name}.lock")
+
+
 def staging_dir(site: Path) -> Path:
-    """Where the next site is assembled: beside the published one (same file system, so renames are atomic)."""
+    """Where the next site is assembled: beside the published one (same file system, so renames are atomic).
+    One folder per site, used only under the site's lock."""
     site = Path(site)
     site.parent.mkdir(parents=True, exist_ok=True)
     return site.with_name(f".{site.name}.next")

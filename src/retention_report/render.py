@@ -8,13 +8,18 @@ Both paths produce the same layout:
     <site>/<PERIOD>/<page>.html            one page per analysis (reports/site.yml)
     <site>/<PERIOD>/data/<table>.csv       every table a page shows
 
-Periods already in the published site are carried over untouched; only the built period is rendered.
+A build renders only its own period (`render_period`, into the build folder, outside any lock); publishing
+then assembles the next site (`assemble_site`) from the published one and that period, under the site's lock:
+other periods are carried over untouched, and the parts every period shares are filled in from the periods
+actually present, after all are in place: the landing page, each page's period navigation and footer (who
+built it, with which definitions) and the search index over the whole archive.
 """
 
 from __future__ import annotations
 
 import csv
 import html
+import importlib.metadata
 import json
 import multiprocessing
 import os
@@ -42,8 +47,7 @@ TEMPLATES = jinja2.Environment(
     autoescape=jinja2.select_autoescape(["html", "j2"]),
     keep_trailing_newline=True,
 )
-NAV_START, NAV_END = "<!-- rr:periods -->", "<!-- /rr:periods -->"
-_NAV_BLOCK = re.compile(re.escape(NAV_START) + ".*?" + re.escape(NAV_END), re.DOTALL)
+BUILD_RECORD = "build.json"  # <site>/<PERIOD>/build.json: which version and definitions built the period
 _RAW_HTML_BLOCK = re.compile(r"\A\s*```\{=html\}\n(?P<html>.*)\n```\s*\Z", re.DOTALL)
 _RAW_HTML_FENCE = re.compile(r"^```\{=html\}\n(?P<html>.*?)\n```$", re.DOTALL | re.MULTILINE)
 
@@ -66,6 +70,26 @@ def site_declaration(reports_dir: Path = REPORTS_DIR) -> tuple[str, list[PageSpe
 
 def quarto_available() -> bool:
     return shutil.which("quarto") is not None
+
+
+def package_version() -> str:
+    try:
+        return importlib.metadata.version("retention-report")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+# ---------------------------------------------------------------- blocks filled once the site is assembled
+
+def marker(name: str, content: str = "") -> str:
+    """An HTML block the renderers leave empty and `fill` completes: `<!-- rr:name -->...<!-- /rr:name -->`."""
+    return f"<!-- rr:{name} -->{content}<!-- /rr:{name} -->"
+
+
+def fill(text: str, name: str, content: str) -> str:
+    """`text` with its `name` block(s) holding `content` (HTML, escaped by the caller)."""
+    block = re.compile(re.escape(f"<!-- rr:{name} -->") + ".*?" + re.escape(f"<!-- /rr:{name} -->"), re.DOTALL)
+    return block.sub(lambda _: marker(name, content), text)
 
 
 def periods_in(site: Path) -> list[str]:
@@ -105,11 +129,48 @@ def headline_figures(period_dir: Path) -> dict[str, str]:
 
 # ---------------------------------------------------------------- shared page fragments
 
-def landing_fragment(title: str, site: Path, periods: list[str], heading: bool = True) -> str:
-    """The landing page's content; `heading=False` where the page already has the title as its heading
-    (Quarto's title block)."""
-    rows = [{"period": p, "figures": headline_figures(site / p)} for p in periods]
-    return TEMPLATES.get_template("landing.html.j2").render(title=title, periods=rows, heading=heading)
+def build_record(period_dir: Path) -> dict | None:
+    """What `render_period` recorded about a period's build; None for periods built before it did."""
+    try:
+        return json.loads((Path(period_dir) / BUILD_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def definitions_words(record: dict) -> str:
+    return f"retention-report {record.get('version', 'unknown')}, definitions {record.get('definitions', 'unknown')}"
+
+
+def definitions_note(period: str, record: dict | None, newest: str, newest_record: dict | None) -> str | None:
+    """Said on the landing page of a period built with other rules than the newest period, else None."""
+    if period == newest or newest_record is None:
+        return None
+    if record is None:
+        return (f"Built before builds recorded their definitions: its figures may not compare with {newest}'s "
+                f"({definitions_words(newest_record)}).")
+    same = all(record.get(k) == newest_record.get(k) for k in ("version", "definitions"))
+    if same:
+        return None
+    return (f"Built with other definitions than {newest}: {definitions_words(record)}, against "
+            f"{definitions_words(newest_record)}. Its figures may not compare.")
+
+
+def landing_fragment(site: Path, periods: list[str]) -> str:
+    """The landing page's list of periods (the page around it carries the title)."""
+    records = {p: build_record(site / p) for p in periods}
+    newest = periods[0] if periods else None
+    rows = [{"period": p, "figures": headline_figures(site / p),
+             "note": definitions_note(p, records[p], newest, records.get(newest))} for p in periods]
+    return TEMPLATES.get_template("landing.html.j2").render(periods=rows)
+
+
+def footer_words(record: dict | None) -> str:
+    """A period page's footer: when, by which version, with which definitions (the params' short hash)."""
+    if record is None:
+        return ""
+    return (f"Built {record['built_at']} by retention-report {record.get('version', 'unknown')} with the "
+            f"{record.get('renderer', '')} renderer · definitions {record.get('definitions', 'unknown')} "
+            f"(a hash of the params in force; the methodology page lists them).")
 
 
 # ---------------------------------------------------------------- fallback: nbconvert
@@ -167,12 +228,10 @@ def _exporter() -> HTMLExporter:
     return exporter
 
 
-def _page(title: str, site_title: str, body: str, depth: int, period: str | None, pages: list[PageSpec],
-          periods: list[str], current_page: str | None, heading: str | None = None) -> str:
+def _page(title: str, site_title: str, body: str, depth: int, period: str | None,
+          heading: str | None = None) -> str:
     return TEMPLATES.get_template("page.html.j2").render(
-        title=title, heading=heading, site_title=site_title, body=body, root="../" * depth, period=period, pages=pages,
-        periods=periods, current_page=current_page,
-        built_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        title=title, heading=heading, site_title=site_title, body=body, root="../" * depth, period=period,
     )
 
 
@@ -190,8 +249,8 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
-def render_fallback(build_dir: Path, period: str, out: Path, periods: list[str],
-                    reports_dir: Path = REPORTS_DIR, workers: int | None = None) -> None:
+def render_fallback(build_dir: Path, period: str, out: Path, reports_dir: Path = REPORTS_DIR,
+                    workers: int | None = None) -> None:
     site_title, pages = site_declaration(reports_dir)
     period_out = out / period
     period_out.mkdir(parents=True, exist_ok=True)
@@ -208,18 +267,16 @@ def render_fallback(build_dir: Path, period: str, out: Path, periods: list[str],
                 body = futures[index].result() if futures else _render_body(source)
             except Exception as exc:  # nbconvert raises many kinds
                 raise RenderError(f"rendering {source} into {spec.page}.html failed: {exc}") from exc
-            page = _page(f"{spec.title} · {period}", site_title, body, 1, period, pages, periods, spec.page,
-                         heading=f"{spec.title} · {period}")
+            page = _page(f"{spec.title} · {period}", site_title, body, 1, period, heading=f"{spec.title} · {period}")
             (period_out / f"{spec.page}.html").write_text(page, encoding="utf-8")
     finally:
         if futures:
             pool.shutdown(cancel_futures=True)
 
 
-def write_landing_fallback(out: Path, periods: list[str], reports_dir: Path = REPORTS_DIR) -> None:
-    site_title, pages = site_declaration(reports_dir)
-    body = landing_fragment(site_title, out, periods)
-    (out / "index.html").write_text(_page(site_title, site_title, body, 0, None, pages, periods, None),
+def write_landing_fallback(out: Path, reports_dir: Path = REPORTS_DIR) -> None:
+    site_title, _ = site_declaration(reports_dir)
+    (out / "index.html").write_text(_page(site_title, site_title, marker("landing"), 0, None, heading=site_title),
                                     encoding="utf-8")
 
 
@@ -230,12 +287,11 @@ def _front_matter(title: str) -> nbformat.NotebookNode:
 
 
 def _qmd(title: str, fragment: str) -> str:
-    # The fragment is HTML we generated (escaped by Jinja2); a raw block passes it through Pandoc as is.
+    # The fragment is HTML we generated (an empty marker block); a raw block passes it through Pandoc as is.
     return f"---\n{yaml.safe_dump({'title': title}, sort_keys=False)}---\n\n```{{=html}}\n{fragment}\n```\n"
 
 
-def render_quarto(build_dir: Path, period: str, out: Path, periods: list[str], work: Path,
-                  reports_dir: Path = REPORTS_DIR) -> None:
+def render_quarto(build_dir: Path, period: str, out: Path, work: Path, reports_dir: Path = REPORTS_DIR) -> None:
     """Assemble a Quarto project in `work` (reports/ plus this period's executed notebooks) and render it."""
     site_title, pages = site_declaration(reports_dir)
     if work.exists():
@@ -249,8 +305,7 @@ def render_quarto(build_dir: Path, period: str, out: Path, periods: list[str], w
         notebook.cells.insert(0, _front_matter(f"{spec.title} · {period}"))
         nbformat.write(notebook, period_src / f"{spec.page}.ipynb")
     shutil.copytree(build_dir / "data", period_src / "data", dirs_exist_ok=True)
-    (work / "index.qmd").write_text(_qmd(site_title, landing_fragment(site_title, out, periods, heading=False)),
-                                    encoding="utf-8")
+    (work / "index.qmd").write_text(_qmd(site_title, marker("landing")), encoding="utf-8")
     result = subprocess.run(["quarto", "render", str(work)], capture_output=True, text=True)
     if result.returncode != 0:
         raise RenderError(f"quarto render {work} failed:\n{result.stderr[-4000:]}")
@@ -262,11 +317,37 @@ def render_quarto(build_dir: Path, period: str, out: Path, periods: list[str], w
 
 # ---------------------------------------------------------------- the whole site
 
+def render_period(build_dir: Path, period: str, out: Path, work: Path, stamp: dict | None = None,
+                  use_quarto: bool | None = None, reports_dir: Path = REPORTS_DIR) -> str:
+    """Render one period into `out` (its pages, tables and the site-wide files its renderer writes), with the
+    record of its build (`build.json`: version, definitions, renderer, time). Returns the renderer used
+    ('quarto' or 'nbconvert')."""
+    use_quarto = quarto_available() if use_quarto is None else use_quarto
+    if out.exists():
+        shutil.rmtree(out)
+    (out / period / "data").mkdir(parents=True)
+    shutil.copytree(build_dir / "data", out / period / "data", dirs_exist_ok=True)
+    shutil.copyfile(reports_dir / "site.css", out / "site.css")
+    charts.write_vega_bundle(out)
+    if use_quarto:
+        render_quarto(build_dir, period, out, work, reports_dir)
+        renderer = "quarto"
+    else:
+        render_fallback(build_dir, period, out, reports_dir)
+        write_landing_fallback(out, reports_dir)
+        renderer = "nbconvert"
+    record = {"period": period, "version": package_version(), "renderer": renderer,
+              "built_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), **(stamp or {})}
+    (out / period / BUILD_RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return renderer
+
+
 def refresh_period_navigation(site: Path, periods: list[str], reports_dir: Path = REPORTS_DIR) -> None:
     """Every page of every period links to the other pages of its period, to the same page of the other
-    periods, and to the previous and next one. Pages carry an empty marker block (both renderers put it
-    there: the page template, Quarto's `include-before-body`); it is filled here, after all periods are in
-    place, so pages of older periods learn about newer ones, and both renderers get the same navigation."""
+    periods, and to the previous and next one; its footer says who built it with which definitions. Pages carry
+    empty marker blocks (both renderers put them there: the page template, Quarto's `include-before-body` and
+    `include-after-body`); they are filled here, after all periods are in place, so pages of older periods
+    learn about newer ones, and both renderers get the same navigation."""
     _, pages = site_declaration(reports_dir)
     template = TEMPLATES.get_template("periods_nav.html.j2")
     chronological = list(reversed(periods))
@@ -274,45 +355,35 @@ def refresh_period_navigation(site: Path, periods: list[str], reports_dir: Path 
         position = chronological.index(period)
         previous = chronological[position - 1] if position > 0 else None
         following = chronological[position + 1] if position + 1 < len(chronological) else None
+        footer = html.escape(footer_words(build_record(site / period)), quote=False)
         for page in sorted((site / period).glob("*.html")):
             text = page.read_text(encoding="utf-8")
-            if NAV_START not in text:
-                continue
             block = template.render(period=period, periods=periods, page=page.stem, pages=pages,
                                     previous=previous, next=following).strip()
-            updated = _NAV_BLOCK.sub(lambda _: NAV_START + block + NAV_END, text)
+            updated = fill(fill(text, "periods", block), "built", footer)
             if updated != text:
                 page.write_text(updated, encoding="utf-8")
 
 
-def assemble_site(build_dir: Path, period: str, old_site: Path | None, out: Path, work: Path,
-                  use_quarto: bool | None = None, reports_dir: Path = REPORTS_DIR) -> str:
-    """Build a complete site in `out`: the old site's other periods, this period rendered, the landing page.
-    Returns the renderer used ('quarto' or 'nbconvert')."""
-    use_quarto = quarto_available() if use_quarto is None else use_quarto
+def assemble_site(rendered: Path, period: str, old_site: Path | None, out: Path,
+                  reports_dir: Path = REPORTS_DIR) -> list[str]:
+    """The next site in `out`: the published site (`old_site`, if any) with this period's rendered folder in
+    place of its own, then the landing page, navigation, footers and search index filled in from the periods
+    present. Returns those periods, newest first."""
+    rendered, out = Path(rendered), Path(out)
+    old_site = Path(old_site) if old_site and Path(old_site).is_dir() else None
     if out.exists():
         shutil.rmtree(out)
-    out.mkdir(parents=True)
-    kept = [p for p in periods_in(old_site) if p != period] if old_site else []
-    for other in kept:
-        shutil.copytree(old_site / other, out / other)
-    # Landing and navigation list every period, this one included.
-    (out / period / "data").mkdir(parents=True, exist_ok=True)
-    shutil.copytree(build_dir / "data", out / period / "data", dirs_exist_ok=True)
-    all_periods = sorted(set(kept) | {period}, key=lambda p: (parse_period(p).end, parse_period(p).months),
-                         reverse=True)
-    shutil.copyfile(reports_dir / "site.css", out / "site.css")
-    charts.write_vega_bundle(out)
-    if use_quarto:
-        render_quarto(build_dir, period, out, all_periods, work, reports_dir)
-        renderer = "quarto"
-    else:
-        render_fallback(build_dir, period, out, all_periods, reports_dir)
-        write_landing_fallback(out, all_periods, reports_dir)
-        renderer = "nbconvert"
-    refresh_period_navigation(out, all_periods, reports_dir)
-    (out / "site.json").write_text(json.dumps({"periods": all_periods, "renderer": renderer}, indent=2) + "\n",
+    if old_site:
+        shutil.copytree(old_site, out, ignore=lambda folder, names: [period] if Path(folder) == old_site else [])
+    shutil.copytree(rendered, out, dirs_exist_ok=True)
+    periods = periods_in(out)
+    landing = out / "index.html"
+    updated = f"Updated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by retention-report {package_version()}."
+    text = fill(landing.read_text(encoding="utf-8"), "landing", landing_fragment(out, periods))
+    landing.write_text(fill(text, "built", html.escape(updated, quote=False)), encoding="utf-8")
+    refresh_period_navigation(out, periods, reports_dir)
+    renderer = (build_record(out / period) or {}).get("renderer", "")
+    (out / "site.json").write_text(json.dumps({"periods": periods, "renderer": renderer}, indent=2) + "\n",
                                    encoding="utf-8")
-    return renderer
-
-
+    return periods
