@@ -1,6 +1,7 @@
 """Atomic publish: a build that fails at any stage leaves the published site byte-identical."""
 
 import hashlib
+import re
 from pathlib import Path
 
 import nbformat
@@ -8,6 +9,7 @@ import pytest
 
 from conftest import customer, order, write_exports
 from retention_report import execute, pipeline, publish, render
+from retention_report.params import load_params
 from retention_report.periods import parse_period
 
 
@@ -24,8 +26,8 @@ def small_build(tmp_path):
         orders=[order(f"o{i}", f"c{i % 6}", f"2024-0{1 + i % 3}-1{i % 9} 10:00:00") for i in range(18)],
     )
 
-    def _build(period="2024-Q1", data_dir=data, force=False):
-        return pipeline.Build(parse_period(period), data_dir, tmp_path / "out" / "_site",
+    def _build(period="2024-Q1", data_dir=data, force=False, params_file=None):
+        return pipeline.Build(parse_period(period), data_dir, tmp_path / "out" / "_site", params_file,
                               build_root=tmp_path / "build", use_quarto=False, force=force).run()
 
     return _build
@@ -101,3 +103,33 @@ def test_periods_accumulate_and_a_rebuild_replaces_only_its_period(small_build):
     assert snapshot(site / "2024-Q1") == q1_before
     landing = (site / "index.html").read_text()
     assert landing.index('href="2024-Q1/index.html"') < landing.index('href="2024-02/index.html"')
+
+
+def test_each_period_names_its_definitions_and_the_landing_page_marks_those_that_differ(small_build, tmp_path):
+    def footer(site, period):
+        text = (site / period / "nps.html").read_text(encoding="utf-8")
+        return re.search(r"by retention-report (\S+) with the nbconvert renderer · definitions ([0-9a-f]{7})", text)
+
+    def card(site, period):
+        landing = (site / "index.html").read_text(encoding="utf-8")
+        return re.search(rf'<li class="rr-period-card">\s*<h2><a href="{period}/index.html">.*?</li>', landing, re.S)[0]
+
+    site = small_build("2024-01").site
+    longer = tmp_path / "longer.yaml"
+    longer.write_text("churn_after_days: 120\n")
+    small_build("2024-02", params_file=longer)
+    january, february = footer(site, "2024-01"), footer(site, "2024-02")
+    assert january and february and january[1] == february[1] == render.package_version()
+    assert january[2] != february[2]  # one param changed: another short hash
+    assert january[2] == pipeline.definitions(load_params("2024-01"))
+    assert f"Built with other definitions than 2024-02: retention-report {january[1]}, definitions {january[2]}" \
+        in card(site, "2024-01")
+    assert "rr-definitions-changed" not in card(site, "2024-02")  # the newest is the reference
+    # Runtime params change how fast, not what: same definitions.
+    faster = tmp_path / "faster.yaml"
+    faster.write_text("churn_after_days: 120\nnotebook_workers: 1\n")
+    small_build("2024-01", params_file=faster)
+    assert footer(site, "2024-01")[2] == february[2]
+    assert "rr-definitions-changed" not in card(site, "2024-01")
+    # The methodology page states the same hash.
+    assert f"<code>{february[2]}</code>" in (site / "2024-01" / "methodology.html").read_text(encoding="utf-8")

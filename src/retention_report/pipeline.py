@@ -206,7 +206,8 @@ class Build:
         except Exception as exc:
             raise StageError("warehouse", exc) from exc
         # Written on every build (the notebooks read it), fresh even when the warehouse is reused.
-        resolved = dict(params, data_first_day=done["first"], data_last_day=done["last"])
+        resolved = dict(params, data_first_day=done["first"], data_last_day=done["last"],
+                        definitions=definitions(params))
         (self.build_dir / "params.yaml").write_text(yaml.safe_dump(resolved, sort_keys=True), encoding="utf-8")
         return key
 
