@@ -50,4 +50,4 @@ bench: setup
 	$(RR) bench --customers "$$CUSTOMERS"
 
 clean:
-	rm -rf build reports/_site reports/.quarto
+	rm -rf build reports/_site reports/._site.* reports/.quarto
