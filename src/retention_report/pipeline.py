@@ -54,6 +54,10 @@ class StageError(RuntimeError):
         self.cause = cause
 
 
+class BuildLocked(RuntimeError):
+    """Another process is building this period and the build was asked not to wait (--no-wait)."""
+
+
 @dataclass
 class BuildResult:
     period: Period
@@ -84,6 +88,8 @@ class Build:
     strict: bool = False
     force: bool = False
     on_event: EventHandler | None = None
+    wait: bool = True  # False: raise BuildLocked at once when another process holds the period's lock
+    on_wait: Callable[[str], None] | None = None  # told who holds the lock, before waiting for it
 
     def __post_init__(self) -> None:
         # Absolute from the start: every stage then reads the same paths whatever folder it runs in (notebook
