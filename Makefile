@@ -1,7 +1,9 @@
-# The report's steps. `make setup`, then `make report PERIOD=2024-Q2`; `make test` runs the tests.
+# The report's steps. `make setup`, then `make report PERIOD=2024-Q2` and `make serve` (the site at
+# http://127.0.0.1:8000/); `make test` runs the tests.
 PERIOD ?= 2024-Q2
 DATA ?= data/sample
 SITE ?= reports/_site
+PORT ?= 8000
 VENV ?= .venv
 PYTHON ?= python3
 
@@ -10,10 +12,10 @@ RR := $(VENV)/bin/retention-report
 SAMPLE := data/sample/customers.csv
 # User-given values reach the commands through the environment ("$$PERIOD"), never pasted into the command
 # line the shell parses: a value holding `...`, $(...) or a quote stays one inert argument.
-export PERIOD DATA SITE CUSTOMERS
+export PERIOD DATA SITE PORT CUSTOMERS
 AXE := tests/browser/node_modules/axe-core/axe.min.js
 
-.PHONY: setup report test lab bench clean
+.PHONY: setup report serve test lab bench clean
 
 setup: $(VENV)/.installed $(SAMPLE) $(AXE)
 
@@ -33,6 +35,10 @@ $(AXE): tests/browser/package.json
 
 report: setup
 	$(RR) build --period "$$PERIOD" --data "$$DATA" --site "$$SITE"
+
+# The built site over HTTP on 127.0.0.1 only (Quarto's scripts need http; Ctrl+C stops).
+serve: setup
+	$(RR) serve --site "$$SITE" --port "$$PORT"
 
 test: setup
 	$(PY) -m pytest

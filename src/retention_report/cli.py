@@ -1,11 +1,14 @@
-"""The command line: `retention-report build | validate | sample-data`."""
+"""The command line: `retention-report build | validate | sample-data | serve | bench`."""
 
 from __future__ import annotations
 
+import errno
+import re
 import tempfile
 import time
 import traceback
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Optional
 
@@ -19,9 +22,10 @@ from . import pipeline, warehouse
 from .currency import check_currency_params
 from .exports import CONTRACT, ExportError
 from .params import load_params
-from .periods import PeriodError, parse_period
-from .validate import (OptionError, check_data_dir, check_file_option, check_out_dir, check_params, check_site_dir,
-                       check_work_dir, report_lines, validate_exports, warning_share)
+from .periods import PeriodError, is_relative, resolve_period
+from .validate import (OptionError, check_data_dir, check_file_option, check_out_dir, check_params,
+                       check_served_site, check_site_dir, check_work_dir, report_lines, validate_exports,
+                       warning_share)
 
 app = typer.Typer(add_completion=False, help="Build the retention report site from raw exports.")
 console = Console(stderr=True)
@@ -46,6 +50,19 @@ def _params_file(params: Optional[Path]) -> Optional[Path]:
     return params.expanduser().resolve()
 
 
+def _today(text: Optional[str]) -> date:
+    """--today: a calendar date written YYYY-MM-DD (date.fromisoformat alone would also take 20261202 or
+    2026-W49-3); default the real date."""
+    if text is None:
+        return date.today()
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text.strip()):
+            raise ValueError
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        _fail(f"--today {text!r} is not a date: give it as YYYY-MM-DD (e.g. 2026-12-02).", 2)
+
+
 def _load_params(label: Optional[str], params: Optional[Path]) -> dict:
     try:
         return load_params(label, params)
@@ -55,7 +72,8 @@ def _load_params(label: Optional[str], params: Optional[Path]) -> dict:
 
 @app.command()
 def build(
-    period: str = typer.Option(..., help="2024-Q2, 2024-06, 2024-H1 or 2024."),
+    period: str = typer.Option(..., help="2024-Q2, 2024-06, 2024-H1 or 2024; or last-month, last-quarter, "
+                                         "last-half or last-year (the last complete one before today)."),
     data: Path = typer.Option(pipeline.DEFAULT_DATA, help="Folder of raw exports."),
     site: Path = typer.Option(pipeline.DEFAULT_SITE, help="Folder of the published site."),
     params: Optional[Path] = typer.Option(None, help="YAML file overriding params/default.yaml."),
@@ -63,12 +81,20 @@ def build(
     renderer: str = typer.Option("auto", help="auto (Quarto when on PATH), quarto or nbconvert."),
     force: bool = typer.Option(False, help="Re-run every stage, even those whose inputs did not change."),
     profile: bool = typer.Option(False, help="Print every stage's (and SQL model's) time at the end."),
+    today: Optional[str] = typer.Option(None, help="The day last-quarter etc. count back from, YYYY-MM-DD "
+                                                   "(default: today's date)."),
+    no_wait: bool = typer.Option(False, "--no-wait", help="Fail at once (exit 3) when another process is "
+                                                          "building this period, instead of waiting for it."),
 ) -> None:
     """Build the report for PERIOD and publish it into SITE (the previous site stays until the new one is complete)."""
+    day = _today(today)
     try:
-        parsed = parse_period(period)
+        parsed = resolve_period(period, day)
     except PeriodError as exc:
         _fail(str(exc), 2)
+    if is_relative(period):  # what a scheduler's log should show: which period this run built
+        console.print(f"{period.strip().lower()} is {parsed} (today is {day.isoformat()})", markup=False,
+                      highlight=False)
     if renderer not in ("auto", "quarto", "nbconvert"):
         _fail(f"--renderer must be auto, quarto or nbconvert, not {renderer!r}", 2)
     params = _params_file(params)
@@ -84,23 +110,31 @@ def build(
     use_quarto = {"auto": None, "quarto": True, "nbconvert": False}[renderer]
     builder = pipeline.Build(parsed, data, site, params, use_quarto=use_quarto, strict=strict)
     builder.force = force
+    builder.wait = not no_wait
+    builder.on_wait = lambda message: console.print(Text(message), highlight=False, soft_wrap=True)
     log = builder.build_dir / "build.log"
     started = time.perf_counter()
     failure: str | None = None
+    code = 1
     with stage_progress(builder, f"{parsed}"):
         try:
             result = builder.run()
+        except pipeline.BuildLocked as exc:
+            failure, code = _locked(exc), 3
         except pipeline.StageError as exc:
-            log.parent.mkdir(parents=True, exist_ok=True)
-            log.write_text("".join(traceback.format_exception(exc.cause)), encoding="utf-8")
-            failure = f"{str(exc).splitlines()[0]} (full log: {log}; the published site was left as it was)"
+            if isinstance(exc.cause, pipeline.BuildLocked):
+                failure, code = _locked(exc.cause), 3
+            else:
+                log.parent.mkdir(parents=True, exist_ok=True)
+                log.write_text("".join(traceback.format_exception(exc.cause)), encoding="utf-8")
+                failure = f"{str(exc).splitlines()[0]} (full log: {log}; the published site was left as it was)"
         except Exception as exc:  # outside any stage (params, recovery): still one line and a log
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
             failure = (f"build failed before its stages: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__} "
                        f"(full log: {log}; the published site was left as it was)")
     if failure:  # after the progress display has closed, so the error is the last line printed
-        _fail(failure)
+        _fail(failure, code)
     if profile:
         console.print(profile_table(result, f"{parsed} built with {result.renderer}"))
     if result.reused:
@@ -113,6 +147,12 @@ def build(
                              params_file=params):
         console.print(Text(line, style="bold yellow" if line.startswith("warning:") else ""), highlight=False,
                       soft_wrap=True)
+
+
+def _locked(exc: BaseException) -> str:
+    # No build.log is written: the build folder, and its log, belong to the process holding the lock.
+    message = str(exc).splitlines()[0] if str(exc) else "another build of this period is running"
+    return f"{message} (the published site was left as it was)"
 
 
 @app.command()
@@ -166,6 +206,33 @@ def sample_data(
     for name, rows in counts.items():
         console.print(f"{name}: {rows:,} rows")
     console.print(f"Sample exports written to {out}", markup=False, highlight=False)
+
+
+@app.command()
+def serve(
+    site: Path = typer.Option(pipeline.DEFAULT_SITE, help="Folder of the published site."),
+    port: int = typer.Option(8000, min=0, max=65535, help="Port on 127.0.0.1; 0 picks a free one."),
+) -> None:
+    """Serve the published site at http://127.0.0.1:PORT/ for viewing it in a browser (Ctrl+C stops). Only this
+    machine can connect; to host the site, hand the folder to any web server or static host."""
+    from .serve import serve as serve_site
+
+    try:
+        folder = check_served_site(site)
+    except OptionError as exc:
+        _fail(str(exc), 2)
+
+    def ready(url: str) -> None:
+        console.print(f"Serving {site} at {url} (Ctrl+C stops)", markup=False, highlight=False, soft_wrap=True)
+
+    try:
+        serve_site(folder, port, on_ready=ready)
+    except KeyboardInterrupt:
+        console.print("Stopped.", highlight=False)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            _fail(f"port {port} on 127.0.0.1 is in use; give another with --port (--port 0 picks a free one).", 2)
+        _fail(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", 2)
 
 
 @contextmanager

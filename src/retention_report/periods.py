@@ -4,6 +4,11 @@ Accepted forms: `2024-Q2` (quarter), `2024-06` (month), `2024-H1` (half year), `
 (upper or lower case, surrounding spaces ignored), for years 1900 to 9998 (so that every bound a report
 uses, the period's own end included, is a date Python can hold: 9999-Q4 would end on 10000-01-01).
 A period is a half-open range of dates [start, end_exclusive); `end` is its last day.
+
+`parse_period` reads exactly these labels (the names of the site's period folders). What a user types goes
+through `resolve_period`, which also takes `last-month`, `last-quarter`, `last-half` and `last-year`: the last
+*complete* period of that kind before a given day (for schedulers: `--period last-quarter` on 2026-12-02 is
+2026-Q3).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 ACCEPTED_FORMS = "YYYY-Qn (e.g. 2024-Q2), YYYY-MM (e.g. 2024-06), YYYY-Hn (e.g. 2024-H1) or YYYY (e.g. 2024)"
+RELATIVE_FORMS = "last-month, last-quarter, last-half or last-year (the last complete one before today)"
 
 # ASCII digits only: `\d` alone would also match Arabic-Indic or full-width digits.
 _PATTERNS = {
@@ -24,6 +30,7 @@ _PATTERNS = {
 FIRST_YEAR, LAST_YEAR = 1900, 9998
 _SPACES = " \t\r\n"  # str.strip() alone would also drop control characters such as \x1f and \x85
 _MONTHS = {"quarter": 3, "month": 1, "half": 6, "year": 12}
+_RELATIVE = {"LAST-MONTH": "month", "LAST-QUARTER": "quarter", "LAST-HALF": "half", "LAST-YEAR": "year"}
 
 
 class PeriodError(ValueError):
@@ -86,7 +93,11 @@ class Period:
 
 
 def parse_period(text: str) -> Period:
-    """Parse a PERIOD string; anything else fails with the accepted forms."""
+    """Parse a PERIOD label; anything else fails with the accepted forms."""
+    return _parse_label(text, ACCEPTED_FORMS)
+
+
+def _parse_label(text: str, forms: str) -> Period:
     cleaned = str(text).strip(_SPACES).upper()
     for kind, pattern in _PATTERNS.items():
         match = pattern.fullmatch(cleaned)
@@ -94,11 +105,41 @@ def parse_period(text: str) -> Period:
             year = int(match["year"])
             if not FIRST_YEAR <= year <= LAST_YEAR:
                 raise PeriodError(f"PERIOD {text!r} is not a period: years run from {FIRST_YEAR} to {LAST_YEAR}. "
-                                  f"Accepted forms: {ACCEPTED_FORMS}.")
+                                  f"Accepted forms: {forms}.")
             n = int(match["n"]) if kind != "year" else 1
             start = date(year, (n - 1) * _MONTHS[kind] + 1, 1)
             return Period(start, _MONTHS[kind], kind)
-    raise PeriodError(f"PERIOD {text!r} is not a period. Accepted forms: {ACCEPTED_FORMS}.")
+    raise PeriodError(f"PERIOD {text!r} is not a period. Accepted forms: {forms}.")
+
+
+def is_relative(text: str) -> bool:
+    """Whether `text` is one of the relative forms (last-quarter, ...), which depend on the day."""
+    return str(text).strip(_SPACES).upper() in _RELATIVE
+
+
+def last_complete(kind: str, today: date) -> Period:
+    """The last period of `kind` that ended before `today`: the one before the period holding today (so on
+    the first day of a quarter, last-quarter is the quarter that ended yesterday)."""
+    months = _MONTHS[kind]
+    current = Period(date(today.year, (today.month - 1) // months * months + 1, 1), months, kind)
+    return current.previous
+
+
+def resolve_period(text: str, today: date | None = None) -> Period:
+    """Parse a PERIOD as a user gives it: a label (`parse_period`) or a relative form resolved against `today`
+    (default: the real date)."""
+    cleaned = str(text).strip(_SPACES).upper()
+    if cleaned not in _RELATIVE:
+        return _parse_label(text, f"{ACCEPTED_FORMS}; or {RELATIVE_FORMS}")
+    today = date.today() if today is None else today
+    try:
+        period = last_complete(_RELATIVE[cleaned], today)
+    except ValueError:  # before year 1: no date Python can hold
+        period = None
+    if period is None or not FIRST_YEAR <= period.start.year <= LAST_YEAR:
+        raise PeriodError(f"PERIOD {text!r} on {today.isoformat()} is {period or 'before year 1'}: years run "
+                          f"from {FIRST_YEAR} to {LAST_YEAR}.")
+    return period
 
 
 def check_within_data(period: Period, first_day: date | None, last_day: date | None) -> None:

@@ -270,3 +270,19 @@ def absent_export_line(name: str, consequence: str) -> str:
     """The one sentence every card, sentence and section says in place of a figure whose optional export is
     absent: 'No touchpoints export (`touchpoints`) was provided, so <consequence>.'"""
     return f"No {EXPORT_WORDS.get(name, name)} export (`{name}`) was provided, so {consequence}."
+
+
+def check_served_site(site: Path) -> Path:
+    """`serve --site`: a built site (a folder holding index.html), never the file-system root, the home folder
+    or the project (the port would hand out whatever they hold). Returned absolute but not resolved, so a site
+    reached through a symbolic link follows the link when it is repointed."""
+    _own_folder("--site", site, "serve", "reports/_site")
+    folder = Path(site).expanduser().absolute()
+    build_first = f"build it first (make report, or retention-report build --period ... --site {site})"
+    if not folder.exists():
+        raise OptionError(f"--site {site}: no such folder; {build_first}.")
+    if not folder.is_dir():
+        raise OptionError(f"--site {site}: is a file, not a folder.")
+    if not (folder / "index.html").is_file():
+        raise OptionError(f"--site {site}: holds no index.html, so it is not a built site; {build_first}.")
+    return folder
