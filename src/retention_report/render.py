@@ -32,7 +32,7 @@ import yaml
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 
-from . import charts
+from . import charts, search
 from .params import PROJECT_ROOT
 from .periods import PeriodError, parse_period
 
@@ -311,6 +311,8 @@ def assemble_site(build_dir: Path, period: str, old_site: Path | None, out: Path
         write_landing_fallback(out, all_periods, reports_dir)
         renderer = "nbconvert"
     refresh_period_navigation(out, all_periods, reports_dir)
+    search.update_site_index(out, old_site, period, all_periods, renderer,
+                             [spec.page for spec in site_declaration(reports_dir)[1]])
     (out / "site.json").write_text(json.dumps({"periods": all_periods, "renderer": renderer}, indent=2) + "\n",
                                    encoding="utf-8")
     return renderer
