@@ -44,7 +44,8 @@ DEFAULT_SITE = PROJECT_ROOT / "reports" / "_site"
 # The package's own code each stage runs: part of its cache key.
 WAREHOUSE_CODE = ("warehouse.py", "exports.py", "periods.py", "staging.py", "expressions.py", "presets.py",
                   "segments.py", "currency.py")
-NOTEBOOK_CODE_EXCLUDED = {"cli.py", "bench.py", "pipeline.py", "cache.py", "render.py", "publish.py"}
+NOTEBOOK_CODE_EXCLUDED = {"cli.py", "bench.py", "pipeline.py", "cache.py", "render.py", "publish.py", "search.py",
+                          "locks.py", "serve.py"}
 RENDER_CODE = ("render.py", "charts.py", "periods.py", "publish.py", "search.py", "templates")
 # Params that change how fast a build runs, never what it computes.
 RUNTIME_PARAMS = ("duckdb", "notebook_workers")

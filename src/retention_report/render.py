@@ -7,6 +7,9 @@ Both paths produce the same layout:
     <site>/<PERIOD>/index.html             the period's summary
     <site>/<PERIOD>/<page>.html            one page per analysis (reports/site.yml)
     <site>/<PERIOD>/data/<table>.csv       every table a page shows
+    <site>/<PERIOD>/build.json             version, definitions and renderer the period was built with
+    <site>/search.json                     the search index of every period (Quarto's format; Quarto reads it)
+    <site>/search-index.js, search.js      the same index as a script, and the fallback's search box
 
 A build renders only its own period (`render_period`, into the build folder, outside any lock); publishing
 then assembles the next site (`assemble_site`) from the published one and that period, under the site's lock:
@@ -37,7 +40,7 @@ import yaml
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 
-from . import charts
+from . import charts, search
 from .params import PROJECT_ROOT
 from .periods import PeriodError, parse_period
 
@@ -384,6 +387,8 @@ def assemble_site(rendered: Path, period: str, old_site: Path | None, out: Path,
     landing.write_text(fill(text, "built", html.escape(updated, quote=False)), encoding="utf-8")
     refresh_period_navigation(out, periods, reports_dir)
     renderer = (build_record(out / period) or {}).get("renderer", "")
+    search.update_site_index(out, old_site, period, periods, renderer,
+                             [spec.page for spec in site_declaration(reports_dir)[1]])
     (out / "site.json").write_text(json.dumps({"periods": periods, "renderer": renderer}, indent=2) + "\n",
                                    encoding="utf-8")
     return periods
