@@ -18,6 +18,24 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 
+# Descriptors of the locks this process holds. A forked child (a render worker) shares them, and a `flock` is
+# released only when every descriptor of it is closed: a worker outliving a killed build would keep its lock.
+# So a forked child closes its copies at once, leaving the lock to the process that took it.
+_held: set[int] = set()
+
+
+def _close_in_child() -> None:
+    for fd in list(_held):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_close_in_child)
+
+
 class Locked(RuntimeError):
     """The lock is held by another process and the caller asked not to wait."""
 
@@ -37,7 +55,8 @@ def hold(path: Path, what: str, wait: bool = True, on_wait: Callable[[str], None
     Held elsewhere: wait (telling `on_wait` who holds it) or, with `wait=False`, raise `Locked` at once."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)  # CLOEXEC: no kernel or Quarto inherits it
+    _held.add(fd)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -57,4 +76,5 @@ def hold(path: Path, what: str, wait: bool = True, on_wait: Callable[[str], None
         finally:
             os.ftruncate(fd, 0)  # released: no longer names this process
     finally:
+        _held.discard(fd)
         os.close(fd)  # closing the last descriptor releases the flock

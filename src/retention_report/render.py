@@ -21,6 +21,7 @@ built it, with which definitions) and the search index over the whole archive.
 from __future__ import annotations
 
 import csv
+import ctypes
 import html
 import importlib.metadata
 import json
@@ -28,6 +29,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import signal
 import subprocess
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -50,6 +52,7 @@ TEMPLATES = jinja2.Environment(
     autoescape=jinja2.select_autoescape(["html", "j2"]),
     keep_trailing_newline=True,
 )
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 BUILD_RECORD = "build.json"  # <site>/<PERIOD>/build.json: which version and definitions built the period
 _RAW_HTML_BLOCK = re.compile(r"\A\s*```\{=html\}\n(?P<html>.*)\n```\s*\Z", re.DOTALL)
 _RAW_HTML_FENCE = re.compile(r"^```\{=html\}\n(?P<html>.*?)\n```$", re.DOTALL | re.MULTILINE)
@@ -245,11 +248,23 @@ def _render_body(source: Path) -> str:
     return body
 
 
+def _die_with_the_build() -> None:
+    """In a render worker: end when the build that forked it ends, even by `kill -9` (Linux), rather than wait
+    forever for pages that will never come."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the worker ends when its queue closes, as before
+        return
+    if os.getppid() == 1:  # the build died before the line above ran
+        os._exit(1)
+
+
 def _pool(workers: int) -> ProcessPoolExecutor:
     # nbconvert is pure Python, so pages render side by side only in processes; forking reuses the imports.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_die_with_the_build)
 
 
 def render_fallback(build_dir: Path, period: str, out: Path, reports_dir: Path = REPORTS_DIR,
