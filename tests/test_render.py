@@ -411,3 +411,16 @@ def test_every_shown_table_has_plain_words_headers(sample_site):
     # The downloads keep the machine names and every column.
     header = (sample_site.site / SAMPLE_PERIOD / "data" / "touchpoint_coverage.csv").read_text().splitlines()[0]
     assert header.startswith("metric,segment,customers,covered,rate,ci_low,ci_high")
+
+
+def test_the_landing_page_says_what_differs_from_the_newest_periods_definitions():
+    newest = {"version": "0.2.0", "definitions": "aaaaaaa"}
+    note = render.definitions_note
+    assert note("2024-Q3", newest, "2024-Q3", newest) is None  # the newest is the reference
+    assert note("2024-Q2", dict(newest), "2024-Q3", newest) is None
+    assert note("2024-Q2", {"version": "0.2.0", "definitions": "bbbbbbb"}, "2024-Q3", newest) == (
+        "Built with other definitions than 2024-Q3 (definitions bbbbbbb, against aaaaaaa): its figures may not compare.")
+    assert "retention-report 0.1.0, against 0.2.0" in note("2024-Q2", {"version": "0.1.0", "definitions": "aaaaaaa"},
+                                                             "2024-Q3", newest)
+    assert note("2024-Q2", None, "2024-Q3", newest).startswith("Built before builds recorded their definitions")
+    assert note("2024-Q2", newest, "2024-Q3", None) is None  # nothing to compare with

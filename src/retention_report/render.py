@@ -154,11 +154,12 @@ def definitions_note(period: str, record: dict | None, newest: str, newest_recor
     if record is None:
         return (f"Built before builds recorded their definitions: its figures may not compare with {newest}'s "
                 f"({definitions_words(newest_record)}).")
-    same = all(record.get(k) == newest_record.get(k) for k in ("version", "definitions"))
-    if same:
+    differences = [f"{words} {record.get(key, 'unknown')}, against {newest_record.get(key, 'unknown')}"
+                   for key, words in (("definitions", "definitions"), ("version", "retention-report"))
+                   if record.get(key) != newest_record.get(key)]
+    if not differences:
         return None
-    return (f"Built with other definitions than {newest}: {definitions_words(record)}, against "
-            f"{definitions_words(newest_record)}. Its figures may not compare.")
+    return f"Built with other definitions than {newest} ({'; '.join(differences)}): its figures may not compare."
 
 
 def landing_fragment(site: Path, periods: list[str]) -> str:
