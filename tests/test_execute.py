@@ -57,3 +57,30 @@ def test_the_kernel_runs_in_the_notebooks_folder_and_this_process_never_changes_
     assert set(map(str, moves)) <= {before} and os.getcwd() == before
     printed = nbformat.read(out, as_version=4).cells[-1].outputs[0]["text"].strip()
     assert printed == str(folder)
+
+
+def test_a_kernel_that_died_while_starting_is_started_once_more(tmp_path, monkeypatch):
+    """No cell has run when a kernel dies before its first reply (two builds took the same port): one retry."""
+    from retention_report import execute
+
+    calls = []
+
+    def flaky(notebook, output, parameters, log):
+        calls.append(notebook)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(execute, "check_parameters", lambda *args: None)
+    monkeypatch.setattr(execute, "_execute", flaky)
+    out = tmp_path / "out.ipynb"
+    assert execute.run_notebook(tmp_path / "nb.ipynb", out, {}) == out and len(calls) == 2
+    calls.clear()
+
+    def broken(notebook, output, parameters, log):
+        calls.append(notebook)
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(execute, "_execute", broken)
+    with pytest.raises(RuntimeError, match="died before replying"):
+        execute.run_notebook(tmp_path / "nb.ipynb", out, {})
+    assert len(calls) == 2  # once more, not for ever

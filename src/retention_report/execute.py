@@ -54,6 +54,20 @@ def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any], log: 
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_bytes(b"")
     try:
+        _execute(notebook, output, parameters, log)
+    except RuntimeError as exc:
+        # A kernel that died while starting (no cell has run): jupyter_client picks free TCP ports and binds them
+        # later, so two builds starting kernels at the same moment can take the same one (seen once in 100
+        # concurrent-build runs). Starting it again is safe.
+        if not isinstance(exc, NotebookError) and "died before replying to kernel_info" in str(exc):
+            _execute(notebook, output, parameters, log)
+        else:
+            raise
+    return output
+
+
+def _execute(notebook: Path, output: Path, parameters: dict[str, Any], log: Path) -> None:
+    try:
         papermill.execute_notebook(
             str(notebook), str(output), parameters=parameters, kernel_name=KERNEL,
             progress_bar=False, log_output=False, report_mode=False,
@@ -72,4 +86,3 @@ def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any], log: 
             f"{notebook.name} failed in cell {exc.cell_index} ({exc.ename}: {exc.evalue}); "
             f"the executed notebook with the traceback is {output}"
         ) from exc
-    return output
