@@ -38,14 +38,7 @@ def test_relative_data_and_site_are_used_as_given_though_notebooks_change_the_wo
 
     write_exports(tmp_path / "exports", customers=[customer(f"c{i}") for i in range(6)],
                   orders=[order(f"o{i}", f"c{i % 6}", f"2024-0{1 + i % 3}-1{i % 9} 10:00:00") for i in range(18)])
-    root = tmp_path / "build-root"
-
-    class IsolatedBuild(pipeline.Build):
-        def __init__(self, *args, **kwargs):
-            kwargs.setdefault("build_root", root)
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "Build", IsolatedBuild)
+    root = _build_root_under(monkeypatch, tmp_path)
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["build", "--period", "2024-Q1", "--data", "exports", "--site", "out/_site",
                                  "--renderer", "nbconvert"])
@@ -85,8 +78,8 @@ def test_make_passes_period_data_and_site_to_the_command_as_inert_arguments(tmp_
     assert not marker.exists()
 
 
-def _isolated(monkeypatch, tmp_path, run):
-    """Build with its build folder under tmp_path and `run` in place of the stages; returns the folders."""
+def _build_root_under(monkeypatch, tmp_path):
+    """Builds the CLI starts keep their build folders under tmp_path; returns that folder."""
     from retention_report import pipeline
 
     root = tmp_path / "build-root"
@@ -97,7 +90,15 @@ def _isolated(monkeypatch, tmp_path, run):
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(pipeline, "Build", IsolatedBuild)
-    monkeypatch.setattr(IsolatedBuild, "run", run)
+    return root
+
+
+def _isolated(monkeypatch, tmp_path, run):
+    """Build with its build folder under tmp_path and `run` in place of the stages; returns the folders."""
+    from retention_report import pipeline
+
+    root = _build_root_under(monkeypatch, tmp_path)
+    monkeypatch.setattr(pipeline.Build, "run", run)
     (tmp_path / "data").mkdir(exist_ok=True)
     return root, ["--data", str(tmp_path / "data"), "--site", str(tmp_path / "out" / "_site")]
 
