@@ -143,5 +143,8 @@ def test_welcome_coverage_counts_days_zero_to_seven_after_the_first_order(build_
 def test_absent_optional_exports_give_empty_tables(build_warehouse):
     con = build_warehouse(customers=[customer("c1")], orders=[order("o1", "c1", "2024-01-05")])
     present = dict(con.execute("SELECT export, present FROM export_files").fetchall())
-    assert present == {"customers": True, "orders": True, "nps_responses": False, "touchpoints": False}
+    assert present == {"customers": True, "orders": True, "nps_responses": False, "touchpoints": False,
+                       "support_tickets": False, "events": False}
+    assert con.execute("SELECT count(*) FROM stg_support_tickets").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM stg_events").fetchone() == (0,)
     assert con.execute("SELECT responses FROM nps_period_counts WHERE period_role = 'current'").fetchone() == (0,)

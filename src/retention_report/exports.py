@@ -64,7 +64,9 @@ class Export:
     """One export, declared once: staging (sql/staging/stg_export.sql.j2) is rendered from this.
 
     `types` gives each column's type: `id` (text, a trailing `.0` dropped), `text`, `lower`, `upper`,
-    `timestamp` (the export's date column), `money`, `integer`, `boolean`; `defaults` a value for a blank one.
+    `timestamp` (the export's date column), `moment` (another date and time of the row, e.g. when a ticket
+    was answered: read as the date column is, but without its date_format), `money`, `integer`, `number`
+    (a duration, any decimal), `boolean`; `defaults` a value for a blank one.
     `key` is unique per row (per record at line grain); `customer_link` says whether `customer_id` must name a
     known customer (`required`), may be empty (`optional`, anonymous answers) or there is none."""
     name: str
@@ -79,6 +81,9 @@ class Export:
     customer_link: str = ""  # required | optional | "" (the export is the customers)
     checks: tuple[Check, ...] = ()
     keeps_extras: bool = False  # its columns beyond the contract are staged (customers: segments; orders: lines)
+    # The key may be left out (an event export rarely numbers its rows): a row without one is keyed by where
+    # it lies, `<file>:<row>`, so it is never "missing" and never a duplicate.
+    key_from_place: bool = False
 
     @property
     def all_columns(self) -> tuple[str, ...]:
@@ -119,6 +124,35 @@ CONTRACT: dict[str, Export] = {
         types=(("touchpoint_id", "id"), ("customer_id", "id"), ("occurred_at", "timestamp"), ("kind", "lower"),
                ("channel", "lower"), ("personalized", "boolean")),
         checks=(Check("kind", "missing kind", "kind IS NULL", value="NULL"),)),
+    # Help-desk tickets (or conversations): when the customer asked, when they were first answered and when it
+    # was resolved, as times (`first_response_at`, `resolved_at`) or as minutes after `created_at` (what
+    # Zendesk's export gives); `satisfaction` as good/bad (Zendesk) or a 1-5 rating (Intercom). Resolved
+    # without either: still open.
+    "support_tickets": Export(
+        "support_tickets", False, ("ticket_id", "customer_id", "created_at"),
+        ("first_response_at", "first_response_minutes", "resolved_at", "resolution_minutes", "status", "channel",
+         "category", "satisfaction", "reopens", "comment"),
+        personal_columns=("comment",), date_column="created_at", key="ticket_id", customer_link="required",
+        types=(("ticket_id", "id"), ("customer_id", "id"), ("created_at", "timestamp"),
+               ("first_response_at", "moment"), ("first_response_minutes", "number"), ("resolved_at", "moment"),
+               ("resolution_minutes", "number"), ("status", "lower"), ("channel", "lower"), ("category", "lower"),
+               ("satisfaction", "lower"), ("reopens", "integer")),
+        checks=(Check("first_response_at", "answered before it was asked", "first_response_at < created_at"),
+                Check("first_response_minutes", "negative minutes", "first_response_minutes < 0"),
+                Check("resolved_at", "resolved before it was asked", "resolved_at < created_at"),
+                Check("resolution_minutes", "negative minutes", "resolution_minutes < 0"),
+                Check("satisfaction", "not good, bad or a rating 1-5",
+                      "satisfaction IS NOT NULL AND satisfaction NOT IN "
+                      "('good', 'bad', 'offered', 'unoffered', '1', '2', '3', '4', '5')", value="satisfaction"),
+                Check("reopens", "negative reopens", "reopens < 0", value="reopens_raw"))),
+    # Product usage: one row per thing a customer did (`event`), with how long it lasted where the tool says.
+    "events": Export(
+        "events", False, ("customer_id", "occurred_at", "event"), ("event_id", "duration_seconds"),
+        date_column="occurred_at", key="event_id", customer_link="required", key_from_place=True,
+        types=(("event_id", "id"), ("customer_id", "id"), ("occurred_at", "timestamp"), ("event", "text"),
+               ("duration_seconds", "number")),
+        checks=(Check("event", "missing event", "event IS NULL", value="NULL"),
+                Check("duration_seconds", "negative duration", "duration_seconds < 0"))),
 }
 # Columns whose values are personal data wherever they appear (examples shown to people redact them).
 PERSONAL_COLUMNS = frozenset({"email", "name", "phone", "comment", "first_name", "last_name", "address"})

@@ -23,15 +23,21 @@ DERIVED_CUSTOMERS = PROJECT_ROOT / "sql" / "staging" / "derived_customers.sql.j2
 RAW_HELPERS = ("_file", "_row", "_line", "_exported_at", "_date_format")
 # What each record is called where it is described (a comment in the SQL, the data quality page).
 RECORDS = {"customers": "customer", "orders": "order", "nps_responses": "survey answer",
-           "touchpoints": "touchpoint"}
+           "touchpoints": "touchpoint", "support_tickets": "ticket", "events": "event"}
 
 
 def _typed_sql(export: Export, column: str, line: bool, normalise_ids: bool = True) -> str:
     kind = export.type_of(column)
+    if kind == "id" and column == export.key and export.key_from_place:
+        return f"coalesce({'rr_id' if normalise_ids else 'rr_text'}({column}), _file || ':' || _row)"
     if kind == "id":
         return f"{'rr_id' if normalise_ids else 'rr_text'}({column})"
     if kind == "timestamp":
         return f"rr_read_timestamp({column}, _{column}_parsed, $timezone)"
+    if kind == "moment":
+        return f"rr_read_timestamp({column}, NULL, $timezone)"
+    if kind == "number":
+        return f"try_cast(trim({column}) AS DOUBLE)"
     if kind == "money":
         return f"try_cast(trim({column}) AS DECIMAL({'38, 6' if line else '18, 2'}))"
     if kind == "integer":
@@ -52,10 +58,18 @@ def _literal(value: str) -> str:
 def _type_problems(export: Export, column: str, line: bool) -> list[str]:
     """The problems a column's type finds: a value that is not a number (at line grain only one given)."""
     kind = export.type_of(column)
-    given = f" AND nullif(trim({column}_raw), '') IS NOT NULL" if line else ""
+    # At line grain, or for an optional column, a blank value is no problem: only one given but unreadable.
+    optional = column in export.optional_columns and kind == "integer"
+    given = f" AND nullif(trim({column}_raw), '') IS NOT NULL" if line or optional else ""
     if kind == "money":
         return [f"CASE WHEN {column} IS NULL{given} THEN {{'column': '{column}', 'reason': '{column} is not a number', "
                 f"'value': {column}_raw}} END"]
+    if kind == "number":
+        return [f"CASE WHEN {column} IS NULL AND nullif(trim({column}_raw), '') IS NOT NULL "
+                f"THEN {{'column': '{column}', 'reason': '{column} is not a number', 'value': {column}_raw}} END"]
+    if kind == "moment":
+        return [f"CASE WHEN {column} IS NULL AND nullif(trim({column}_raw), '') IS NOT NULL "
+                f"THEN {{'column': '{column}', 'reason': 'unparseable date', 'value': {column}_raw}} END"]
     if kind == "integer":
         return [f"CASE WHEN ({column} IS NULL OR try_cast(trim({column}_raw) AS DOUBLE) IS DISTINCT FROM {column}){given} "
                 f"THEN {{'column': '{column}', 'reason': '{column} is not an integer', 'value': {column}_raw}} END"]
@@ -65,7 +79,7 @@ def _type_problems(export: Export, column: str, line: bool) -> list[str]:
 def _raw_kept(export: Export) -> list[str]:
     """Columns whose text as exported is kept beside the typed value, to show a problem's value."""
     kept = [export.date_column]
-    kept += [c for c in export.all_columns if export.type_of(c) in ("money", "integer")]
+    kept += [c for c in export.all_columns if export.type_of(c) in ("money", "integer", "number", "moment")]
     kept += [check.column for check in export.checks if not check.value]
     return list(dict.fromkeys(kept))
 

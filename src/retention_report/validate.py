@@ -64,6 +64,20 @@ def check_params(params: dict[str, Any]) -> None:
     if memory is not None and not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", str(memory).strip(),
                                                  re.IGNORECASE):
         raise ExportError(f"params: duckdb.memory_limit must be a size such as 2GB or 512MB (or empty), not {memory!r}.")
+    activity = params.get("activity", "orders") or "orders"
+    if activity not in ("orders", "events", "both"):
+        raise ExportError(f"params: activity must be orders, events or both, not {activity!r}.")
+    for key, value in (("active_events", params.get("active_events")),
+                       ("onboarding.key_events", (params.get("onboarding") or {}).get("key_events"))):
+        if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) and v for v in value)):
+            raise ExportError(f"params: {key} must be a list of event names, e.g. [app_installed], not {value!r}.")
+    onboarding = params.get("onboarding") or {}
+    if not isinstance(onboarding, dict):
+        raise ExportError("params: onboarding must be a mapping (key_events, window_days).")
+    for key, value in (("onboarding.window_days", onboarding.get("window_days", 7)),
+                       ("response_target_hours", params.get("response_target_hours", 24))):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ExportError(f"params: {key} must be a positive number, not {value!r}.")
     zone = params.get("timezone", "UTC")
     if not isinstance(zone, str) or not zone:
         raise ExportError(f"params: timezone must be a time zone name such as UTC or Europe/Berlin, not {zone!r}.")
@@ -263,7 +277,8 @@ def present_exports(warehouse_path: Path) -> set[str]:
 
 
 # What each optional export is called in a sentence ("No touchpoints export ...").
-EXPORT_WORDS = {"nps_responses": "survey", "touchpoints": "touchpoint", "customers": "customer"}
+EXPORT_WORDS = {"nps_responses": "survey", "touchpoints": "touchpoint", "customers": "customer",
+                "support_tickets": "support ticket", "events": "product event"}
 
 
 def absent_export_line(name: str, consequence: str) -> str:

@@ -79,6 +79,9 @@ def bind_parameters(period: Period, params: dict[str, Any]) -> dict[str, Any]:
             isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value)
         ):
             bound[key] = value
+    onboarding = params.get("onboarding") or {}
+    bound["onboarding_window_days"] = int(onboarding.get("window_days", 7))
+    bound["activity"] = params.get("activity") or "orders"
     # Bound even when empty (NULL): the reporting-currency model names it either way.
     bound["reporting_currency"] = currency.reporting_code(params)
     return bound
@@ -96,6 +99,14 @@ def write_param_tables(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -
     for theme, keywords in (params.get("comment_themes") or {}).items():
         for keyword in keywords:
             con.execute("INSERT INTO param_comment_themes VALUES ($t, lower($k))", {"t": theme, "k": keyword})
+    # The first-week steps in funnel order, and the events that make a customer active (empty: any event).
+    onboarding = params.get("onboarding") or {}
+    con.execute("CREATE OR REPLACE TABLE param_key_events (event VARCHAR PRIMARY KEY, step INTEGER)")
+    for step, event in enumerate(dict.fromkeys(onboarding.get("key_events") or []), start=1):
+        con.execute("INSERT INTO param_key_events VALUES ($e, $s)", {"e": str(event), "s": step})
+    con.execute("CREATE OR REPLACE TABLE param_active_events (event VARCHAR PRIMARY KEY)")
+    for event in dict.fromkeys(params.get("active_events") or []):
+        con.execute("INSERT INTO param_active_events VALUES ($e)", {"e": str(event)})
     currency.check_currency_params(params)
     con.execute("CREATE OR REPLACE TABLE param_fx_rates (currency VARCHAR PRIMARY KEY, rate DECIMAL(18, 8))")
     for code, rate in currency.fx_rates(params).items():
@@ -198,7 +209,8 @@ def stage_exports(con: duckdb.DuckDBPyConnection, data_dir: Path, params: dict[s
     from them."""
     settings = {name: export_settings(params, name) for name in CONTRACT}
     derived = not find_export_files(data_dir, "customers", settings["customers"]["path"])
-    order = ["orders", "customers", "nps_responses", "touchpoints"] if derived else list(CONTRACT)
+    order = ["orders", "customers"] + [n for n in CONTRACT if n not in ("orders", "customers")] if derived \
+        else list(CONTRACT)
     for name in order:
         export = CONTRACT[name]
         if name == "customers" and derived:
