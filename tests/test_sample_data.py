@@ -170,6 +170,8 @@ def test_the_bench_shape_makes_a_busier_business_and_the_default_shape_changes_n
     assert 9 <= per_customer["orders"] <= 12 and busy["orders"] > 2 * default["orders"]
     assert 0.3 <= per_customer["nps_responses"] <= 0.6
     assert per_customer["touchpoints"] <= 8 and busy["touchpoints"] < default["touchpoints"] / 2
+    # Issue 17's: about 0.3 support tickets and 20 product events per customer.
+    assert 0.25 <= per_customer["support_tickets"] <= 0.35 and 17 <= per_customer["events"] <= 23
 
 
 def test_headers_ids_and_values_follow_the_contract(raw, data):

@@ -855,7 +855,7 @@ class _Chunk:
         is that of a business where a late answer costs SERVICE_RETENTION_GAP of 180-day retention."""
         m = self.o_who.size
         failed = self.o_status != 0
-        raised = rng.random(m) < np.where(failed, TICKET_SHARE_FAILED, TICKET_SHARE_COMPLETED)
+        raised = rng.random(m) < np.where(failed, TICKET_SHARE_FAILED, TICKET_SHARE_COMPLETED) * self.shape.tickets
         idx = np.flatnonzero(raised)
         sec = self.o_sec[idx] + rng.integers(600, TICKET_DELAY_DAYS * 86_400, idx.size)
         keep = sec < _END_SECOND
@@ -955,7 +955,7 @@ class _Chunk:
         start = f_sec
         end = np.minimum((self.last_order_day[buyers] + 31) * 86_400, _END_SECOND)
         span_days = np.maximum(end - start, 0) / 86_400
-        rows, _ = _expand(rng.poisson(span_days / SESSION_EVERY_DAYS))
+        rows, _ = _expand(rng.poisson(span_days * self.shape.usage / SESSION_EVERY_DAYS))
         sessions = start[rows] + (rng.random(rows.size) * (end - start)[rows]).astype(np.int64)
         duration = np.rint(np.exp(math.log(SESSION_MEDIAN_SECONDS) + 0.8 * rng.standard_normal(rows.size)))
         add("session", buyers[rows], sessions, duration.astype(np.int64))
@@ -1060,13 +1060,16 @@ class Shape:
     """How busy the business is, relative to the sample's (all 1.0): `order_frequency` divides the gap between
     orders, `churn` multiplies the chance of leaving after each order, `marketing` multiplies how often
     promotions and upsells go out (and, up to 1, the newsletter's share of subscribers), `surveys` the share
-    of orders followed by a survey (and so the NPS answers). The bench uses it to shape a workload like the
+    of orders followed by a survey (and so the NPS answers), `tickets` the share followed by a support ticket,
+    `usage` how often active customers use the product. The bench uses it to shape a workload like the
     one it is asked to measure; the planted effects are sized for the default."""
 
     order_frequency: float = 1.0
     churn: float = 1.0
     marketing: float = 1.0
     surveys: float = 1.0
+    tickets: float = 1.0  # multiplies the share of orders followed by a ticket
+    usage: float = 1.0  # multiplies how often an active customer opens the product (sessions, views)
 
 
 def write_sample_data(out: Path, seed: int = 7, customers: int = 20_000, thank_you_effect: bool = True,
