@@ -304,3 +304,53 @@ def test_real_export_2011_q4_is_partial_and_never_judged(retail_folders):
     page = visible(folder / "cohorts.html")
     assert "The data ends on 2011-12-09, before 2011-Q4 does (2011-12-31)" in page
     assert "100.7%" not in page  # the old headline; (E - N) / S is now a ratio, shown as 1.01
+
+
+def _service_cards(present: set[str], support_first_day=date(2022, 1, 1)):
+    kpis, shares, nps, terms, exports = _summary_inputs(present)
+    for name in ("support_tickets", "events"):
+        exports[name] = SimpleNamespace(present=name in present, first_day=support_first_day if name in present else None,
+                                        last_day=date(2024, 12, 31) if name in present else None)
+    roles = ["current", "previous", "year_ago"]
+    support = pd.DataFrame({"period_role": roles, "tickets": [400, 400, 400], "answered": [380, 390, 300],
+                            "answered_within_target": [300, 200, 290], "eligible_for_target": [400, 400, 400],
+                            "median_first_response_hours": [5.0, 9.0, 5.2], "median_ci_low": [4.5, 8.0, 4.6],
+                            "median_ci_high": [5.5, 10.0, 5.8]}).set_index("period_role")
+    onboarding = pd.DataFrame({"period_role": roles, "new_customers": [200, 200, 0],
+                               "activated": [90, 60, 0]}).set_index("period_role")
+    cards = summary_cards(kpis, shares, nps, terms, load_params(), parse_period("2024-Q2"),
+                          DataSpan(date(2022, 1, 1), date(2024, 12, 31)), exports,
+                          money=lambda amount: f"£{amount:,.0f}", support=support, onboarding=onboarding)
+    return {kpi.name: kpi for kpi in cards}, kpi_cards_html(cards)
+
+
+def test_support_and_first_week_cards_compare_with_intervals_computed_independently():
+    cards, html = _service_cards({"orders", "support_tickets", "events"})
+    median = cards["Median first response"]
+    assert median.value == 5.0 and median.unit == "hours" and not median.higher_is_better
+    previous = median.changes[0]
+    se = [(5.5 - 4.5) / (2 * 1.959964), (10.0 - 8.0) / (2 * 1.959964)]
+    half = 1.959964 * math.hypot(*se)
+    assert previous.difference == pytest.approx(-4.0)
+    assert (previous.ci_low, previous.ci_high) == pytest.approx((-4.0 - half, -4.0 + half), rel=1e-4)
+    assert previous.beyond_interval and not median.changes[1].beyond_interval  # 5.0 h against 5.2 h: noise
+    within = cards["Answered within 24 hours"]
+    assert within.value == pytest.approx(300 / 400) and within.detail == "of 400 tickets due an answer"
+    p, q = 300 / 400, 200 / 400
+    se_share = math.sqrt(p * (1 - p) / 400 + q * (1 - q) / 400)
+    assert within.changes[0].ci_low == pytest.approx(p - q - 1.959964 * se_share, rel=1e-4)
+    activated = cards["Activated in the first 7 days"]
+    assert activated.value == pytest.approx(0.45) and math.isnan(activated.changes[1].difference)  # 0 of 0 a year ago
+    card = html.split('aria-label="Median first response"')[1].split("</ul>")[0]
+    assert "▼</span> -4.0 h" in card and "better, beyond the 95% interval" in card  # a shorter wait is better
+    assert "nan" not in html.lower()
+
+
+def test_support_and_first_week_cards_without_their_exports_name_them():
+    cards, html = _service_cards({"orders"})
+    assert cards["Median first response"].missing == "support_tickets"
+    assert cards["Answered within 24 hours"].missing == "support_tickets"
+    assert cards["Activated in the first 7 days"].missing == "events"
+    text = re.sub(r"<[^>]+>", " ", html)
+    assert text.count("needs the support_tickets export") == 2 and "needs the events export" in text
+    assert "nan" not in text.lower() and " h " not in text

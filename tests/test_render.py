@@ -190,7 +190,7 @@ def test_the_data_quality_page_counts_every_export_and_names_each_check(sample_s
     data = sample_site.site / SAMPLE_PERIOD / "data"
     text = (sample_site.site / SAMPLE_PERIOD / "data-quality.html").read_text(encoding="utf-8")
     exports = pd.read_csv(data / "data_quality_exports.csv").set_index("export")
-    for export in ["customers", "orders", "nps_responses", "touchpoints"]:
+    for export in ["customers", "orders", "nps_responses", "touchpoints", "support_tickets", "events"]:
         lines = sum(1 for _ in (sample_data / f"{export}.csv").open(encoding="utf-8")) - 1
         row = exports.loc[export]
         assert row.rows_read == lines and row.rows_staged + row.rows_set_aside == row.rows_read, export
@@ -203,6 +203,8 @@ def test_the_data_quality_page_counts_every_export_and_names_each_check(sample_s
         reasons[(reasons.export == "orders") & (reasons.reason == "unknown customer")].rows_set_aside.sum() > 0
     assert checks.loc["NPS scores outside 0-10", "rows_set_aside"] == \
         reasons[reasons.reason == "score outside 0-10"].rows_set_aside.sum() > 0
+    assert checks.loc["tickets and events of unknown customers", "rows_set_aside"] == 2
+    assert checks.loc["tickets answered or resolved before they were raised", "rows_set_aside"] == 1
     assert "0.00%" not in text  # a non-zero count is never rounded away
     assert "personal data redacted" in text and "first day" in text and "last day" in text  # plain headers
     assert "first_day" not in text and "rows_set_aside" not in text

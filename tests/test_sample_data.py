@@ -19,7 +19,9 @@ from retention_report.sample_data import (
     DATA_START,
     HOSTILE_COMMENT,
     INVALID_ROWS,
+    ACTIVATION_RETENTION_GAP,
     KINDS,
+    SERVICE_RETENTION_GAP,
     Shape,
     THANK_YOU_RETENTION_LIFT,
     WELCOME_PROGRAMME_START,
@@ -71,7 +73,15 @@ def clean(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     t = raw["touchpoints"].copy()
     t["ts"] = parse_ts(t.occurred_at)
     t = t[t.ts.notna() & t.customer_id.isin(known)].drop_duplicates("touchpoint_id")
-    return {"customers": c, "orders": o, "nps_responses": r, "touchpoints": t}
+
+    s = raw["support_tickets"].copy()
+    s["ts"], s["answered"], s["resolved"] = (parse_ts(s[c]) for c in ("created_at", "first_response_at", "resolved_at"))
+    s = s[s.ts.notna() & s.customer_id.isin(known) & ~(s.answered < s.ts)].drop_duplicates("ticket_id")
+
+    e = raw["events"].copy()
+    e["ts"], e["seconds"] = parse_ts(e.occurred_at), pd.to_numeric(e.duration_seconds, errors="coerce")
+    e = e[e.ts.notna() & e.customer_id.isin(known) & ~(e.seconds < 0)].drop_duplicates("event_id")
+    return {"customers": c, "orders": o, "nps_responses": r, "touchpoints": t, "support_tickets": s, "events": e}
 
 
 def orders_within(done: pd.DataFrame, anchors: pd.Series, days: int, after_days: float = 0) -> np.ndarray:
@@ -128,7 +138,8 @@ def effect_on(tmp_path_factory):
 @pytest.fixture(scope="module")
 def effect_off(tmp_path_factory):
     folder = tmp_path_factory.mktemp("effect_off")
-    write_sample_data(folder, customers=EFFECT_CUSTOMERS, thank_you_effect=False)
+    write_sample_data(folder, customers=EFFECT_CUSTOMERS, thank_you_effect=False, service_effect=False,
+                      activation_effect=False)
     return clean(read_raw(folder))
 
 
@@ -159,12 +170,14 @@ def test_the_bench_shape_makes_a_busier_business_and_the_default_shape_changes_n
     assert 9 <= per_customer["orders"] <= 12 and busy["orders"] > 2 * default["orders"]
     assert 0.3 <= per_customer["nps_responses"] <= 0.6
     assert per_customer["touchpoints"] <= 8 and busy["touchpoints"] < default["touchpoints"] / 2
+    # Issue 17's: about 0.3 support tickets and 20 product events per customer.
+    assert 0.25 <= per_customer["support_tickets"] <= 0.35 and 17 <= per_customer["events"] <= 23
 
 
 def test_headers_ids_and_values_follow_the_contract(raw, data):
     for name, columns in COLUMNS.items():
         assert tuple(raw[name].columns) == columns
-    c, o, r, t = (data[name] for name in COLUMNS)
+    c, o, r, t = (data[name] for name in ("customers", "orders", "nps_responses", "touchpoints"))
     assert len(raw["customers"]) == 20_000 + INVALID_ROWS["customers"]
     assert c.customer_id.str.fullmatch(r"C\d{7}").all() and o.order_id.str.fullmatch(r"O\d{8}").all()
     assert r.response_id.str.fullmatch(r"R\d{7}").all() and t.touchpoint_id.str.fullmatch(r"T\d{8}").all()
@@ -186,7 +199,7 @@ def test_headers_ids_and_values_follow_the_contract(raw, data):
 
 
 def test_sizes_and_shapes_are_roughly_as_described(data):
-    c, o, r, t = (data[name] for name in COLUMNS)
+    c, o, r, t = (data[name] for name in ("customers", "orders", "nps_responses", "touchpoints"))
     assert 3.5 < len(o) / len(c) < 6.5
     assert 0.06 < 1 - o.customer_id.nunique() / len(c) < 0.10  # ~8% never order
     customer_years = ((END - c.created).dt.days / 365.25).sum()
@@ -232,6 +245,8 @@ def test_invalid_rows_are_exactly_those_promised(raw, data, tmp_path):
     assert raw["customers"].customer_id.duplicated(keep=False).sum() == 2  # one duplicated id
     assert (raw["customers"].customer_id == "").sum() == 1
     assert (raw["touchpoints"].customer_id == "C9999999").sum() == 1
+    assert (raw["support_tickets"].customer_id == "C9999999").sum() == 1
+    assert (raw["events"].customer_id == "C9999999").sum() == 1
     # Without invalid rows, nothing is set aside.
     write_sample_data(tmp_path / "valid", customers=2_000, invalid_rows=False)
     clean_raw = read_raw(tmp_path / "valid")
@@ -328,3 +343,70 @@ def test_promoters_stay_longer_than_detractors(effect_on):
           f"detractors {detractors:.3f}")
     assert promoters > passives > detractors
     assert promoters - detractors > 0.15
+
+
+# --- Support tickets and product events ------------------------------------------------------------------------
+def late_answer_gap(data: dict[str, pd.DataFrame]) -> dict:
+    """180-day retention after a ticket (whose 180 days are in the data): answered later than 24 hours or not."""
+    tickets = data["support_tickets"].reset_index(drop=True)
+    tickets = tickets[tickets.ts < LAST_FULL_180]
+    done = data["orders"][data["orders"].status == "completed"]
+    pairs = tickets[["ticket_id", "customer_id", "ts"]].merge(done[["customer_id", "ts"]], on="customer_id",
+                                                                suffixes=("", "_order"))
+    gap = pairs.ts_order - pairs.ts
+    again = tickets.ticket_id.isin(pairs[(gap > pd.Timedelta(0)) & (gap <= pd.Timedelta(days=180))].ticket_id)
+    late = ~((tickets.answered - tickets.ts) <= pd.Timedelta(hours=24))
+    return {"late": again[late].mean(), "on_time": again[~late].mean(),
+            "gap": again[late].mean() - again[~late].mean(), "late_share": late.mean()}
+
+
+def activation_gap(data: dict[str, pd.DataFrame]) -> dict:
+    """A completed order on days 8-90 after the first completed one: both key steps in the first 7 days or not."""
+    done = data["orders"][data["orders"].status == "completed"]
+    first = done.groupby("customer_id").ts.min()
+    first = first[first < END - pd.Timedelta(days=90)]
+    events = data["events"].merge(first.rename("first").reset_index(), on="customer_id")
+    week = events[(events.ts >= events["first"]) & (events.ts < events["first"] + pd.Timedelta(days=7))]
+    did = {name: set(week[week.event == name].customer_id) for name in ("app_installed", "profile_completed")}
+    activated = first.index.isin(did["app_installed"] & did["profile_completed"])
+    pairs = done[["customer_id", "ts"]].merge(first.rename("first").reset_index(), on="customer_id")
+    day = (pairs.ts.dt.normalize() - pairs["first"].dt.normalize()).dt.days
+    again = first.index.isin(pairs[day.between(8, 90)].customer_id)
+    wish = first.index.isin(week[week.event == "wishlist_created"].customer_id)
+    return {"gap": again[activated].mean() - again[~activated].mean(), "share": activated.mean(),
+            "wishlist_gap": again[wish].mean() - again[~wish].mean()}
+
+
+def test_tickets_and_events_follow_the_contract_and_their_shapes(raw, data):
+    c, s, e = data["customers"], data["support_tickets"], data["events"]
+    assert s.ticket_id.str.fullmatch(r"S\d{7}").all() and e.event_id.str.fullmatch(r"E\d{9}").all()
+    assert 0.25 < len(s) / len(c) < 0.35 and 17 < len(e) / len(c) < 23
+    assert set(s.channel) == {"email", "chat", "phone", "web"}
+    assert set(s.category) == {"delivery", "billing", "product", "account", "returns"}
+    assert set(s.satisfaction) == {"", "good", "bad", "offered"}
+    hours = (s.answered - s.ts).dt.total_seconds() / 3600
+    assert 0.65 < (hours <= 24).mean() < 0.75 and (hours.dropna() > 0).all()
+    assert (s.resolved.isna()).mean() < 0.06 and ~(s.resolved < s.answered).any()
+    assert set(e.event) == {"app_installed", "profile_completed", "wishlist_created", "session", "product_viewed"}
+    sessions = e[e.event == "session"]
+    assert sessions.seconds.notna().all() and e[e.event != "session"].seconds.isna().all()
+    assert 150 < sessions.seconds.median() < 330
+    for frame in (s, e):
+        assert frame.ts.min() >= START and frame.ts.max() < END
+    assert s.answered.max() < END and s.resolved.max() < END
+
+
+def test_late_answers_cost_retention_only_when_the_effect_is_on(effect_on, effect_off):
+    on, off = late_answer_gap(effect_on), late_answer_gap(effect_off)
+    print(f"\nlate answers: on {on}, off {off}")
+    assert on["gap"] == pytest.approx(-SERVICE_RETENTION_GAP, abs=0.03)
+    assert abs(off["gap"]) < 0.025
+    assert on["late_share"] == pytest.approx(0.30, abs=0.02) and off["late_share"] == pytest.approx(0.30, abs=0.02)
+
+
+def test_activated_customers_stay_longer_only_when_the_effect_is_on(effect_on, effect_off):
+    on, off = activation_gap(effect_on), activation_gap(effect_off)
+    print(f"\nactivation: on {on}, off {off}")
+    assert on["gap"] == pytest.approx(ACTIVATION_RETENTION_GAP, abs=0.03)
+    assert abs(off["gap"]) < 0.025 and abs(on["wishlist_gap"]) < 0.03
+    assert on["share"] == pytest.approx(0.45, abs=0.02)

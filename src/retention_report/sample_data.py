@@ -1,4 +1,5 @@
-"""A deterministic sample business: three years of customers, orders, NPS answers and touchpoints.
+"""A deterministic sample business: three years of customers, orders, NPS answers, touchpoints, support
+tickets and product events.
 
 The data runs from 2022-01-01 (`DATA_START`) to 2024-12-31 (`DATA_END`); nothing is dated after it. The same
 seed writes byte-identical files. New customers arrive at a rate that grows 2.4-fold over the three years,
@@ -46,6 +47,35 @@ Planted effects, which the analyses must recover:
    customer_id, created_at "31/02/2023x"; orders: a negative amount, amount "abc", an unparseable
    ordered_at, a duplicate order_id, an order of an unknown customer (C9999999); NPS: scores 11,
    "seven" and -1; touchpoints: an unparseable occurred_at and a touchpoint of an unknown customer.
+
+5. Slow answers lose customers. About 0.3 support tickets per customer, raised 0-10 days after an order
+   (4.5% of completed orders, 30% of refunded or cancelled ones); 30% (`TICKET_LATE_SHARE`) are first
+   answered later than 24 hours (the report's default `response_target_hours`), the others within it.
+   Customers whose ticket was answered late place another completed order within 180 days of it 12 points
+   (`SERVICE_RETENTION_GAP`) less often than those answered on time: measured over tickets whose 180 days
+   are in the data, about 73% against 85% (a customer's first ticket only: about -14 points). The orders are
+   simulated first and lateness is then drawn given whether the customer orders again within 180 days
+   (Bayes' rule, `_planted_flag`), so the joint distribution is that of a business where lateness costs those
+   12 points, while the other exports stay exactly as they were without tickets. Late answers are rated
+   good less often (60% against 88%) and half of their comments add "Still waiting for a reply". With
+   `service_effect=False` lateness is drawn independently (a difference of about 0).
+6. A good first week keeps customers. Events follow the first completed order: 45% (`ACTIVATED_SHARE`) do
+   both key steps, `app_installed` then `profile_completed`, within 7 days (`ONBOARDING_WINDOW_DAYS`);
+   the others do one of them, none, or the profile only after the first week. Activated customers place
+   another completed order between day 8 and day 90 after their first one 15 points
+   (`ACTIVATION_RETENTION_GAP`) more often: about 65% against 50%. Planted as lateness is (drawn given
+   that outcome); `wishlist_created` (30% of new customers, in their first week) is unrelated to it. With
+   `activation_effect=False` activation is drawn independently.
+
+Tickets: channel email, chat, phone or web; category delivery, billing, product, account or returns (returns
+and billing more often after a refunded or cancelled order), with comments that name a theme of the comment
+map; 3% are never resolved and a few recent ones are not yet answered; 65% of resolved tickets are offered
+a rating (good, bad, or `offered` when the customer did not answer); 0.5% of comments carry a phone number.
+Product events: `session` (with `duration_seconds`, median 4 minutes) about every 23 days from the first
+order to 30 days after the last one, each with about 1.6 `product_viewed`; 30% of sign-ups who never order
+install the app. About 20 events per customer in all. Tickets and events draw from random streams of their
+own. With `invalid_rows=True` they get two invalid rows each: a ticket of an unknown customer and one
+answered before it was created; an event with a negative duration and one of an unknown customer.
 
 NPS: 1-5 days after an order a `survey` touchpoint goes out (30% of orders) and 24% of those surveyed
 answer up to 72 hours later: about one answer per four customers per year (each answer follows its
@@ -126,15 +156,47 @@ POLICY_CHANGE_DAY = date(2024, 5, 2)
 HOSTILE_COMMENT_PERIOD = (date(2024, 4, 1), date(2024, 6, 30))  # answered then when possible (2024-Q2)
 HOSTILE_COMMENT = "<script>alert(1)</script><img src=x onerror=alert(2)> contact me at hostile@example.com"
 UNKNOWN_CUSTOMER_ID = "C9999999"
-INVALID_ROWS = {"customers": 3, "orders": 5, "nps_responses": 3, "touchpoints": 2}
+INVALID_ROWS = {"customers": 3, "orders": 5, "nps_responses": 3, "touchpoints": 2, "support_tickets": 2, "events": 2}
 
 COLUMNS = {
     "customers": ("customer_id", "created_at", "email", "name", "phone", "acquisition_channel", "plan", "region"),
     "orders": ("order_id", "customer_id", "ordered_at", "amount", "currency", "status"),
     "nps_responses": ("response_id", "customer_id", "responded_at", "score", "would_buy_again", "comment"),
     "touchpoints": ("touchpoint_id", "customer_id", "occurred_at", "kind", "channel", "personalized"),
+    "support_tickets": ("ticket_id", "customer_id", "created_at", "first_response_at", "resolved_at", "channel",
+                        "category", "satisfaction", "reopens", "comment"),
+    "events": ("event_id", "customer_id", "occurred_at", "event", "duration_seconds"),
 }
 CHUNK_CUSTOMERS = 25_000
+
+# Support tickets and product events.
+TICKET_SHARE_COMPLETED, TICKET_SHARE_FAILED = 0.045, 0.30  # share of orders followed by a ticket
+TICKET_DELAY_DAYS = 10
+TICKET_LATE_SHARE = 0.30  # first answered later than 24 hours
+SERVICE_RETENTION_GAP = 0.12  # 180-day retention, answered late minus answered on time
+UNRESOLVED_SHARE = 0.03
+CSAT_OFFERED_SHARE, CSAT_ANSWER_SHARE = 0.65, 0.70
+CSAT_GOOD_PROMPT, CSAT_GOOD_LATE = 0.88, 0.60
+TICKET_CHANNELS = ["email", "chat", "phone", "web"]
+TICKET_CHANNEL_SHARES = [0.45, 0.30, 0.15, 0.10]
+TICKET_CATEGORIES = ["delivery", "billing", "product", "account", "returns"]
+TICKET_CATEGORY_SHARES = [0.30, 0.20, 0.25, 0.10, 0.15]
+TICKET_CATEGORY_SHARES_FAILED = [0.15, 0.30, 0.10, 0.05, 0.40]  # after a refunded or cancelled order
+TICKET_COMMENTS = [
+    ["Where is my delivery? The courier never came.", "Parcel arrived damaged.", "The shipping is taking weeks."],
+    ["I was charged twice, looks like an error.", "The price on my invoice is wrong.", "Why did the cost go up?"],
+    ["The product broke after a week, poor quality.", "It looks flimsy, is this a defect?", "How do I use this?"],
+    ["I cannot log in to my account.", "Please update my address.", "How do I change my plan?"],
+    ["I got the wrong item and want to return it.", "How do I send this back?", "The refund has not arrived."],
+]
+EVENTS = ["app_installed", "profile_completed", "wishlist_created", "session", "product_viewed"]
+ONBOARDING_WINDOW_DAYS = 7
+ACTIVATED_SHARE = 0.45  # both key steps within the first week
+ACTIVATION_RETENTION_GAP = 0.15  # orders again on days 8-90: activated minus not activated
+WISHLIST_SHARE = 0.30
+SESSION_EVERY_DAYS = 23.0
+SESSION_MEDIAN_SECONDS = 240.0
+VIEWS_PER_SESSION = 1.6
 
 # --- Vocabularies ------------------------------------------------------------------------------------------
 FIRST_NAMES = ["Olivia", "Liam", "Amelia", "Noah", "Isla", "Oliver", "Ava", "George", "Mia", "Harry", "Sophia",
@@ -311,6 +373,30 @@ def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
 def _timestamps(seconds: np.ndarray) -> pa.Array:
     """Seconds since DATA_START -> 'YYYY-MM-DD HH:MM:SS'."""
     return pa.array(np.asarray(seconds, dtype=np.int64) + _EPOCH_DAY * 86_400, type=pa.timestamp("s")).cast(pa.string())
+
+
+def _optional_timestamps(seconds: np.ndarray) -> pa.Array:
+    """As _timestamps, empty where the second is -1 (not yet happened)."""
+    text = _timestamps(np.maximum(seconds, 0))
+    return pc.if_else(pa.array(np.asarray(seconds) >= 0), text, pa.nulls(len(text), pa.string()))
+
+
+def _planted_flag(rng: np.random.Generator, outcome: np.ndarray, known: np.ndarray, share: float,
+                  gap: float) -> np.ndarray:
+    """A flag (answered late, activated) on `share` of the rows whose outcome rate is `gap` higher with it
+    than without, drawn given the outcome: P(flag | outcome) by Bayes' rule, so that the flagged rows' rate is
+    s + gap (1 - share) and the others' s - gap x share, s the rate over the rows whose outcome is `known`.
+    Rows whose outcome is not known yet are flagged with plain `share`."""
+    flag = rng.random(outcome.size) < share
+    if gap == 0 or not known.any():
+        return flag
+    s = float(outcome[known].mean())
+    if not 0 < s < 1:
+        return flag
+    with_flag = min(max(s + gap * (1 - share), 0.01), 0.99)
+    p_yes, p_no = share * with_flag / s, share * (1 - with_flag) / (1 - s)
+    draw = rng.random(outcome.size) < np.where(outcome, min(p_yes, 1.0), min(p_no, 1.0))
+    return np.where(known, draw, flag)
 
 
 def _dates(days: np.ndarray) -> pa.Array:
@@ -762,6 +848,141 @@ class _Chunk:
             "personalized": _strings(["false", "true"]).take(pa.array(self.t_personalized.astype(np.int64))),
         }
 
+    # --- support tickets and product events (their own random stream: the other exports stay as they were)
+    def simulate_service(self, rng: np.random.Generator, service_effect: bool) -> None:
+        """Tickets raised after orders. Lateness is drawn given whether the customer goes on to order within
+        180 days (see the module docstring): the orders stay exactly as simulated, and the joint distribution
+        is that of a business where a late answer costs SERVICE_RETENTION_GAP of 180-day retention."""
+        m = self.o_who.size
+        failed = self.o_status != 0
+        raised = rng.random(m) < np.where(failed, TICKET_SHARE_FAILED, TICKET_SHARE_COMPLETED) * self.shape.tickets
+        idx = np.flatnonzero(raised)
+        sec = self.o_sec[idx] + rng.integers(600, TICKET_DELAY_DAYS * 86_400, idx.size)
+        keep = sec < _END_SECOND
+        idx, sec = idx[keep], sec[keep]
+        who, k = self.o_who[idx], idx.size
+        stays, complete = self._orders_again(who, sec, 180 * 86_400)
+        late = _planted_flag(rng, stays, complete, TICKET_LATE_SHARE,
+                             -SERVICE_RETENTION_GAP if service_effect else 0.0)
+        hours = np.where(late, 24.0 + rng.exponential(30.0, k),
+                         np.exp(rng.uniform(math.log(0.1), math.log(23.5), k)))
+        answered = sec + np.rint(hours * 3600).astype(np.int64)
+        resolve_hours = np.where(rng.random(k) < UNRESOLVED_SHARE, np.inf, rng.exponential(20.0, k))
+        resolved = np.where(np.isfinite(resolve_hours), answered + np.rint(np.nan_to_num(resolve_hours, posinf=0)
+                                                                             * 3600).astype(np.int64), -1)
+        resolved = np.where((resolved >= 0) & (resolved < _END_SECOND), resolved, -1)
+        answered = np.where(answered < _END_SECOND, answered, -1)
+        category = np.where(failed[idx], _pick(rng, k, TICKET_CATEGORY_SHARES_FAILED),
+                            _pick(rng, k, TICKET_CATEGORY_SHARES))
+        rated = (resolved >= 0) & (rng.random(k) < CSAT_OFFERED_SHARE)
+        answered_rating = rated & (rng.random(k) < CSAT_ANSWER_SHARE)
+        good = rng.random(k) < np.where(late, CSAT_GOOD_LATE, CSAT_GOOD_PROMPT)
+        satisfaction = np.where(answered_rating, np.where(good, 1, 2), np.where(rated, 3, 0))  # "", good, bad, offered
+        reopens = _pick(rng, k, [0.90, 0.08, 0.02])
+        comment = np.array([TICKET_COMMENTS[c][j] for c, j in
+                            zip(category, rng.integers(0, 1 << 30, k) % np.array([len(TICKET_COMMENTS[c]) for c in category]))]
+                           if k else [], dtype=object)
+        still_waiting = late & (rng.random(k) < 0.5)
+        comment = np.where(still_waiting, comment + " Still waiting for a reply.", comment)
+        personal = np.flatnonzero(rng.random(k) < PERSONAL_DATA_COMMENT_SHARE)
+        for i in personal:
+            comment[i] = f"{comment[i]} Call me on {self.phone_number(int(who[i]))}"
+        order = np.lexsort((who, sec))
+        self.s_who, self.s_sec, self.s_answered, self.s_resolved = who[order], sec[order], answered[order], resolved[order]
+        self.s_channel, self.s_category = _pick(rng, k, TICKET_CHANNEL_SHARES)[order], category[order]
+        self.s_satisfaction, self.s_reopens, self.s_comment = satisfaction[order], reopens[order], comment[order]
+        self.s_late = late[order]
+
+    def _orders_again(self, who: np.ndarray, sec: np.ndarray, within: int) -> tuple[np.ndarray, np.ndarray]:
+        """For moments (customer, second): a completed order in the `within` seconds after it? And is all of that
+        time inside the data (else the answer is not known yet)?"""
+        done = self.o_status == 0
+        keys = self.o_who[done] * (1 << 32) + self.o_sec[done]
+        keys.sort()
+        at = np.searchsorted(keys, who * (1 << 32) + sec, side="right")
+        following = np.where(at < keys.size, keys[np.minimum(at, keys.size - 1)], -1)
+        again = (following >= 0) & (following // (1 << 32) == who) & (following % (1 << 32) <= sec + within)
+        return again, sec + within < _END_SECOND
+
+    def tickets_table(self, first_number: int) -> dict[str, pa.Array]:
+        m = self.s_who.size
+        return {
+            "ticket_id": _ids("S", np.arange(first_number, first_number + m), 7),
+            "customer_id": self.customer_ids.take(pa.array(self.s_who)),
+            "created_at": _timestamps(self.s_sec),
+            "first_response_at": _optional_timestamps(self.s_answered),
+            "resolved_at": _optional_timestamps(self.s_resolved),
+            "channel": _strings(TICKET_CHANNELS).take(pa.array(self.s_channel)),
+            "category": _strings(TICKET_CATEGORIES).take(pa.array(self.s_category)),
+            "satisfaction": _strings([None, "good", "bad", "offered"]).take(pa.array(self.s_satisfaction)),
+            "reopens": pa.array(self.s_reopens).cast(pa.string()),
+            "comment": _strings(list(self.s_comment)),
+        }
+
+    def simulate_usage(self, rng: np.random.Generator, activation_effect: bool) -> None:
+        """Product events: the first-week steps after the first completed order (activation planted like
+        lateness: drawn given whether the customer orders again on days 8-90), sessions and product views
+        while a customer is active, an app install for some who never order."""
+        n = self.n
+        first = self.first_completed_second
+        buyers = np.flatnonzero(first >= 0)
+        parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []  # event, customer, second, duration
+
+        def add(event: str, who: np.ndarray, sec: np.ndarray, duration: np.ndarray | None = None) -> None:
+            keep = sec < _END_SECOND
+            parts.append((EVENTS.index(event), who[keep], sec[keep],
+                          (duration if duration is not None else np.full(who.size, -1))[keep]))
+
+        f_sec = first[buyers]
+        f_day = f_sec // 86_400
+        window = ONBOARDING_WINDOW_DAYS
+        again, complete = self._orders_again(buyers, (f_day + window + 1) * 86_400 - 1, (90 - window) * 86_400)
+        activated = _planted_flag(rng, again, complete, ACTIVATED_SHARE,
+                                  ACTIVATION_RETENTION_GAP if activation_effect else 0.0)
+        # Activated: both key steps inside the window (the second after the first). Not: one, none, or late.
+        install = f_sec + rng.integers(60, 3 * 86_400, buyers.size)
+        profile = install + rng.integers(60, 3 * 86_400, buyers.size)
+        kind = _pick(rng, buyers.size, [0.40, 0.35, 0.10, 0.15])  # none, install only, profile only, both but late
+        late_profile = (f_day + window + 1) * 86_400 + rng.integers(0, 14 * 86_400, buyers.size)
+        did_install = activated | (kind == 1) | (kind == 3)
+        did_profile = activated | (kind == 2) | (kind == 3)
+        profile = np.where(activated | (kind == 2), profile, late_profile)
+        add("app_installed", buyers[did_install], install[did_install])
+        add("profile_completed", buyers[did_profile], profile[did_profile])
+        wish = rng.random(buyers.size) < WISHLIST_SHARE
+        add("wishlist_created", buyers[wish], (f_sec + rng.integers(0, window * 86_400, buyers.size))[wish])
+        # Sessions while active: from the first order to 30 days after the last one.
+        start = f_sec
+        end = np.minimum((self.last_order_day[buyers] + 31) * 86_400, _END_SECOND)
+        span_days = np.maximum(end - start, 0) / 86_400
+        rows, _ = _expand(rng.poisson(span_days * self.shape.usage / SESSION_EVERY_DAYS))
+        sessions = start[rows] + (rng.random(rows.size) * (end - start)[rows]).astype(np.int64)
+        duration = np.rint(np.exp(math.log(SESSION_MEDIAN_SECONDS) + 0.8 * rng.standard_normal(rows.size)))
+        add("session", buyers[rows], sessions, duration.astype(np.int64))
+        views, _ = _expand(rng.poisson(VIEWS_PER_SESSION, rows.size))
+        add("product_viewed", buyers[rows][views], sessions[views] + rng.integers(5, 600, views.size))
+        # Some who sign up but never order install the app and look around.
+        browsers = np.flatnonzero((first < 0) & (rng.random(n) < 0.3))
+        add("app_installed", browsers, self.created[browsers] * 86_400 + rng.integers(8 * 3600, 22 * 3600, browsers.size))
+        event = np.concatenate([np.full(w.size, e) for e, w, _, _ in parts])
+        who = np.concatenate([w for _, w, _, _ in parts])
+        sec = np.concatenate([s for _, _, s, _ in parts])
+        dur = np.concatenate([d for _, _, _, d in parts])
+        order = np.lexsort((event, who, sec))
+        self.e_who, self.e_sec, self.e_event, self.e_duration = who[order], sec[order], event[order], dur[order]
+        self.activated = np.zeros(n, dtype=bool)
+        self.activated[buyers[activated]] = True
+
+    def events_table(self, first_number: int) -> dict[str, pa.Array]:
+        m = self.e_who.size
+        duration = pa.array(self.e_duration).cast(pa.string())
+        return {
+            "event_id": _ids("E", np.arange(first_number, first_number + m), 9),
+            "customer_id": self.customer_ids.take(pa.array(self.e_who)),
+            "occurred_at": _timestamps(self.e_sec),
+            "event": _strings(EVENTS).take(pa.array(self.e_event)),
+            "duration_seconds": pc.if_else(pa.array(self.e_duration >= 0), duration, pa.nulls(m, pa.string())),
+        }
 
 def _invalid_rows(chunk: _Chunk, tables: dict, next_numbers: dict, customers: int) -> dict:
     """Mix INVALID_ROWS into the last chunk's tables."""
@@ -816,6 +1037,21 @@ def _invalid_rows(chunk: _Chunk, tables: dict, next_numbers: dict, customers: in
         {"touchpoint_id": f"T{number + 1:08d}", "customer_id": UNKNOWN_CUSTOMER_ID,
          "occurred_at": "2024-10-07 11:30:00", "kind": "newsletter", "channel": "email", "personalized": "false"},
     ], rng, [None] * 2)
+
+    number = next_numbers["support_tickets"]
+    tables["support_tickets"] = _mix_in(tables["support_tickets"], [
+        {"ticket_id": f"S{number:07d}", "customer_id": UNKNOWN_CUSTOMER_ID, "created_at": "2024-10-08 09:00:00",
+         "channel": "email", "category": "billing", "reopens": "0"},
+        {"ticket_id": f"S{number + 1:07d}", "customer_id": someone, "created_at": "2024-10-09 09:00:00",
+         "first_response_at": "2024-10-08 09:00:00", "channel": "chat", "category": "account", "reopens": "0"},
+    ], rng, [None] * 2)
+    number = next_numbers["events"]
+    tables["events"] = _mix_in(tables["events"], [
+        {"event_id": f"E{number:09d}", "customer_id": someone, "occurred_at": "2024-10-10 10:00:00",
+         "event": "session", "duration_seconds": "-5"},
+        {"event_id": f"E{number + 1:09d}", "customer_id": UNKNOWN_CUSTOMER_ID, "occurred_at": "2024-10-10 11:00:00",
+         "event": "session", "duration_seconds": "60"},
+    ], rng, [None] * 2)
     return tables
 
 
@@ -824,19 +1060,23 @@ class Shape:
     """How busy the business is, relative to the sample's (all 1.0): `order_frequency` divides the gap between
     orders, `churn` multiplies the chance of leaving after each order, `marketing` multiplies how often
     promotions and upsells go out (and, up to 1, the newsletter's share of subscribers), `surveys` the share
-    of orders followed by a survey (and so the NPS answers). The bench uses it to shape a workload like the
+    of orders followed by a survey (and so the NPS answers), `tickets` the share followed by a support ticket,
+    `usage` how often active customers use the product. The bench uses it to shape a workload like the
     one it is asked to measure; the planted effects are sized for the default."""
 
     order_frequency: float = 1.0
     churn: float = 1.0
     marketing: float = 1.0
     surveys: float = 1.0
+    tickets: float = 1.0  # multiplies the share of orders followed by a ticket
+    usage: float = 1.0  # multiplies how often an active customer opens the product (sessions, views)
 
 
 def write_sample_data(out: Path, seed: int = 7, customers: int = 20_000, thank_you_effect: bool = True,
-                      invalid_rows: bool = True, shape: Shape = Shape()) -> dict[str, int]:
-    """Writes customers.csv, orders.csv, nps_responses.csv, touchpoints.csv into `out` (created if missing);
-    returns rows written per export (invalid rows included)."""
+                      invalid_rows: bool = True, shape: Shape = Shape(), service_effect: bool = True,
+                      activation_effect: bool = True) -> dict[str, int]:
+    """Writes customers.csv, orders.csv, nps_responses.csv, touchpoints.csv, support_tickets.csv and events.csv
+    into `out` (created if missing); returns rows written per export (invalid rows included)."""
     if not 1 <= customers < 9_999_998:
         raise ValueError(f"customers must be between 1 and 9,999,997 (C9999999 is the unknown customer), "
                          f"not {customers}")
@@ -848,10 +1088,13 @@ def write_sample_data(out: Path, seed: int = 7, customers: int = 20_000, thank_y
     created = np.sort(np.searchsorted(np.cumsum(_ACQUISITION) / _ACQUISITION.sum(), acquisition.random(customers),
                                       side="right")).astype(np.int64)
     bounds = np.linspace(0, customers, chunks + 1).round().astype(np.int64)
+    # Tickets and events draw from streams of their own, so adding them left the other exports as they were.
+    service_streams = np.random.SeedSequence([int(seed), 20250101]).spawn(chunks)
 
-    quoted = {"customers": ("name", "email"), "orders": (), "nps_responses": ("comment",), "touchpoints": ()}
+    quoted = {"customers": ("name", "email"), "orders": (), "nps_responses": ("comment",), "touchpoints": (),
+              "support_tickets": ("comment",), "events": ()}
     files = {name: _CsvFile(out / f"{name}.csv", columns, quoted[name]) for name, columns in COLUMNS.items()}
-    next_numbers = {"orders": 1, "nps_responses": 1, "touchpoints": 1}
+    next_numbers = {"orders": 1, "nps_responses": 1, "touchpoints": 1, "support_tickets": 1, "events": 1}
     hostile_planted = False
     try:
         for index in range(chunks):
@@ -865,11 +1108,16 @@ def write_sample_data(out: Path, seed: int = 7, customers: int = 20_000, thank_y
                     chunk.add_answer()
                 hostile_planted = chunk.plant_hostile()
             chunk.simulate_touchpoints(PARTNER_OFFER_ROWS if index == 0 else 0)
+            service_rng = np.random.default_rng(service_streams[index])
+            chunk.simulate_service(service_rng, service_effect)
+            chunk.simulate_usage(service_rng, activation_effect)
             tables = {
                 "customers": chunk.customers_table(),
                 "orders": chunk.orders_table(next_numbers["orders"]),
                 "nps_responses": chunk.nps_table(next_numbers["nps_responses"]),
                 "touchpoints": chunk.touchpoints_table(next_numbers["touchpoints"]),
+                "support_tickets": chunk.tickets_table(next_numbers["support_tickets"]),
+                "events": chunk.events_table(next_numbers["events"]),
             }
             for name in next_numbers:
                 next_numbers[name] += len(tables[name][COLUMNS[name][0]])

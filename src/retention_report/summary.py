@@ -41,7 +41,7 @@ class Change:
 class Kpi:
     name: str
     value: float
-    unit: str  # 'percent' (a proportion 0..1), 'nps' (-100..100) or 'ratio'
+    unit: str  # 'percent' (a proportion 0..1), 'nps' (-100..100), 'hours' or 'ratio'
     changes: tuple[Change, ...]
     history: tuple[float, ...]  # year ago, previous, now: the small trend line
     higher_is_better: bool = True
@@ -61,6 +61,8 @@ class Kpi:
             return f"{100 * value:+.1f} pts" if signed else f"{100 * value:.1f}%"
         if self.unit == "nps":
             return f"{value:+.0f}" if not signed else f"{value:+.0f} pts"
+        if self.unit == "hours":
+            return f"{value:+.1f} h" if signed else f"{value:.1f} h"
         return f"{value:+.2f}" if signed else f"{value:.2f}"
 
 
@@ -211,7 +213,16 @@ def data_quality_notice_html(problems: list[str], link: str) -> str:
 
 ROLES = ("year_ago", "previous", "current")  # the trend line's order
 COMPARED = ("previous", "year_ago")
-TOUCHPOINTS, SURVEY = "touchpoints", "nps_responses"
+TOUCHPOINTS, SURVEY, SUPPORT, EVENTS = "touchpoints", "nps_responses", "support_tickets", "events"
+
+
+def _as_shares(counts, kpi: str, successes: str, n: str):
+    """Per-period counts (indexed by period_role) as summary_kpis rows (indexed by kpi, period_role)."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"kpi": kpi, "period_role": counts.index, "successes": counts[successes].fillna(0).to_numpy(),
+                          "n": counts[n].fillna(0).to_numpy()})
+    return frame.set_index(["kpi", "period_role"])
 
 
 def _role_values(row) -> dict[str, float]:
@@ -314,16 +325,40 @@ def nrr_kpi(kpis_table, nrr_terms, labels: dict[str, str], coverage: dict[str, s
                detail=detail, coverage=coverage["current"])
 
 
+def median_hours_kpi(counts, name: str, detail: str, labels: dict[str, str], coverage: dict[str, str],
+                     missing: str = "") -> Kpi:
+    """A median in hours per period (`counts` indexed by period_role: `median_hours`, its 95% interval
+    `median_ci_low` / `median_ci_high` and `n`); a change's interval takes each median's standard error as
+    its interval's half-width over 1.96, the two periods as independent (as for the shares)."""
+    if missing:
+        return Kpi(name, math.nan, "hours", (), (), higher_is_better=False, missing=missing)
+
+    def value(role: str, column: str) -> float:
+        if role not in counts.index or coverage[role] == NO_DATA or not int(_nan(counts.loc[role].n) or 0):
+            return math.nan
+        return _nan(counts.loc[role][column])
+
+    medians = {role: value(role, "median_hours") for role in ROLES}
+    se = {role: (value(role, "median_ci_high") - value(role, "median_ci_low")) / (2 * Z_95) for role in ROLES}
+    n = int(_nan(counts.loc["current"].n)) if "current" in counts.index and coverage["current"] != NO_DATA else 0
+    changes = _changes(coverage, labels, lambda role: ratio_change(medians["current"], se["current"],
+                                                                   medians[role], se[role], labels[role]))
+    return Kpi(name, medians["current"], "hours", changes, tuple(medians[r] for r in ROLES), higher_is_better=False,
+               detail=detail.format(n=n) if n else "no ticket answered in the period", coverage=coverage["current"])
+
+
 def _year_before(day):
     return day.replace(year=day.year - 1)
 
 
 def summary_cards(kpis_table, shares, nps_counts, nrr_terms, params: dict, period, span, exports: dict,
-                  money) -> list[Kpi]:
+                  money, support=None, onboarding=None) -> list[Kpi]:
     """Every card of the summary, for `period` (periods.Period) against its previous period and a year earlier.
     `span` is the orders' coverage.DataSpan (cohort_bounds); `exports` maps an export's name to its
     validate.ExportSummary (present, first_day, last_day): a card needing an absent optional export says so, and
-    the survey and touchpoint cards are also bounded by their own export's dates."""
+    the survey, touchpoint, support and first-week cards are also bounded by their own export's dates.
+    `support` (support_period_counts) and `onboarding` (onboarding_period_counts), indexed by period_role, give
+    the support and first-week cards; without them those cards are left out."""
     from .cohorts import combined_coverage, period_figure_coverage
     from .coverage import DataSpan
 
@@ -375,13 +410,38 @@ def summary_cards(kpis_table, shares, nps_counts, nrr_terms, params: dict, perio
     notes = {"NPS": SURVEY, "Would buy again": SURVEY, f"Welcomed within {welcome_days} days": TOUCHPOINTS,
              "Appreciated in the last 12 months": TOUCHPOINTS}  # the cards bounded by their own export's dates
 
+    def own_export(name: str) -> dict[str, str]:
+        return {role: export_span(name).coverage(p.start, p.end_exclusive) if present(name) else NO_DATA
+                for role, p in periods.items()}
+
+    if support is not None:
+        target = params.get("response_target_hours", 24)
+        no_tickets = "" if present(SUPPORT) else SUPPORT
+        kpis += [
+            median_hours_kpi(support.rename(columns={"median_first_response_hours": "median_hours",
+                                                     "answered": "n"}),
+                             "Median first response", "of {n:,} tickets answered", labels, own_export(SUPPORT),
+                             missing=no_tickets),
+            share_kpi(_as_shares(support, "answered_within_target", "answered_within_target", "eligible_for_target"),
+                      "answered_within_target", f"Answered within {target:g} hours",
+                      "of {n:,} tickets due an answer", labels, own_export(SUPPORT), missing=no_tickets),
+        ]
+        notes.update({"Median first response": SUPPORT, f"Answered within {target:g} hours": SUPPORT})
+    if onboarding is not None:
+        window = (params.get("onboarding") or {}).get("window_days", 7)
+        no_events = "" if present(EVENTS) else EVENTS
+        kpis.append(share_kpi(_as_shares(onboarding, "activated", "activated", "new_customers"), "activated",
+                              f"Activated in the first {window:g} days", "of {n:,} new customers", labels,
+                              within(EVENTS), missing=no_events))
+        notes[f"Activated in the first {window:g} days"] = EVENTS
+
     def note(kpi: Kpi) -> str:
         """The real dates behind a partial figure: the orders', and its own export's when it has one."""
         words = span.words()
         name = notes.get(kpi.name)
         if name and present(name):
             own = export_span(name).words().replace("the data", f"the {name} export")
-            words = own if name == SURVEY else f"{words}; {own}"
+            words = own if name in (SURVEY, SUPPORT) else f"{words}; {own}"
         return words
 
     # The trend line's x axis is time: a year ago, the previous period, now.
