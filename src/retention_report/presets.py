@@ -69,8 +69,9 @@ What each tool's documentation says, and what the presets take from it:
 Help desks (support_tickets). Our ticket statuses: `open` (the customer waits on us), `pending` (we wait on
 the customer), `solved`; a status a preset does not name stays as the tool writes it, in lower case, and so
 does a channel (ours: email, chat, phone, web). A ticket counts as resolved only while its status is solved:
-the tools keep a reopened ticket's last solve time (Zendesk's `Solved at` is "the final or most recent change
-to solved status"), so the resolution minutes are taken only from solved tickets. Resolution is given as
+Zendesk keeps a reopened ticket's last solve (its `Solved at` is "the final or most recent change to solved
+status"), so the resolution minutes are taken only from solved tickets, and Intercom's only from closed
+conversations. Resolution is given as
 minutes after `created_at`, not as a time: minutes are numbers in any locale, while a second time column of
 the file would not be read with the export's `date_format`.
 
@@ -94,8 +95,8 @@ the file would not be read with the export's `date_format`.
   external id`, set only with single sign-on, can be mapped with `columns` instead), the calendar-time
   first reply and full resolution minutes (the response target counts calendar hours), Reopens, and `Ticket
   type` as the category: Zendesk's one-valued ticket type (question, incident, problem, task), rather than
-  the first of `Tags`, which holds every tag in no documented order, automatic ones included (a topic field
-  of the account's own is mapped with `columns: {category: "Contact reason [list]"}`). Statuses are
+  the first of `Tags` ("the tags added to the ticket at time of export", several, in no documented order;
+  a topic field of the account's own is mapped with `columns: {category: "Contact reason [list]"}`). Statuses are
   Zendesk's (new, open, pending, hold, solved, closed; hold is internal, "the requester sees the status as
   Open", as GitLab's support handbook quotes Zendesk): new, open and hold are open, closed (a solved ticket
   locked) is solved; "Not Offered" (the API's `unoffered`) is `unoffered`. Via: the labels and names of
@@ -120,15 +121,19 @@ the file would not be read with the export's `date_format`.
   itself unconfirmed: another zone is mapped with `columns: {created_at: "Conversation started at
   (Europe/London)"}` and the report's `timezone` set to it. No other time is read: first response and
   resolution are Intercom's seconds made minutes (`compute`), resolution only for a closed conversation;
-  that `Time to close` is to the last close (the API's `time_to_last_close`, developers.intercom.com
-  "conversation_statistics") is unconfirmed. The customer is the `User email` (`User ID` may be Intercom's
-  own); the category is the first of the conversation's tags, the text before the first comma (the
-  separator of several tags is unconfirmed, and so is whether a conversation with several tags is one row;
-  `Topics` is mapped with `columns` instead); satisfaction is the `Last teammate rating`, 1-5 like the
-  API's `conversation_rating.rating`; the comment is the `Title` (the dataset holds no message text).
-  Reopens are left empty: the API's `statistics.count_reopens` was not found among the export's columns.
-  States are the API's open, closed, snoozed (snoozed is pending); channels are mapped from the API's
-  `source.type` names (conversation, email, phone_call, phone_switch, ...) and plain Chat, Email, Phone.
+  that `Time to close` is to the last close (the API's `time_to_last_close`, "Duration until conversation
+  was closed last time", developers.intercom.com "conversation_statistics") is unconfirmed; the plain
+  columns are taken, not their ", within office hours" twins (the response target counts calendar hours).
+  The customer is the `User email` (`User ID` may be Intercom's own); the category is the first of the
+  conversation's tags, the text before the first comma (the separator of several tags is unconfirmed, and
+  so is whether a conversation with several tags is one row; `Topics` is mapped with `columns` instead);
+  satisfaction is the `Last teammate rating`, 1-5 like the API's `conversation_rating.rating` ("1-5 scale",
+  maxjackson-lab/intercom-gamma-analyzer INTERCOM_SCHEMA_ANALYSIS.md); the comment is the `Title` (the
+  dataset holds no message text). Reopens are left empty: the API's `statistics.count_reopens` was not found
+  among the export's columns. States are the API's open, closed, snoozed (snoozed is pending); channels are
+  mapped from the API's source types ("conversation, email, facebook, instagram, phone_call, phone_switch,
+  push, sms, twitter and whatsapp", developers.intercom.com "conversation source") and from plain Chat,
+  Email, Phone (what the export's Channel column writes is unconfirmed).
   The export must include the columns the computed ones read: First response time (seconds), Time to close
   (seconds), Current conversation state, Conversation tag. Not read as they are: the Reporting Data Export
   API's files (developers.intercom.com "Reporting Data Export": `dataset_id` "conversation", attributes
@@ -141,33 +146,38 @@ Product analytics (events). Both tools store times in UTC: a time without an off
 added), one with an offset as its offset says. Neither gives a duration per event, so duration_seconds is
 left empty (a flat duration column of an export is mapped with `columns`).
 
-- `posthog` events: PostHog's events as its file download or S3 batch export writes them (Parquet or JSON
-  lines; posthog.com/docs/data-pipelines/batch-exports/s3 "Events model": uuid, event, distinct_id,
-  person_id, properties as JSON text, person_properties, ...), or a CSV of the same columns from the SQL
-  editor or the activity explorer (`SELECT uuid, event, distinct_id, timestamp FROM events`). PostHog's
+- `posthog` events: PostHog's events as its S3 batch export or file download export writes them (Parquet
+  or JSON lines; posthog.com/docs/data-pipelines/batch-exports/s3 "Events model": uuid, event, distinct_id,
+  person_id, properties as JSON text, person_properties, ...), or a CSV of the same columns, e.g. from the
+  SQL editor (`SELECT uuid, event, distinct_id, timestamp FROM events`; that such a CSV's headers are the
+  selected names is unconfirmed; PostHog/posthog pull request 59418 says its events table's "export all"
+  exports the event properties as extra columns, which are not read). PostHog's
   events docs (posthog.com/docs/data/events): a `distinct_id` is "a unique identifier for person", the
   `timestamp` "ISO 8601 ... like 2024-05-22T17:09:29.220Z"; its data model keeps timestamps as
   DateTime64(6, 'UTC'). Taken: uuid as the event id, the distinct_id as the customer (after `identify` it is
   the id the shop gave, or an e-mail address, which links to that customer; before it, an anonymous id that
   names no customer and is set aside as unknown), the event name as written. person_id is PostHog's own
-  person UUID and names no customer. Duration: none per event; `$session_duration` is a property of
-  PostHog's sessions (events carry only `$session_id`), not of its events.
-- `amplitude` events: Amplitude's Export API (amplitude.com/docs/apis/analytics/export) returns "a ZIP
-  archive of gzipped JSON" lines, "events timestamped in UTC"; the preset reads them flattened to CSV or
-  Parquet with the export's top-level names, e.g. by DuckDB: `COPY (SELECT * FROM
-  read_json_auto('export/*.json.gz')) TO 'events.parquet'`. The names (user_id, device_id, event_type,
-  event_time, uuid, $insert_id, session_id, event_id, amplitude_id, event_properties, ...) are those of
-  Amplitude's event schema as the Fivetran Amplitude connector lists them (which writes `_insert_id`).
-  Taken: `uuid` as the event id (Amplitude's own per event; `event_id` is a counter, not unique, and
-  `$insert_id` is the sender's de-duplication key, often absent), `user_id` (the id the shop set; an event
-  with only a device_id has no customer and is set aside) and `event_type` as written. `session_id` is the
-  session's start in milliseconds, not a duration.
+  person UUID and names no customer. Duration: none per event. PostHog's SDKs add a `$session_id` property
+  to each event and group events into sessions by it (posthog.com/manual/sessions); how long a session
+  lasted belongs to the session, not to any event column, so it is not read.
+- `amplitude` events: Amplitude's Export API (amplitude.com/docs/apis/analytics/export: "The Export API
+  lets you export your project's event data", and it "returns events timestamped in UTC") writes JSON, a
+  ZIP archive of gzipped JSON lines as third-party guides describe it (skills.sh okou-ai/vm0-skills
+  amplitude); the preset reads them flattened to CSV or Parquet with the export's top-level names, e.g. by
+  DuckDB: `COPY (SELECT * FROM read_json_auto('export/*.json.gz')) TO 'events.parquet'`. The names
+  (user_id, device_id, event_type, event_time, uuid, $insert_id, session_id, event_id, amplitude_id,
+  event_properties, ...) are those of Amplitude's event schema as the Fivetran Amplitude connector lists
+  them (fivetran.com/docs/connectors/applications/amplitude/connector-schema; it writes `_insert_id`).
+  Taken: `uuid` as the event id (nothing found says `event_id` is unique on its own, and Fivetran keys an
+  event by device_id, id and server_upload_time together; `$insert_id` is the sender's key for dropping
+  resent events, amplitude.com/build/send-events-server-side, and may be absent), `user_id` ("a readable
+  ID specified by you", Amplitude's HTTP V2 API; an event with only a device_id has no customer and is set
+  aside) and `event_type` as written. `session_id` names a session; it is no duration.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
 
 
 def _utc_moment(column: str) -> str:
