@@ -14,7 +14,7 @@ WITH tickets AS (
                AS answered_at,
            coalesce(resolved_at, created_at + to_microseconds(CAST(round(resolution_minutes * 60e6) AS BIGINT)))
                AS resolved_time,
-           status IN ('solved', 'closed', 'resolved') AS said_resolved,
+           coalesce(status IN ('solved', 'closed', 'resolved'), false) AS said_resolved,
            CASE WHEN satisfaction IN ('good', '4', '5') THEN true
                 WHEN satisfaction IN ('bad', '1', '2', '3') THEN false END AS satisfied
     FROM stg_support_tickets

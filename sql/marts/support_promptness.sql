@@ -3,8 +3,8 @@
 -- period's end, answered within response_target_hours (on_time) or not (late; unanswered counts as late), and
 -- whether they placed a completed order within the horizon after it (days 1 to h, calendar days). Tickets whose
 -- horizon is not over by the data's end (its last order day) are left out, and counted in the row 'left out:
--- follow-up not over'. Tenure: days since the first completed order (none before the ticket: 'new'); spend band:
--- quartile of revenue before the ticket among these customers.
+-- follow-up not over'. Tenure: days since the first completed order (none before the ticket: 'no order before');
+-- spend band: quartile of revenue before the ticket among the customers who spent anything before it.
 CREATE OR REPLACE TABLE support_promptness_strata AS
 WITH data_end AS (SELECT max(ordered_at)::DATE AS last_day FROM stg_orders),
 firsts AS (
@@ -18,7 +18,12 @@ anchors AS (
                 ELSE '365+ days' END AS tenure_band
     FROM firsts JOIN support_ticket_facts AS t USING (ticket_id)
 ),
-banded AS (SELECT *, ntile(4) OVER (ORDER BY spend_before, customer_id) AS spend_band FROM anchors),
+banded AS (  -- customers who spent nothing before the ticket are a band of their own (quartiles would split ties)
+    SELECT *, CASE WHEN spend_before > 0
+                   THEN 'spend quartile ' || ntile(4) OVER (PARTITION BY spend_before > 0 ORDER BY spend_before, customer_id)
+                   ELSE 'no spend before' END AS spend_band
+    FROM anchors
+),
 next_orders AS (
     SELECT a.customer_id, min(o.ordered_at) AS next_at
     FROM anchors AS a
@@ -32,7 +37,7 @@ windows AS (
     FROM banded AS b CROSS JOIN data_end AS d CROSS JOIN (VALUES (90), (180)) AS h(horizon_days)
     LEFT JOIN next_orders AS n USING (customer_id)
 )
-SELECT horizon_days, tenure_band || ' / ' || category || ' / spend band ' || spend_band AS stratum,
+SELECT horizon_days, tenure_band || ' / ' || category || ' / ' || spend_band AS stratum,
        CASE WHEN late THEN 'late' ELSE 'on_time' END AS "group",
        count(*) AS customers, count(*) FILTER (WHERE retained) AS retained
 FROM windows WHERE complete
