@@ -201,7 +201,7 @@ def write_exports(folder: Path, exports: Exports) -> dict[str, list[tuple[str, i
     """The files, and per export its source rows as (file, row within the file, line, values) in load order."""
     written: dict[str, list[tuple[str, int, int, dict]]] = {}
     for name in CONTRACT:
-        rows = getattr(exports, name)
+        rows = getattr(exports, name, None)  # (the property tests generate the first four exports)
         if rows is None:
             continue
         columns = list(rows[0]) if rows else list(CONTRACT[name].columns)

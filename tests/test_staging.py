@@ -124,7 +124,7 @@ def test_extra_columns_header_only_and_empty_files(tmp_path):
 
 
 def test_bad_export_settings_are_refused_with_what_is_accepted(tmp_path):
-    for exports, message in [({"orders": {"source": "oracle"}}, "not a known preset; known presets: shopify"),
+    for exports, message in [({"orders": {"source": "oracle"}}, "not a known preset; presets for orders: shopify, stripe, woocommerce; known presets: amplitude"),
                              ({"orders": {"date_format": "dd/mm"}}, "must be a strptime format"),
                              ({"orders": {"colums": {}}}, "colums is not a setting"),
                              ({"orders": {"columns": {"total": "Total"}}}, "'total', which is not a column")]:
@@ -197,7 +197,11 @@ def test_declared_staging_gives_the_tables_the_hand_written_models_gave(tmp_path
             new = [c for c, _ in schema if [c, dict(schema)[c]] not in before["schema"]]
             # Orders now keep the file's extra columns (for customer_columns); nothing else may change.
             assert not new or table == "stg_orders", (table, new)
-            assert _digest(con, table, [c for c, _ in before["schema"]]) == (before["rows"], before["md5"]), table
+            # The exports declared since (support_tickets, events) were not there to record: their rows are
+            # compared by the tests of their own.
+            source = (f"(SELECT * FROM {table} WHERE export IN "
+                      "('customers', 'orders', 'nps_responses', 'touchpoints'))" if table == "set_aside" else table)
+            assert _digest(con, source, [c for c, _ in before["schema"]]) == (before["rows"], before["md5"]), table
 
 
 def test_staging_has_one_pattern_for_every_export():

@@ -120,7 +120,7 @@ def test_bad_params_are_refused_with_what_is_accepted(tmp_path):
     data = write(tmp_path / "data", **{"customers.csv": GOOD_CUSTOMERS})
     for text, message in [("timezone: Mars/Olympus\n", "is not a time zone name"),
                           ("exports: {orderz: {}}\n", "orderz is not an export"),
-                          ("exports: {orders: {source: oracle}}\n", "known presets: shopify, stripe, survey, woocommerce"),
+                          ("exports: {orders: {source: oracle}}\n", "presets for orders: shopify, stripe, woocommerce; known presets: amplitude (events)"),
                           ("root:x:0:0:root:/root:/bin/bash\n", "expected a mapping of parameter names"),
                           ("x: !!python/object/apply:os.system ['id']\n", "not valid YAML"),
                           ("notebook_workers: lots\n", "notebook_workers must be a whole number"),

@@ -65,11 +65,129 @@ What each tool's documentation says, and what the presets take from it:
   Stripe's (draft, open, paid, uncollectible, void).
 - `survey` nps_responses: a generic survey tool's NPS export (`Response ID`, `Date`, `Score`, `Comment`,
   `Email`); the Email links the answer to a customer, and an answer without one is anonymous.
+
+Help desks (support_tickets). Our ticket statuses: `open` (the customer waits on us), `pending` (we wait on
+the customer), `solved`; a status a preset does not name stays as the tool writes it, in lower case, and so
+does a channel (ours: email, chat, phone, web). A ticket counts as resolved only while its status is solved:
+Zendesk keeps a reopened ticket's last solve (its `Solved at` is "the final or most recent change to solved
+status"), so the resolution minutes are taken only from solved tickets, and Intercom's only from closed
+conversations. Resolution is given as
+minutes after `created_at`, not as a time: minutes are numbers in any locale, while a second time column of
+the file would not be read with the export's `date_format`.
+
+- `zendesk` support_tickets: Zendesk Support's CSV export (Admin Center > Account > Tools > Reports >
+  Export > CSV export). Zendesk's help page "Exporting ticket, user, or organization data from your account"
+  (support.zendesk.com/hc/en-us/articles/4408886165402, section "CSV export") lists its columns: ID,
+  Requester, Requester ID, Requester external id, Requester email, Requester domain, Submitter, Assignee,
+  Group, Subject, Tags, Status, Priority, Via, Ticket type, Created at, Updated at, Assigned at, Organization,
+  Due date, Initially assigned at, Solved at, Resolution time (hours), Satisfaction Score ("Not Offered,
+  Offered, Good or Bad"), Group stations, Assignee stations, Reopens ("changed from Solved to Open"),
+  Replies, First reply time in minutes ("between ticket creation time and ... the first public agent
+  comment"), First resolution time in minutes, Full resolution time in minutes ("... the final or most recent
+  change of status to Solved"), the agent, requester and on-hold wait times, each also "within business
+  hours"; custom drop-down fields follow as `<name> [list]` (seen in third-party copies of the export, e.g.
+  `Ticket Category [list]`, which also begin with a `Summation column`). The CSV export "does not include
+  deleted tickets, ticket comments, or ticket descriptions", so the comment is the `Subject`; and "all date
+  and time values are converted to the account's default time zone": the page shows no format, so whether
+  the times carry an offset is unconfirmed (set the report's `timezone` to the Zendesk account's if they do
+  not). Taken: `Id` (matched case-insensitively, so `ID` too), the requester's e-mail as the customer (linked
+  to the customer whose e-mail it is; Zendesk's own Requester ID names no customer of ours, and `Requester
+  external id`, set only with single sign-on, can be mapped with `columns` instead), the calendar-time
+  first reply and full resolution minutes (the response target counts calendar hours), Reopens, and `Ticket
+  type` as the category: Zendesk's one-valued ticket type (question, incident, problem, task), rather than
+  the first of `Tags` ("the tags added to the ticket at time of export", several, in no documented order;
+  a topic field of the account's own is mapped with `columns: {category: "Contact reason [list]"}`). Statuses are
+  Zendesk's (new, open, pending, hold, solved, closed; hold is internal, "the requester sees the status as
+  Open", as GitLab's support handbook quotes Zendesk): new, open and hold are open, closed (a solved ticket
+  locked) is solved; "Not Offered" (the API's `unoffered`) is `unoffered`. Via: the labels and names of
+  Zendesk's via types (as listed by nukosuke/go-zendesk zendesk/via_types.go after Zendesk's trigger
+  reference): Web form, Email/Mail, Chat, Web Widget, Help Center post, Voicemail, Phone call (incoming or
+  outbound); which of the two spellings the CSV writes is unconfirmed, so both are mapped, and the rest
+  (Web service (API), Closed ticket, Twitter, ...) stay as written. Not read: the full JSON export (NDJSON,
+  times in UTC; this project reads CSV and Parquet) and Explore or view CSVs, whose columns are the report's
+  own (map those with `columns`).
+- `intercom` support_tickets: Intercom's CSV export of the Conversations dataset from its reports.
+  Intercom's "Reporting metrics & attributes" (intercom.com/help/en/articles/7022438) describes the dataset
+  ("the conversation ID, its current state, the communication channel used, and the assignee"; its metrics
+  are dated by "Conversation started at"), and "Reporting metrics for REST API and CSV exports" (article
+  6762778) says "all durations are in seconds". The Intercom pages found do not list the CSV's column names;
+  they are as third-party parsers of the export list them (their repositories are not named by the index
+  they were found in, so they are unconfirmed): Conversation ID, Conversation started at
+  (America/New_York), Conversation created at (...), Conversation first replied at (...), Conversation last
+  closed at (...), Channel, Conversation tag, Current conversation state, Last teammate rating, Title,
+  Topics, User ID, User email, First response time (seconds), Time to close (seconds), Time to first close
+  (seconds), ...; one of them strips the parenthesised time zone from each date header. So the date headers
+  carry the workspace's time zone, and the preset names the UTC one, `Conversation started at (UTC)`,
+  itself unconfirmed: another zone is mapped with `columns: {created_at: "Conversation started at
+  (Europe/London)"}` and the report's `timezone` set to it. No other time is read: first response and
+  resolution are Intercom's seconds made minutes (`compute`), resolution only for a closed conversation;
+  that `Time to close` is to the last close (the API's `time_to_last_close`, "Duration until conversation
+  was closed last time", developers.intercom.com "conversation_statistics") is unconfirmed; the plain
+  columns are taken, not their ", within office hours" twins (the response target counts calendar hours).
+  The customer is the `User email` (`User ID` may be Intercom's own); the category is the first of the
+  conversation's tags, the text before the first comma (the separator of several tags is unconfirmed, and
+  so is whether a conversation with several tags is one row; `Topics` is mapped with `columns` instead);
+  satisfaction is the `Last teammate rating`, 1-5 like the API's `conversation_rating.rating` ("1-5 scale",
+  maxjackson-lab/intercom-gamma-analyzer INTERCOM_SCHEMA_ANALYSIS.md); the comment is the `Title` (the
+  dataset holds no message text). Reopens are left empty: the API's `statistics.count_reopens` was not found
+  among the export's columns. States are the API's open, closed, snoozed (snoozed is pending); channels are
+  mapped from the API's source types ("conversation, email, facebook, instagram, phone_call, phone_switch,
+  push, sms, twitter and whatsapp", developers.intercom.com "conversation source") and from plain Chat,
+  Email, Phone (what the export's Channel column writes is unconfirmed).
+  The export must include the columns the computed ones read: First response time (seconds), Time to close
+  (seconds), Current conversation state, Conversation tag. Not read as they are: the Reporting Data Export
+  API's files (developers.intercom.com "Reporting Data Export": `dataset_id` "conversation", attributes
+  such as "standard.conversation_id", "timestamp.conversation_started_at"), whose headers are attribute ids
+  (conversation_id, conversation_started_at, channel, last_teammate_rating, conversation_tag_ids, as
+  XSajolx/CEx-Insights scripts/intercom-sync/download-actions-dataset.js reads them from the conversation
+  actions dataset): map those with `columns`.
+
+Product analytics (events). Both tools store times in UTC: a time without an offset is read as UTC (a `Z` is
+added), one with an offset as its offset says. Neither gives a duration per event, so duration_seconds is
+left empty (a flat duration column of an export is mapped with `columns`).
+
+- `posthog` events: PostHog's events as its S3 batch export or file download export writes them (Parquet
+  or JSON lines; posthog.com/docs/data-pipelines/batch-exports/s3 "Events model": uuid, event, distinct_id,
+  person_id, properties as JSON text, person_properties, ...), or a CSV of the same columns, e.g. from the
+  SQL editor (`SELECT uuid, event, distinct_id, timestamp FROM events`; that such a CSV's headers are the
+  selected names is unconfirmed; PostHog/posthog pull request 59418 says its events table's "export all"
+  exports the event properties as extra columns, which are not read). PostHog's
+  events docs (posthog.com/docs/data/events): a `distinct_id` is "a unique identifier for person", the
+  `timestamp` "ISO 8601 ... like 2024-05-22T17:09:29.220Z"; its data model keeps timestamps as
+  DateTime64(6, 'UTC'). Taken: uuid as the event id, the distinct_id as the customer (after `identify` it is
+  the id the shop gave, or an e-mail address, which links to that customer; before it, an anonymous id that
+  names no customer and is set aside as unknown), the event name as written. person_id is PostHog's own
+  person UUID and names no customer. Duration: none per event. PostHog's SDKs add a `$session_id` property
+  to each event and group events into sessions by it (posthog.com/manual/sessions); how long a session
+  lasted belongs to the session, not to any event column, so it is not read.
+- `amplitude` events: Amplitude's Export API (amplitude.com/docs/apis/analytics/export: "The Export API
+  lets you export your project's event data", and it "returns events timestamped in UTC") writes JSON, a
+  ZIP archive of gzipped JSON lines as third-party guides describe it (skills.sh okou-ai/vm0-skills
+  amplitude); the preset reads them flattened to CSV or Parquet with the export's top-level names, e.g. by
+  DuckDB: `COPY (SELECT * FROM read_json_auto('export/*.json.gz')) TO 'events.parquet'`. The names
+  (user_id, device_id, event_type, event_time, uuid, $insert_id, session_id, event_id, amplitude_id,
+  event_properties, ...) are those of Amplitude's event schema as the Fivetran Amplitude connector lists
+  them (fivetran.com/docs/connectors/applications/amplitude/connector-schema; it writes `_insert_id`).
+  Taken: `uuid` as the event id (nothing found says `event_id` is unique on its own, and Fivetran keys an
+  event by device_id, id and server_upload_time together; `$insert_id` is the sender's key for dropping
+  resent events, amplitude.com/build/send-events-server-side, and may be absent), `user_id` ("a readable
+  ID specified by you", Amplitude's HTTP V2 API; an event with only a device_id has no customer and is set
+  aside) and `event_type` as written. `session_id` names a session; it is no duration.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+
+def _utc_moment(column: str) -> str:
+    """A time column as text, marked UTC (`Z`) when it carries no offset of its own; NULL when blank. Cast to
+    text first: a Parquet export gives the column typed (TIMESTAMP or TIMESTAMPTZ), a CSV as text."""
+    text = f'trim(CAST("{column}" AS VARCHAR))'
+    return (f"CASE WHEN {text} = '' THEN NULL "
+            f"WHEN regexp_matches({text}, '([Zz]|[+-][0-9][0-9](:?[0-9][0-9])?)$') THEN {text} "
+            f"ELSE {text} || 'Z' END")
+
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "shopify": {
@@ -115,6 +233,60 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                         "score": "Score", "comment": "Comment"},
         },
     },
+    "zendesk": {
+        "support_tickets": {
+            "columns": {"ticket_id": "Id", "customer_id": "Requester email", "created_at": "Created at",
+                        "first_response_minutes": "First reply time in minutes", "status": "Status",
+                        "channel": "Via", "category": "Ticket type", "satisfaction": "Satisfaction Score",
+                        "reopens": "Reopens", "comment": "Subject"},
+            # A reopened ticket keeps its last solve's minutes: resolved only while solved (or closed).
+            "compute": {"resolution_minutes": "CASE WHEN lower(trim(Status)) IN ('solved', 'closed') "
+                                              "THEN \"Full resolution time in minutes\" END"},
+            "values": {
+                "status": {"new": "open", "open": "open", "hold": "open", "on-hold": "open",
+                           "pending": "pending", "solved": "solved", "closed": "solved"},
+                "satisfaction": {"good": "good", "bad": "bad", "offered": "offered",
+                                 "not offered": "unoffered", "unoffered": "unoffered"},
+                # Zendesk's via types, by label and by name (which one the CSV writes is unconfirmed).
+                "channel": {"email": "email", "mail": "email", "web form": "web", "web_form": "web",
+                            "web widget": "web", "web_widget": "web", "help center post": "web",
+                            "helpcenter": "web", "chat": "chat", "voicemail": "phone",
+                            "phone call (incoming)": "phone", "phone_call_inbound": "phone",
+                            "phone call (outbound)": "phone", "phone_call_outbound": "phone"},
+            },
+        },
+    },
+    "intercom": {
+        "support_tickets": {
+            "columns": {"ticket_id": "Conversation ID", "customer_id": "User email",
+                        "created_at": "Conversation started at (UTC)", "status": "Current conversation state",
+                        "channel": "Channel", "satisfaction": "Last teammate rating", "comment": "Title"},
+            "compute": {
+                "first_response_minutes": '"First response time (seconds)" / 60',
+                "resolution_minutes": "CASE WHEN lower(trim(\"Current conversation state\")) = 'closed' "
+                                      "THEN \"Time to close (seconds)\" / 60 END",
+                # The first tag: the text before the first comma.
+                "category": "nullif(trim(regexp_replace(\"Conversation tag\", ',.*$', '')), '')",
+            },
+            "values": {
+                "status": {"open": "open", "snoozed": "pending", "closed": "solved"},
+                "channel": {"chat": "chat", "conversation": "chat", "email": "email", "phone": "phone",
+                            "phone_call": "phone", "phone_switch": "phone"},
+            },
+        },
+    },
+    "posthog": {
+        "events": {
+            "columns": {"event_id": "uuid", "customer_id": "distinct_id", "event": "event"},
+            "compute": {"occurred_at": _utc_moment("timestamp")},
+        },
+    },
+    "amplitude": {
+        "events": {
+            "columns": {"event_id": "uuid", "customer_id": "user_id", "event": "event_type"},
+            "compute": {"occurred_at": _utc_moment("event_time")},
+        },
+    },
 }
 
 
@@ -122,15 +294,23 @@ class PresetError(ValueError):
     """An unknown preset, or one that has no mapping for the export it was selected for."""
 
 
+def maps(export: str) -> list[str]:
+    """The presets that have a mapping for `export`, by name."""
+    return sorted(source for source, by_export in PRESETS.items() if export in by_export)
+
+
 def preset_for(source: str | None, export: str) -> dict[str, Any]:
     """The preset mapping of `source` for one export; {} when no source is selected."""
     if source in (None, ""):
         return {}
+    for_export = ", ".join(maps(export)) or "none"
     if not isinstance(source, str) or source.lower() not in PRESETS:
-        known = ", ".join(sorted(PRESETS))
-        raise PresetError(f"exports.{export}.source {source!r} is not a known preset; known presets: {known}.")
+        known = ", ".join(f"{name} ({', '.join(sorted(by_export))})" for name, by_export in sorted(PRESETS.items()))
+        raise PresetError(f"exports.{export}.source {source!r} is not a known preset; presets for {export}: "
+                          f"{for_export}; known presets: {known}.")
     by_export = PRESETS[source.lower()]
     if export not in by_export:
         exports = ", ".join(sorted(by_export))
-        raise PresetError(f"exports.{export}.source {source!r} has no mapping for {export}; it maps: {exports}.")
+        raise PresetError(f"exports.{export}.source {source!r} has no mapping for {export}; it maps: {exports}. "
+                          f"Presets for {export}: {for_export}.")
     return by_export[export]

@@ -10,31 +10,34 @@ import pandas as pd
 from .intervals import Z_95, wilson_interval
 
 
-def stratified_difference(strata: pd.DataFrame, z: float = Z_95) -> pd.DataFrame:
+def stratified_difference(strata: pd.DataFrame, z: float = Z_95,
+                          groups: tuple[str, str] = ("thanked", "not_thanked")) -> pd.DataFrame:
     """`touchpoint_effect.csv` from per-stratum counts (horizon_days, stratum, group, customers, retained).
 
     Per stratum and group: the retention rate with its Wilson interval. Per horizon, a row stratum='all',
-    group='difference': the thanked-minus-not-thanked difference averaged over strata weighted by their
-    size (n_s / N, strata with both groups only), with variance sum(w_s^2 (p1 q1 / n1 + p0 q0 / n0)).
-    Strata missing a group cannot be compared and are left out of the difference (they stay listed).
+    group='difference': the first-minus-second group's difference (`groups`: thanked minus not thanked, or
+    e.g. answered late minus on time) averaged over strata weighted by their size (n_s / N, strata with both
+    groups only), with variance sum(w_s^2 (p1 q1 / n1 + p0 q0 / n0)). Strata missing a group cannot be compared
+    and are left out of the difference (they stay listed).
     """
-    groups = strata[strata["group"].isin(["thanked", "not_thanked"])].copy()
+    treated, control = groups
+    groups = strata[strata["group"].isin([treated, control])].copy()
     low, high = wilson_interval(groups.retained.to_numpy(), groups.customers.to_numpy(), z)
     groups["retention_rate"] = np.where(groups.customers > 0, groups.retained / groups.customers.where(groups.customers > 0), np.nan)
     groups["ci_low"], groups["ci_high"] = low, high
     rows = [groups]
     for horizon, per_horizon in groups.groupby("horizon_days"):
         # Both groups as columns even when one has no customer at all (no one thanked yet: no difference).
-        both = pd.MultiIndex.from_product([["customers", "retained"], ["not_thanked", "thanked"]])
+        both = pd.MultiIndex.from_product([["customers", "retained"], [control, treated]])
         wide = per_horizon.pivot(index="stratum", columns="group", values=["customers", "retained"]).reindex(
             columns=both).dropna()
-        wide = wide[(wide[("customers", "thanked")] > 0) & (wide[("customers", "not_thanked")] > 0)]
+        wide = wide[(wide[("customers", treated)] > 0) & (wide[("customers", control)] > 0)]
         if wide.empty:
             estimate = low_d = high_d = math.nan
             size = 0
         else:
-            n1, n0 = wide[("customers", "thanked")], wide[("customers", "not_thanked")]
-            p1, p0 = wide[("retained", "thanked")] / n1, wide[("retained", "not_thanked")] / n0
+            n1, n0 = wide[("customers", treated)], wide[("customers", control)]
+            p1, p0 = wide[("retained", treated)] / n1, wide[("retained", control)] / n0
             weights = (n1 + n0) / (n1 + n0).sum()
             estimate = float((weights * (p1 - p0)).sum())
             se = math.sqrt(float((weights ** 2 * (p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)).sum()))

@@ -1,0 +1,36 @@
+-- zz_reach_out: runs after every other mart (file-name order), because it merges their call lists. Holds contact
+-- details: it feeds only the private reach_out.csv, never the site.
+-- reach_out: one row per customer to call now, for any reason the report knows (a ticket answered late, left
+-- unresolved or rated bad; a detractor not followed up; a loyal customer never thanked), most valuable first
+-- (revenue from completed orders up to the period's end), cut to calls_per_week times the weeks in the period.
+-- A customer with several reasons is listed once, with every reason.
+CREATE OR REPLACE TABLE reach_out AS
+WITH reasons AS (
+    SELECT customer_id, 1 AS rank, reason FROM support_reach_out
+    UNION ALL
+    SELECT customer_id, 2, 'detractor (score ' || score || ' on ' || strftime(responded_at, '%Y-%m-%d')
+                           || ') not followed up within ' || $detractor_followup_days || ' days'
+    FROM nps_followup_list
+    UNION ALL
+    SELECT customer_id, 3, why_chosen FROM touchpoint_loyal_candidates
+),
+revenue AS (
+    SELECT customer_id, sum(amount::DOUBLE) AS revenue
+    FROM stg_orders
+    WHERE list_contains($active_statuses, status) AND ordered_at < $period_end_exclusive
+      AND customer_id IN (SELECT customer_id FROM reasons)
+    GROUP BY customer_id
+),
+per_customer AS (
+    SELECT customer_id, string_agg(DISTINCT reason, '; ' ORDER BY reason) AS reasons, count(DISTINCT reason) AS reason_count,
+           min(rank) AS first_rank
+    FROM reasons GROUP BY customer_id
+)
+SELECT p.customer_id, c.name, c.email, c.phone, round(coalesce(r.revenue, 0), 2) AS revenue, p.reasons,
+       p.reason_count
+FROM per_customer AS p
+JOIN stg_customers AS c USING (customer_id)
+LEFT JOIN revenue AS r USING (customer_id)
+QUALIFY row_number() OVER (ORDER BY coalesce(r.revenue, 0) DESC, p.first_rank, p.customer_id)
+    <= $calls_per_week * ceil(date_diff('day', $period_start::DATE, $period_end_exclusive::DATE) / 7)
+ORDER BY revenue DESC, p.customer_id;

@@ -1,0 +1,59 @@
+"""Support: how fast customers are answered, what they write about, and whether slow answers cost customers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .intervals import Z_95, wilson_interval
+from .touchpoints import stratified_difference
+
+PROMPTNESS_GROUPS = ("late", "on_time")  # the difference is late minus on time: negative when slowness costs
+
+
+def _share(hits, n) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    hits, n = np.asarray(hits, dtype=float), np.asarray(n, dtype=float)
+    low, high = wilson_interval(hits, n)
+    return np.where(n > 0, hits / np.where(n > 0, n, 1), np.nan), low, high
+
+
+def response_rows(response: pd.DataFrame) -> pd.DataFrame:
+    """`support_response` with its shares and their 95% Wilson intervals: answered within the target (of the
+    tickets due an answer), resolved (of all) and satisfied (of those rated)."""
+    out = response.copy()
+    for name, hits, n in (("within_target", "within_target", "due"), ("resolution", "resolved", "tickets"),
+                          ("csat", "satisfied", "rated")):
+        out[f"{name}_rate"], out[f"{name}_ci_low"], out[f"{name}_ci_high"] = _share(out[hits], out[n])
+    return out
+
+
+def theme_rows(themes: pd.DataFrame, min_sample: int, z: float = Z_95) -> pd.DataFrame:
+    """`support_themes` with the churn share of each theme's customers and of the others, their Wilson
+    intervals, the difference with Newcombe's interval (hybrid Wilson, his method 10), and `judged`: false
+    when either group has fewer than `min_sample` customers (then no share is claimed on the page)."""
+    out = themes.copy()
+    p1, l1, u1 = _share(out.churned, out.customers)
+    p0, l0, u0 = _share(out.other_churned, out.other_customers)
+    out["churn_rate"], out["ci_low"], out["ci_high"] = p1, l1, u1
+    out["other_churn_rate"], out["other_ci_low"], out["other_ci_high"] = p0, l0, u0
+    out["difference"] = p1 - p0
+    out["difference_ci_low"] = p1 - p0 - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
+    out["difference_ci_high"] = p1 - p0 + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
+    out["judged"] = (out.customers >= min_sample) & (out.other_customers >= min_sample)
+    return out
+
+
+def promptness_effect(strata: pd.DataFrame) -> pd.DataFrame:
+    """Retention after a customer's first ticket, answered late against on time: per stratum and group the rate
+    with its Wilson interval, and per horizon the stratum-weighted difference (late minus on time) with its 95%
+    interval (touchpoints.stratified_difference). The 'left out' rows of the mart are dropped."""
+    return stratified_difference(strata[strata["group"] != "all"], groups=PROMPTNESS_GROUPS)
+
+
+def verdict(low: float, high: float) -> str:
+    """What a difference of retention (late minus on time) with its interval says, in words."""
+    if low > 0:
+        return "customers answered late stayed more often, beyond the 95% interval"
+    if high < 0:
+        return "customers answered late stayed less often, beyond the 95% interval"
+    return "the difference is within what chance alone would produce"
