@@ -181,7 +181,7 @@ def test_effect_strata_by_hand(followup):
     ]
 
 
-def test_activation_effect_is_the_touchpoint_comparison_renamed():
+def test_activation_effect_is_the_touchpoint_comparison_of_activated_and_not():
     """Against an independent computation: two strata, weights by size, variance sum w^2 (p1 q1/n1 + p0 q0/n0)."""
     strata = pd.DataFrame({
         "horizon_days": [90] * 5, "stratum": ["s1", "s1", "s2", "s2", "s3"],

@@ -12,20 +12,15 @@ import pandas as pd
 from .intervals import Z_95, wilson_interval
 from .touchpoints import stratified_difference
 
-# The onboarding groups under the names touchpoints.stratified_difference compares (treated, untreated).
-_AS_TOUCHPOINT_GROUPS = {"activated": "thanked", "not_activated": "not_thanked"}
-_BACK = {"thanked": "activated", "not_thanked": "not_activated"}
+GROUPS = ("activated", "not_activated")  # compared as first minus second
 
 
 def activation_effect(strata: pd.DataFrame, z: float = Z_95) -> pd.DataFrame:
     """`onboarding_effect.csv` from `onboarding_effect_strata` (horizon_days, stratum, group, customers, retained):
     per stratum and group the retention rate with its Wilson interval, and per horizon the stratum-weighted
-    activated-minus-not-activated difference with its 95% interval (group 'difference'). A thin wrapper: the
-    groups are renamed to those of `touchpoints.stratified_difference`, compared there, and renamed back."""
-    groups = strata[strata["group"].isin(list(_AS_TOUCHPOINT_GROUPS))]
-    compared = stratified_difference(groups.assign(group=groups["group"].map(_AS_TOUCHPOINT_GROUPS)), z)
-    compared["group"] = compared["group"].replace(_BACK)
-    return compared.sort_values(["horizon_days", "stratum", "group"], ignore_index=True)
+    activated-minus-not-activated difference with its 95% interval (group 'difference'). A thin wrapper over
+    `touchpoints.stratified_difference`, the one stratified comparison of the report."""
+    return stratified_difference(strata, z, groups=GROUPS)
 
 
 def newcombe_difference(x1, n1, x2, n2, z: float = Z_95):
