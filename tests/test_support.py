@@ -345,3 +345,17 @@ def test_the_page_on_thin_data_claims_nothing_it_cannot(run_page):
     for word in ("nan", "None", "NaT", "inf"):
         assert word not in text.replace("inform", "").split(), word
     assert "nan%" not in text and "(blank)" not in text
+
+
+def test_the_page_when_no_ticket_falls_in_the_period(run_page):
+    """Tickets only long before the period: each section says there is nothing to show, without a missing value."""
+    customers = [customer(f"c{i}") for i in range(3)]
+    orders = [order(f"o{i}", f"c{i}", "2021-01-05") for i in range(3)] + [order("last", "c0", "2024-03-01")]
+    tickets = [ticket(f"t{i}", f"c{i}", "2021-02-01 10:00:00", first_response_minutes="30", resolution_minutes="60")
+               for i in range(3)]
+    text = run_page("35_support.ipynb", customers=customers, orders=orders, support_tickets=tickets)
+    for said in ("No ticket was raised in 2024-Q1.", "No ticket was open at the end of 2024-Q1.",
+                 "No ticket was raised in the 24 months to the period's end.", "No ticket of 2024-Q1 was rated",
+                 "Too few customers with tickets", "not enough comparable customers"):
+        assert said in text, said
+    assert not {"nan", "None", "NaT", "nan%"} & set(text.replace("|", " ").split())
