@@ -146,3 +146,9 @@ def retail_builds(tmp_path_factory):
                                build_root=root / "build", use_quarto=False)
         builds[period].run()
     return builds
+
+
+def event(event_id: str, customer_id: str, occurred_at: str, name: str, duration_seconds: str = "") -> dict:
+    """A row of the events export (product usage): `name` is the event's name as the export writes it."""
+    return {"event_id": event_id, "customer_id": customer_id, "occurred_at": occurred_at, "event": name,
+            "duration_seconds": duration_seconds}

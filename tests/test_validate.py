@@ -247,3 +247,18 @@ def test_preset_exports_go_through_the_whole_build(tmp_path, fixture, period, to
         assert int(nps["responses"]) == len(answers) > 0  # day-first dates read with the export's date_format
         assert int(nps["promoters"]) == sum(int(r["Score"]) >= 9 for r in answers)
         assert int(nps["detractors"]) == sum(int(r["Score"]) <= 6 for r in answers)
+
+
+def test_params_of_the_first_week_and_support_are_checked_and_activity_from_events_is_refused():
+    from retention_report.exports import ExportError
+    from retention_report.params import load_params
+    from retention_report.validate import check_params
+
+    check_params(load_params())  # the defaults pass
+    for change, message in [({"activity": "events"}, "activity is not supported yet"),
+                            ({"active_events": ["login"]}, "active_events is not supported yet"),
+                            ({"onboarding": {"key_events": "app_installed"}}, "onboarding.key_events must be a list"),
+                            ({"onboarding": {"window_days": 0}}, "onboarding.window_days must be a positive number"),
+                            ({"response_target_hours": "24h"}, "response_target_hours must be a positive number")]:
+        with pytest.raises(ExportError, match=message):
+            check_params({**load_params(), **change})

@@ -1,0 +1,283 @@
+"""The first week (onboarding): hand-computed fixtures for every onboarding mart, the activation effect wrapper and
+the event split's intervals against independent computations, the planted activation effect (on and off) on the
+generated sample, and the page without an events export or without key events."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from conftest import customer, event, order
+from retention_report import warehouse
+from retention_report.intervals import wilson_interval
+from retention_report.onboarding import (activation_effect, activation_share, best_event, bonferroni_z, event_split,
+                                         funnel_steps, monthly_shares, newcombe_difference)
+from retention_report.params import load_params
+from retention_report.periods import parse_period
+from retention_report.touchpoints import stratified_difference
+
+KEYS = ["app_installed", "profile_completed"]
+
+
+def rows(con, sql):
+    return con.execute(sql).fetchall()
+
+
+# --- Activation, monthly, time, funnel, period counts -------------------------------------------------------------
+@pytest.fixture
+def first_week(build_warehouse):
+    """2024-Q2, window 7 days from the first completed order's moment, key events app_installed then profile_completed.
+    a: 04-01 10:00; install 04-01 12:00, profile 04-02, sessions of 100 s and 200 s -> activated, both funnel steps,
+       300 s in week 1 (a session on day 9 does not count).
+    b: 04-02 10:00; profile 04-03, install 04-04 -> activated (any order), funnel step 1 only (no profile after install).
+    c: 04-10 10:00; install 04-17 09:59 (inside), profile 04-17 10:00 (the window's end: outside), a 60 s session ->
+       not activated, funnel step 1.
+    d: a refunded order 05-01, install 05-03 (before the first completed order), first completed order 05-05 -> nothing.
+    g: 06-30 23:00; install 07-03, profile 07-04 (after the period, inside the window) -> activated, both steps.
+    e: 2023-12-01, activated (not new in the period).  h: 2024-02-10, no events (previous period).
+    f: only a refunded order, and key events (never a customer of ours: counted nowhere)."""
+    return build_warehouse(
+        period="2024-Q2",
+        customers=[customer(c) for c in "abcdefgh"],
+        orders=[order("o1", "a", "2024-04-01 10:00:00"), order("o2", "b", "2024-04-02 10:00:00"),
+                order("o3", "c", "2024-04-10 10:00:00"), order("o4", "d", "2024-05-01 10:00:00", status="refunded"),
+                order("o5", "d", "2024-05-05 10:00:00"), order("o6", "g", "2024-06-30 23:00:00"),
+                order("o7", "e", "2023-12-01 10:00:00"), order("o8", "h", "2024-02-10 10:00:00"),
+                order("o9", "f", "2024-04-01 10:00:00", status="refunded")],
+        events=[
+            event("e1", "a", "2024-04-01 12:00:00", "app_installed"), event("e2", "a", "2024-04-02 09:00:00", "profile_completed"),
+            event("e3", "a", "2024-04-03 09:00:00", "session", "100"), event("e4", "a", "2024-04-05 09:00:00", "session", "200"),
+            event("e5", "a", "2024-04-10 09:00:00", "session", "999"),
+            event("e6", "b", "2024-04-03 09:00:00", "profile_completed"), event("e7", "b", "2024-04-04 09:00:00", "app_installed"),
+            event("e8", "c", "2024-04-17 09:59:00", "app_installed"), event("e9", "c", "2024-04-17 10:00:00", "profile_completed"),
+            event("e10", "c", "2024-04-11 09:00:00", "session", "60"),
+            event("e11", "d", "2024-05-03 09:00:00", "app_installed"),
+            event("e12", "g", "2024-07-03 09:00:00", "app_installed"), event("e13", "g", "2024-07-04 09:00:00", "profile_completed"),
+            event("e14", "e", "2023-12-02 09:00:00", "app_installed"), event("e15", "e", "2023-12-03 09:00:00", "profile_completed"),
+            event("e16", "f", "2024-04-01 11:00:00", "app_installed"), event("e17", "f", "2024-04-01 12:00:00", "profile_completed"),
+        ],
+    )
+
+
+def test_period_counts_by_hand(first_week):
+    assert rows(first_week, "SELECT * FROM onboarding_period_counts") == [
+        ("current", 5, 3), ("previous", 1, 0), ("year_ago", 0, 0)]  # a b c d g (a b g activated); h
+
+
+def test_monthly_activation_by_hand(first_week):
+    got = {(m, e): (n, a, k) for m, n, a, s, e, k in rows(first_week, "SELECT * FROM onboarding_monthly")}
+    assert len(got) == 48 and min(m for m, _ in got) == "2022-07" and max(m for m, _ in got) == "2024-06"
+    assert got["2024-04", "app_installed"] == (3, 2, 3)      # a b c; activated a b; installed a b c
+    assert got["2024-04", "profile_completed"] == (3, 2, 2)  # a b (c's profile is on the window's end)
+    assert got["2024-05", "app_installed"] == (1, 0, 0)      # d installed before the first completed order
+    assert got["2024-06", "profile_completed"] == (1, 1, 1)  # g, after the period but inside the window
+    assert got["2023-12", "app_installed"] == (1, 1, 1) and got["2024-02", "app_installed"] == (1, 0, 0)
+    assert sum(n for (m, e), (n, _, _) in got.items() if e == "app_installed") == 7  # f never counted
+    wide = monthly_shares(first_week.execute("SELECT * FROM onboarding_monthly").df()).set_index("month")
+    assert list(wide.columns) == ["new_customers", "activated", "activation_share", "app_installed_share",
+                                  "profile_completed_share"]
+    assert wide.loc["2024-04", "activation_share"] == pytest.approx(2 / 3)
+    assert wide.loc["2024-04", "profile_completed_share"] == pytest.approx(2 / 3)
+    assert math.isnan(wide.loc["2023-01", "activation_share"])  # no new customers: no share, never 0%
+
+
+def test_week_time_by_hand(first_week):
+    got = {m: r for m, *r in rows(first_week, "SELECT * FROM onboarding_week_time")}
+    assert len(got) == 24
+    # a: 100 + 200 (the day-9 session is outside); c: 60; b has no duration: median of [60, 300], 75th percentile
+    assert got["2024-04"] == [3, 2, 180.0, 60 + 0.75 * 240]
+    assert got["2024-06"] == [1, 0, None, None]
+
+
+def test_funnel_by_hand(first_week):
+    funnel = rows(first_week, "SELECT * FROM onboarding_funnel")
+    # step 1: a b c g (d installed before its first completed order); step 2: a g (b's profile came before its install)
+    assert funnel == [(1, "app_installed", 4, 5), (2, "profile_completed", 2, 5)]
+    steps = funnel_steps(first_week.execute("SELECT * FROM onboarding_funnel").df())
+    assert steps.share_of_new.tolist() == pytest.approx([0.8, 0.4])
+    assert steps.share_of_step_before.tolist() == pytest.approx([0.8, 0.5])
+
+
+def test_funnel_order_follows_the_params(build_warehouse):
+    """With the steps reversed, b (profile, then install) goes through and a (install, then profile) stops."""
+    con = build_warehouse(
+        period="2024-Q2", params_override={"onboarding": {"key_events": ["profile_completed", "app_installed"],
+                                                          "window_days": 7}},
+        customers=[customer("a"), customer("b")],
+        orders=[order("o1", "a", "2024-04-01 10:00:00"), order("o2", "b", "2024-04-02 10:00:00")],
+        events=[event("e1", "a", "2024-04-01 12:00:00", "app_installed"), event("e2", "a", "2024-04-02 09:00:00", "profile_completed"),
+                event("e3", "b", "2024-04-03 09:00:00", "profile_completed"), event("e4", "b", "2024-04-04 09:00:00", "app_installed")])
+    assert rows(con, "SELECT step, event, customers FROM onboarding_funnel") == [
+        (1, "profile_completed", 2), (2, "app_installed", 1)]
+
+
+def test_activation_share_carries_the_wilson_interval(first_week):
+    share = activation_share(first_week.execute("SELECT * FROM onboarding_period_counts").df())
+    assert (share["new_customers"], share["activated"], share["share"]) == (5, 3, 0.6)
+    assert (share["ci_low"], share["ci_high"]) == pytest.approx(wilson_interval(3, 5))
+    none = activation_share(first_week.execute("SELECT * FROM onboarding_period_counts").df(), "year_ago")
+    assert math.isnan(none["share"]) and math.isnan(none["ci_low"])
+
+
+def test_no_key_events_means_no_one_is_activated(build_warehouse):
+    con = build_warehouse(period="2024-Q2", params_override={"onboarding": {"key_events": [], "window_days": 7}},
+                          customers=[customer("a")], orders=[order("o1", "a", "2024-04-01 10:00:00")],
+                          events=[event("e1", "a", "2024-04-01 12:00:00", "app_installed")])
+    assert rows(con, "SELECT * FROM onboarding_period_counts WHERE period_role = 'current'") == [("current", 1, 0)]
+    assert rows(con, "SELECT count(*) FROM onboarding_funnel") == [(0,)]
+    assert rows(con, "SELECT count(*), count(key_step) FROM onboarding_monthly") == [(24, 0)]
+
+
+# --- Does activation pay; which event separates -------------------------------------------------------------------
+@pytest.fixture
+def followup(build_warehouse):
+    """2024-Q2; the data's last order day is 2024-09-01 (x's first order, after the period: not compared).
+    p1 2024-01-10 £10 activated: orders on day 5 (inside the week: counts for nothing) and day 51 -> retained 90, 180.
+    p2 2024-01-11 £20 not activated: an order on day 8 (the first day after the week) -> retained 90, 180.
+    p3 2024-01-12 £30 activated: an order on day 100 -> retained at 180 only.
+    p4 2024-01-13 £40 not activated: no other order.
+    p5 2024-05-01 £50 activated: no other order; day 90 (07-30) is in the data, day 180 (10-28) is not.
+    Quartiles of the first order's amount over the five: p1 p2 -> 1, p3 -> 2, p4 -> 3, p5 -> 4.
+    Wishlists for p2 and p4; a session for p2 on day 9 (outside the week)."""
+    activated = [("p1", "2024-01-10"), ("p3", "2024-01-12"), ("p5", "2024-05-01")]
+    events = []
+    for cid, day in activated:
+        events += [event(f"{cid}i", cid, f"{day} 12:00:00", "app_installed"),
+                   event(f"{cid}p", cid, f"{day} 13:00:00", "profile_completed")]
+    events += [event("w2", "p2", "2024-01-12 09:00:00", "wishlist_created"),
+               event("w4", "p4", "2024-01-14 09:00:00", "wishlist_created"),
+               event("s2", "p2", "2024-01-20 09:00:00", "session", "100")]
+
+    def build(min_sample=1):
+        return build_warehouse(
+            period="2024-Q2", params_override={"min_sample": min_sample},
+            customers=[customer(c) for c in ["p1", "p2", "p3", "p4", "p5", "x"]],
+            orders=[order("o1", "p1", "2024-01-10 10:00:00", "10.00"), order("o1b", "p1", "2024-01-15 10:00:00"),
+                    order("o1c", "p1", "2024-03-01 10:00:00"),
+                    order("o2", "p2", "2024-01-11 10:00:00", "20.00"), order("o2b", "p2", "2024-01-19 08:00:00"),
+                    order("o3", "p3", "2024-01-12 10:00:00", "30.00"), order("o3b", "p3", "2024-04-21 10:00:00"),
+                    order("o4", "p4", "2024-01-13 10:00:00", "40.00"),
+                    order("o5", "p5", "2024-05-01 10:00:00", "50.00"),
+                    order("o6", "x", "2024-09-01 10:00:00", "60.00")],
+            events=events)
+
+    return build
+
+
+def test_effect_strata_by_hand(followup):
+    got = rows(followup(), "SELECT * FROM onboarding_effect_strata")
+    q1, q2 = "2024-Q1 / first order quartile ", "2024-Q2 / first order quartile "
+    assert got == [
+        (90, q1 + "1", "activated", 1, 1), (90, q1 + "1", "not_activated", 1, 1),  # p1 day 51; p2 day 8
+        (90, q1 + "2", "activated", 1, 0),                                          # p3: day 100 is too late
+        (90, q1 + "3", "not_activated", 1, 0),                                      # p4
+        (90, q2 + "4", "activated", 1, 0),                                          # p5
+        (90, "left out: follow-up not over", "all", 0, 0),
+        (180, q1 + "1", "activated", 1, 1), (180, q1 + "1", "not_activated", 1, 1),
+        (180, q1 + "2", "activated", 1, 1), (180, q1 + "3", "not_activated", 1, 0),
+        (180, "left out: follow-up not over", "all", 1, 0),                         # p5
+    ]
+
+
+def test_activation_effect_is_the_touchpoint_comparison_of_activated_and_not():
+    """Against an independent computation: two strata, weights by size, variance sum w^2 (p1 q1/n1 + p0 q0/n0)."""
+    strata = pd.DataFrame({
+        "horizon_days": [90] * 5, "stratum": ["s1", "s1", "s2", "s2", "s3"],
+        "group": ["activated", "not_activated", "activated", "not_activated", "activated"],
+        "customers": [100, 300, 50, 50, 10], "retained": [60, 120, 30, 20, 9]})
+    effect = activation_effect(strata)
+    assert set(effect.group) == {"activated", "not_activated", "difference"}
+    d = effect[effect.group == "difference"].iloc[0]
+    w1, w2 = 400 / 500, 100 / 500  # s3 has no not-activated customers: left out of the difference
+    estimate = w1 * (0.6 - 0.4) + w2 * (0.6 - 0.4)
+    se = math.sqrt(w1 ** 2 * (0.6 * 0.4 / 100 + 0.4 * 0.6 / 300) + w2 ** 2 * (0.6 * 0.4 / 50 + 0.4 * 0.6 / 50))
+    assert (d.retention_rate, d.customers) == (pytest.approx(estimate), 500)
+    assert (d.ci_low, d.ci_high) == pytest.approx((estimate - 1.959964 * se, estimate + 1.959964 * se), abs=1e-6)
+    renamed = strata.assign(group=strata.group.map({"activated": "thanked", "not_activated": "not_thanked"}))
+    same = stratified_difference(renamed).replace({"group": {"thanked": "activated", "not_thanked": "not_activated"}})
+    pd.testing.assert_frame_equal(effect.set_index(["stratum", "group"]).sort_index(),
+                                  same.set_index(["stratum", "group"]).sort_index())
+
+
+def test_event_split_by_hand(followup):
+    # 90-day follow-up over: p1..p5; retained at 90: p1, p2. Doers in the first week: app/profile p1 p3 p5 (1 kept);
+    # wishlist p2 p4 (1 kept); p2's session is on day 9 (outside the week).
+    assert rows(followup(), "SELECT * FROM onboarding_event_split") == [
+        ("app_installed", 90, 3, 1, 2, 1), ("profile_completed", 90, 3, 1, 2, 1), ("wishlist_created", 90, 2, 1, 3, 1)]
+    assert [r[0] for r in rows(followup(min_sample=3), "SELECT * FROM onboarding_event_split")] == [
+        "app_installed", "profile_completed"]  # wishlist_created: 2 doers, fewer than min_sample
+
+
+def test_newcombe_interval_against_the_published_example():
+    """Newcombe (1998) Statistics in Medicine 17:873-890, table II, example (a): 56/70 - 48/80, method 10."""
+    d, low, high = newcombe_difference(56, 70, 48, 80)
+    assert float(d) == pytest.approx(0.2)
+    assert (float(low), float(high)) == pytest.approx((0.0524, 0.3339), abs=1e-4)
+
+
+def test_event_split_intervals_and_the_bonferroni_adjustment():
+    split = pd.DataFrame({"event": ["a", "b", "c"], "horizon_days": 90, "customers_did": [200, 100, 50],
+                          "retained_did": [120, 50, 20], "customers_not": [300, 400, 450], "retained_not": [150, 220, 250]})
+    out = event_split(split)
+    assert out.event.tolist() == ["c", "a", "b"]  # by the size of the difference: -0.156, +0.1, -0.05
+    assert bonferroni_z(3) == pytest.approx(norm.ppf(1 - 0.05 / 6)) and bonferroni_z(1) == pytest.approx(norm.ppf(0.975))
+    a = out.set_index("event").loc["a"]
+    # Newcombe by hand from the Wilson bounds, at z = 1.96 and at the Bonferroni z for 3 comparisons
+    for z, (lo, hi) in ((norm.ppf(0.975), ("ci_low", "ci_high")), (norm.ppf(1 - 0.05 / 6), ("adjusted_low", "adjusted_high"))):
+        (l1, u1), (l0, u0) = wilson_interval(120, 200, z), wilson_interval(150, 300, z)
+        assert a[lo] == pytest.approx(0.1 - math.sqrt((0.6 - l1) ** 2 + (u0 - 0.5) ** 2))
+        assert a[hi] == pytest.approx(0.1 + math.sqrt((u1 - 0.6) ** 2 + (0.5 - l0) ** 2))
+    assert (out.adjusted_low < out.ci_low).all() and (out.adjusted_high > out.ci_high).all()
+    assert best_event(out).event == "c"
+    assert best_event(event_split(split.iloc[0:0])) is None
+
+
+# --- The planted effect on the generated sample ------------------------------------------------------------------
+def _effect_and_best(folder, tmp_path, name):
+    path = warehouse.build_warehouse(tmp_path / f"{name}.duckdb", folder, parse_period("2024-Q2"), load_params(),
+                                     layers=("staging", "marts"))
+    import duckdb
+    with duckdb.connect(str(path), read_only=True) as con:
+        strata = con.execute("SELECT * FROM onboarding_effect_strata WHERE \"group\" != 'all'").df()
+        split = event_split(con.execute("SELECT * FROM onboarding_event_split").df())
+    return activation_effect(strata), split
+
+
+def test_the_planted_activation_effect_is_found(sample_data, tmp_path):
+    effect, split = _effect_and_best(sample_data, tmp_path, "planted")
+    d = effect[effect.group == "difference"].set_index("horizon_days").loc[90]
+    assert d.ci_low > 0 and 0.10 < d.retention_rate < 0.20  # planted: +15 points on days 8-90
+    assert best_event(split).event in ("profile_completed", "app_installed")
+    wishlist = split.set_index("event").loc["wishlist_created"]
+    assert wishlist.adjusted_low < 0 < wishlist.adjusted_high  # planted as unrelated
+
+
+def test_without_the_planted_effect_the_interval_holds_zero(tmp_path):
+    from retention_report.sample_data import write_sample_data
+
+    folder = tmp_path / "null"
+    write_sample_data(folder, customers=20_000, activation_effect=False)
+    effect, _ = _effect_and_best(folder, tmp_path, "null")
+    d = effect[effect.group == "difference"].set_index("horizon_days").loc[90]
+    assert d.ci_low < 0 < d.ci_high
+
+
+# --- The page ---------------------------------------------------------------------------------------------------
+def test_the_page_without_an_events_export_says_so_in_every_section(run_page):
+    text = run_page("15_onboarding.ipynb", customers=[customer("a")], orders=[order("o1", "a", "2024-02-01 10:00:00")])
+    absent = "No product event export (`events`) was provided"
+    assert text.count(absent) == 7  # the page's opening line and each of its six sections
+    for word in ("nan", "None", "NaN", "(blank)"):
+        assert word not in text
+
+
+def test_the_page_without_key_events_says_so(run_page):
+    text = run_page("15_onboarding.ipynb", params_override={"onboarding": {"key_events": [], "window_days": 7}},
+                    customers=[customer("a")], orders=[order("o1", "a", "2024-02-01 10:00:00")],
+                    events=[event("e1", "a", "2024-02-01 12:00:00", "session", "120")])
+    assert text.count("No key events are configured (`onboarding.key_events`") == 5
+    assert "minutes" in text  # time in the product needs no key event
+    for word in ("nan", "None", "NaN"):
+        assert word not in text
