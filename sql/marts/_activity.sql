@@ -5,7 +5,11 @@
 -- first activity) and the marts counting active customers. Revenue is never read from here: it stays with the
 -- orders.
 SELECT CASE WHEN $activity::VARCHAR NOT IN ('orders', 'events', 'both')
-            THEN error('params: activity must be orders, events or both, not ' || $activity::VARCHAR) END;
+            THEN error('params: activity must be orders, events or both, not ' || $activity::VARCHAR)
+            WHEN $activity::VARCHAR <> 'orders' AND NOT coalesce((SELECT bool_or(present) FROM export_files
+                                                                 WHERE export = 'events'), false)
+            THEN error('params: activity ' || $activity::VARCHAR || ' reads the events export, which was not given: '
+                       || 'add it to the data folder or set activity: orders') END;
 
 -- customer_activity: one row per completed order or counted event: customer_id, active_at (when), from_order
 -- (true: an order; false: an event). Temporary: row-level, never read outside the build.
