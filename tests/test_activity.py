@@ -238,5 +238,8 @@ def test_the_cohort_page_says_what_active_means(run_page):
             "(`activity: events`") in text
     assert "**Cohort**: the month of a customer's first activity" in text
     assert "Months since first activity" in text  # the charts' axes
+    # S's definition in the period table (a table cell: markdown escapes taken out)
+    assert "active (a product event (session)) in the churn window before the first day" in text.replace("\\", "")
+    assert "first activity ever inside the period" in text
     for word in ("nan", "None", "NaN", "(blank)"):
         assert word not in text

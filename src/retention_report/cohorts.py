@@ -402,10 +402,15 @@ def most_moved_segment(table: pd.DataFrame, month: int, against: str, min_sample
 # --- Period figures -----------------------------------------------------------------------------------
 
 
-def kpi_table(kpis: pd.DataFrame) -> pd.DataFrame:
-    """period_kpis with a readable label and its definition."""
+def kpi_table(kpis: pd.DataFrame, activity: dict[str, str] | None = None) -> pd.DataFrame:
+    """period_kpis with a readable label and its definition; `activity` (activity_definition) words what makes a
+    customer active when it is not a completed order."""
     labels = kpis["metric"].map(lambda m: KPI_LABELS.get(m, (m, ""))[0])
     definitions = kpis["metric"].map(lambda m: KPI_LABELS.get(m, (m, ""))[1])
+    if activity and activity["start"] != "first completed order":
+        active = activity["active"].replace("`", "")  # a table cell: plain text
+        definitions = (definitions.str.replace("active (a completed order)", f"active ({active})", regex=False)
+                       .str.replace("first completed order ever", f"{activity['start']} ever", regex=False))
     return kpis.assign(label=labels, definition=definitions)
 
 
