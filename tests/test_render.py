@@ -313,11 +313,11 @@ def test_the_quarto_path_assembles_the_project_quarto_renders(sample_site, tmp_p
 
 
 def test_the_summary_cards_mark_only_changes_beyond_their_interval(sample_site):
-    """Seven cards, each with its change against the previous period and a year earlier as in
+    """Ten cards, each with its change against the previous period and a year earlier as in
     summary_kpis.csv; arrow and colour exactly where the CSV says the change is beyond its interval."""
     text = (sample_site.site / SAMPLE_PERIOD / "index.html").read_text(encoding="utf-8")
     summary = pd.read_csv(sample_site.site / SAMPLE_PERIOD / "data" / "summary_kpis.csv")
-    assert len(summary) == 7
+    assert len(summary) == 10
     marked = 0
     for row in summary.itertuples():
         card = re.search(r'<div(?=[^>]*class="rr-kpi")[^>]*aria-label="' + re.escape(row.kpi) +

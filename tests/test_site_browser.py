@@ -220,9 +220,10 @@ def test_the_summary_cards_show_the_numbers_of_the_csvs(browser, server, two_per
              page.locator(".rr-kpi").nth(i).locator(".rr-kpi-number").inner_text()
              for i in range(page.locator(".rr-kpi").count())}
     summary = pd.read_csv(data / "summary_kpis.csv")
-    assert len(cards) == len(summary) == 7
+    assert len(cards) == len(summary) == 10
     for row in summary.itertuples():
-        expected = f"{row.value:+.0f}" if row.kpi == "NPS" else f"{100 * row.value:.1f}%"
+        expected = (f"{row.value:+.0f}" if row.kpi == "NPS" else f"{row.value:.1f} h" if row.kpi.startswith("Median")
+                    else f"{100 * row.value:.1f}%")
         assert cards[row.kpi] == expected, row.kpi
     nps = pd.read_csv(data / "nps_summary.csv").iloc[0]
     assert cards["NPS"] == f"{nps.nps:+.0f}"

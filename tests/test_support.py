@@ -65,6 +65,9 @@ def test_response_times_due_tickets_resolution_and_csat_from_times_or_minutes(bu
     # (82 days, resolved in April), t7 (103 days, never resolved). t5 is said solved.
     assert backlog == {"under 1 day": 1, "1-3 days": 0, "3-7 days": 0, "7-30 days": 1, "30-90 days": 2,
                        "90 days or more": 1}
+    unanswered = dict(con.execute("SELECT bucket, unanswered FROM support_backlog").fetchall())
+    assert unanswered == {"under 1 day": 1, "1-3 days": 0, "3-7 days": 0, "7-30 days": 0, "30-90 days": 0,
+                          "90 days or more": 0}  # only t4 has no answer; t3, t6, t7, t8 were answered
     counts = con.execute("SELECT * FROM support_period_counts WHERE period_role = 'current'").df().iloc[0]
     assert (counts.tickets, counts.eligible_for_target, counts.answered_within_target) == (7, 6, 4)
 
@@ -108,7 +111,7 @@ def test_themes_churn_and_reach_out_reasons(build_warehouse):
     assert (judged.loc["delivery"].ci_low, judged.loc["delivery"].ci_high) == pytest.approx((low, high))
     reasons = con.execute("SELECT customer_id, reason FROM support_reach_out ORDER BY ALL").fetchall()
     assert reasons == [("c2", "rated ticket t2 bad"), ("c2", "ticket t2 answered after 50 hours"),
-                       ("c3", "ticket t3 unanswered for 2 days at the period's end")]
+                       ("c3", "ticket t3 unanswered for 39 hours at the period's end")]  # under two days: hours
     reach = con.execute("SELECT customer_id, email, reasons, reason_count FROM reach_out ORDER BY customer_id").fetchall()
     assert [(c, n) for c, _, _, n in reach] == [("c2", 2), ("c3", 1)]  # one row per customer, every reason
     assert reach[0][2] == "rated ticket t2 bad; ticket t2 answered after 50 hours"
@@ -172,3 +175,187 @@ def test_the_call_list_is_private_and_no_contact_detail_reaches_the_site(sample_
                           if p.is_file() and p.suffix in (".html", ".csv", ".json", ".js"))
     for email in calls.email.head(50):
         assert email not in site_text
+
+
+# ---------------------------------------------------------------- each mart against figures computed here
+
+
+def _ranks(n: int) -> tuple[int, int]:
+    """Conover's 1-based ranks of the median's 95% interval: n/2 - 1.96 sqrt(n)/2 down, 1 + n/2 + 1.96 sqrt(n)/2 up."""
+    return (max(1, math.floor(n / 2 - 1.959964 * math.sqrt(n) / 2)),
+            min(n, math.ceil(1 + n / 2 + 1.959964 * math.sqrt(n) / 2)))
+
+
+def _random_tickets(rng, prefix: str, customers: list[str], start: str, end: str, n: int) -> list[dict]:
+    """Tickets raised at random moments in [start, end): answered after a random number of minutes (or never),
+    rated at random (or not)."""
+    seconds = (pd.Timestamp(end) - pd.Timestamp(start)).total_seconds()
+    rows = []
+    for i in range(n):
+        created = pd.Timestamp(start) + pd.Timedelta(seconds=int(rng.integers(0, int(seconds))))
+        minutes = "" if rng.random() < 0.15 else str(int(rng.integers(5, 4000)))
+        rows.append(ticket(f"{prefix}{i}", str(rng.choice(customers)), f"{created:%Y-%m-%d %H:%M:%S}",
+                           first_response_minutes=minutes,
+                           satisfaction=str(rng.choice(["good", "bad", "offered", "", "1", "3", "4", "5"]))))
+    return rows
+
+
+def _expected_counts(tickets: list[dict], end: str, target_hours: float = 24) -> dict:
+    """What support_period_counts (and support_trend) should hold for these tickets, due by `end`."""
+    hours = [float(t["first_response_minutes"]) / 60 for t in tickets if t["first_response_minutes"]]
+    due = [t for t in tickets if t["first_response_minutes"]
+           or pd.Timestamp(t["created_at"]) + pd.Timedelta(hours=target_hours) <= pd.Timestamp(end)]
+    ratings = [t["satisfaction"] for t in tickets if t["satisfaction"] in ("good", "bad", "1", "2", "3", "4", "5")]
+    out = {"tickets": len(tickets), "answered": len(hours), "due": len(due),
+           "within": sum(h <= target_hours for h in hours), "rated": len(ratings),
+           "satisfied": sum(r in ("good", "4", "5") for r in ratings),
+           "median": float(np.median(hours)) if hours else None}
+    if hours:
+        j, k = _ranks(len(hours))
+        out["low"], out["high"] = sorted(hours)[j - 1], sorted(hours)[k - 1]
+    return out
+
+
+def test_period_counts_for_the_period_the_previous_one_and_a_year_earlier(build_warehouse):
+    rng = np.random.default_rng(11)
+    people = [f"c{i}" for i in range(12)]
+    roles = {"current": ("2024-04-01", "2024-07-01", 45), "previous": ("2024-01-01", "2024-04-01", 30),
+             "year_ago": ("2023-04-01", "2023-07-01", 9)}
+    tickets = [t for role, (start, end, n) in roles.items() for t in _random_tickets(rng, role[0], people, start, end, n)]
+    tickets.append(ticket("late0", "c1", "2024-06-30 23:00:00"))  # unanswered, raised an hour before the end: not due
+    tickets.append(ticket("other", "c1", "2022-05-01 10:00:00", first_response_minutes="10"))  # in no role
+    con = build_warehouse(period="2024-Q2", customers=[customer(c) for c in people],
+                          orders=[order("o1", "c1", "2023-01-02")], support_tickets=tickets)
+    rows = con.execute("SELECT * FROM support_period_counts").df().set_index("period_role")
+    assert sorted(rows.index) == ["current", "previous", "year_ago"]
+    for role, (start, end, _) in roles.items():
+        mine = [t for t in tickets if start <= t["created_at"] < end]
+        e, r = _expected_counts(mine, end), rows.loc[role]
+        assert (r.tickets, r.answered, r.eligible_for_target, r.answered_within_target, r.rated, r.satisfied) == (
+            e["tickets"], e["answered"], e["due"], e["within"], e["rated"], e["satisfied"]), role
+        assert r.median_first_response_hours == pytest.approx(e["median"])
+        assert (r.median_ci_low, r.median_ci_high) == pytest.approx((e["low"], e["high"]))
+    assert rows.loc["current"].tickets - rows.loc["current"].eligible_for_target >= 1  # late0 is not due yet
+
+
+def test_the_trend_has_every_month_of_24_with_due_at_each_months_end(build_warehouse):
+    rng = np.random.default_rng(5)
+    people = [f"c{i}" for i in range(6)]
+    tickets = (_random_tickets(rng, "a", people, "2023-05-01", "2023-06-01", 12)
+               + _random_tickets(rng, "b", people, "2024-03-01", "2024-04-01", 20)
+               + [ticket("edge", "c1", "2024-03-31 12:00:00"),  # unanswered, 12 hours before March ends: not due
+                  ticket("old", "c2", "2024-02-10 10:00:00"),  # unanswered and due: counted, late
+                  ticket("before", "c1", "2022-03-31 10:00:00", first_response_minutes="5")])  # before the 24 months
+    con = build_warehouse(period="2024-Q1", customers=[customer(c) for c in people],
+                          orders=[order("o1", "c1", "2023-01-02")], support_tickets=tickets)
+    trend = con.execute("SELECT * FROM support_trend ORDER BY month").df()
+    months = pd.date_range("2022-04-01", "2024-03-01", freq="MS")
+    assert list(pd.to_datetime(trend.month)) == list(months)
+    for _, row in trend.iterrows():
+        start = pd.Timestamp(row.month)
+        end = start + pd.offsets.MonthBegin(1)
+        mine = [t for t in tickets if start <= pd.Timestamp(t["created_at"]) < end]
+        e = _expected_counts(mine, str(end))
+        assert (row.tickets, row.due, row.within_target, row.rated, row.satisfied) == (
+            e["tickets"], e["due"], e["within"], e["rated"], e["satisfied"]), start
+        if e["median"] is None:
+            assert pd.isna(row.median_first_response_hours)
+        else:
+            assert row.median_first_response_hours == pytest.approx(e["median"])
+    assert trend.tickets.sum() == len(tickets) - 1
+
+
+def test_promptness_strata_bands_groups_outcomes_and_follow_up(build_warehouse):
+    """Tenure band x category x spend band, the first ticket's group and the outcomes, worked out here from the plan."""
+    # customer: (first orders before the ticket as (day, amount), ticket day, category, late, next order after
+    # the ticket in days or None)
+    plan = {
+        "c0": ([], "2024-03-01", "billing", True, 30),
+        "c1": ([("2024-02-20", 10)], "2024-03-01", "billing", False, 100),
+        "c2": ([("2023-10-01", 20)], "2024-03-01", "delivery", True, None),
+        "c3": ([("2022-01-01", 30), ("2023-01-01", 5)], "2024-03-01", "delivery", False, 10),
+        "c4": ([("2024-01-15", 40)], "2024-03-01", "billing", True, 200),
+        "c5": ([("2023-06-01", 50)], "2024-03-01", "billing", False, 179),
+        "c6": ([("2021-06-01", 60)], "2024-03-01", "delivery", True, 90),
+        "c7": ([("2024-02-01", 70)], "2024-03-01", "delivery", False, None),
+        "c8": ([("2023-01-01", 80)], "2024-09-20", "billing", True, 30),  # 180 days not over by the data's end
+    }
+    data_end = pd.Timestamp("2024-12-31")
+    customers = [customer(c) for c in plan] + [customer("z")]
+    orders = [order("z1", "z", "2024-12-31 12:00:00")]  # the data's last order day
+    tickets = []
+    for c, (before, day, category, late, after) in plan.items():
+        orders += [order(f"{c}b{i}", c, f"{d} 09:00:00", amount=str(a)) for i, (d, a) in enumerate(before)]
+        if after is not None:
+            orders.append(order(f"{c}n", c, f"{pd.Timestamp(day) + pd.Timedelta(days=after):%Y-%m-%d} 12:00:00"))
+        tickets.append(ticket(f"{c}t", c, f"{day} 10:00:00", category=category,
+                              first_response_minutes="3000" if late else "60"))
+    orders.append(order("c7x", "c7", "2024-03-06 10:00:00", status="cancelled"))  # not a completed order
+    tickets.append(ticket("c1t2", "c1", "2024-04-01 10:00:00", category="billing", first_response_minutes="9000"))
+    con = build_warehouse(period="2024-Q3", customers=customers, orders=orders, support_tickets=tickets)
+    strata = con.execute("SELECT * FROM support_promptness_strata").df()
+
+    spenders = sorted((sum(a for _, a in p[0]), c) for c, p in plan.items() if p[0])
+    quartile = {c: f"spend quartile {i * 4 // len(spenders) + 1}" for i, (_, c) in enumerate(spenders)}
+    expected, left_out = {}, {90: 0, 180: 0}
+    for c, (before, day, category, late, after) in plan.items():
+        if before:
+            tenure = (pd.Timestamp(day) - pd.Timestamp(min(d for d, _ in before))).days
+            band = "under 90 days" if tenure < 90 else "90-365 days" if tenure < 365 else "365+ days"
+        else:
+            band = "no order before"
+        stratum = f"{band} / {category} / {quartile.get(c, 'no spend before')}"
+        for h in (90, 180):
+            if pd.Timestamp(day) + pd.Timedelta(days=h) > data_end:
+                left_out[h] += 1
+                continue
+            key = (h, stratum, "late" if late else "on_time")
+            n, kept = expected.get(key, (0, 0))
+            expected[key] = (n + 1, kept + int(after is not None and after <= h))
+    got = {(r.horizon_days, r.stratum, r.group): (r.customers, r.retained)
+           for r in strata[strata.group != "all"].itertuples()}
+    assert got == expected
+    assert dict(strata[strata.group == "all"][["horizon_days", "customers"]].itertuples(index=False)) == left_out
+    assert ("under 90 days / billing / spend quartile 1", "on_time") in {(k[1], k[2]) for k in got}  # c1's first ticket
+
+
+def test_reach_out_keeps_only_still_active_customers(build_warehouse):
+    customers = [customer("active"), customer("gone")]
+    orders = [order("o1", "active", "2024-03-01"), order("o2", "gone", "2023-11-01")]  # gone: 151 days before the end
+    tickets = [ticket("t1", "active", "2024-02-01 10:00:00", satisfaction="bad", first_response_minutes="10"),
+               ticket("t2", "gone", "2024-02-01 10:00:00", satisfaction="1", first_response_minutes="10"),
+               ticket("t3", "active", "2024-01-01 10:00:00"),  # unanswered for 90 days at the end
+               ticket("t4", "active", "2024-03-31 10:00:00")]  # 14 hours old at the end: not yet due
+    con = build_warehouse(period="2024-Q1", customers=customers, orders=orders, support_tickets=tickets)
+    reasons = con.execute("SELECT customer_id, ticket_id, reason FROM support_reach_out ORDER BY ALL").fetchall()
+    assert reasons == [("active", "t1", "rated ticket t1 bad"),
+                       ("active", "t3", "ticket t3 unanswered for 90 days at the period's end")]
+
+
+def test_the_page_on_thin_data_claims_nothing_it_cannot(run_page):
+    """A handful of tickets, none answered on time and none rated: every section speaks, without a missing value."""
+    customers = [customer(f"c{i}") for i in range(5)]
+    orders = [order(f"o{i}", f"c{i}", "2024-01-05") for i in range(5)] + [order("last", "c0", "2024-12-31")]
+    tickets = [ticket(f"t{i}", f"c{i}", "2024-02-01 10:00:00", first_response_minutes="3000" if i % 2 else "",
+                      comment="the delivery is late") for i in range(5)]
+    text = run_page("35_support.ipynb", customers=customers, orders=orders, support_tickets=tickets)
+    assert "Customers raised **5** tickets in 2024-Q1" in text and "too few to judge" in text.lower()
+    assert "No ticket of 2024-Q1 was rated" in text
+    assert "**0.0%** of the 5 tickets due an answer" in text  # the unanswered ones are late, being due
+    for word in ("nan", "None", "NaT", "inf"):
+        assert word not in text.replace("inform", "").split(), word
+    assert "nan%" not in text and "(blank)" not in text
+
+
+def test_the_page_when_no_ticket_falls_in_the_period(run_page):
+    """Tickets only long before the period: each section says there is nothing to show, without a missing value."""
+    customers = [customer(f"c{i}") for i in range(3)]
+    orders = [order(f"o{i}", f"c{i}", "2021-01-05") for i in range(3)] + [order("last", "c0", "2024-03-01")]
+    tickets = [ticket(f"t{i}", f"c{i}", "2021-02-01 10:00:00", first_response_minutes="30", resolution_minutes="60")
+               for i in range(3)]
+    text = run_page("35_support.ipynb", customers=customers, orders=orders, support_tickets=tickets)
+    for said in ("No ticket was raised in 2024-Q1.", "No ticket was open at the end of 2024-Q1.",
+                 "No ticket was raised in the 24 months to the period's end.", "No ticket of 2024-Q1 was rated",
+                 "Too few customers with tickets", "not enough comparable customers"):
+        assert said in text, said
+    assert not {"nan", "None", "NaT", "nan%"} & set(text.replace("|", " ").split())

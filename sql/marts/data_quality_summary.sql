@@ -1,12 +1,7 @@
 -- data_quality_summary: one row per export and reason: rows read, staged and set aside; and how the export was
 -- read: grain (row, or line: lines grouped into `records` orders), ids normalised (17850.0 -> 17850), derived.
 CREATE OR REPLACE TABLE data_quality_summary AS
-WITH staged AS (
-    SELECT 'customers' AS export, count(*) AS rows_staged FROM stg_customers
-    UNION ALL SELECT 'orders', count(*) FROM stg_orders
-    UNION ALL SELECT 'nps_responses', count(*) FROM stg_nps_responses
-    UNION ALL SELECT 'touchpoints', count(*) FROM stg_touchpoints
-),
+WITH staged AS (SELECT export, rows_staged FROM export_ranges),
 reasons AS (
     SELECT export, "column", reason, count(*) AS rows_set_aside
     FROM set_aside

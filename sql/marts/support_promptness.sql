@@ -1,7 +1,7 @@
 -- support_promptness_strata: does promptness keep customers? One row per horizon (90, 180 days), stratum (tenure
 -- band x category x spend band) and group (on_time / late): each customer's first ticket created before the
 -- period's end, answered within response_target_hours (on_time) or not (late; unanswered counts as late), and
--- whether they placed a completed order within the horizon after it (days 1 to h, calendar days). Tickets whose
+-- whether they placed a completed order after it by calendar day h (the same day counts). Tickets whose
 -- horizon is not over by the data's end (its last order day) are left out, and counted in the row 'left out:
 -- follow-up not over'. Tenure: days since the first completed order (none before the ticket: 'no order before');
 -- spend band: quartile of revenue before the ticket among the customers who spent anything before it.

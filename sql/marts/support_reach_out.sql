@@ -1,7 +1,7 @@
 -- support_reach_out: one row per still-active customer (a completed order within churn_after_days before the
 -- period's end) and reason to reach out now: a ticket open at the period's end and unanswered for longer than the
--- target, a ticket of the period answered later than the target, a bad rating in the period. Private: it feeds
--- only reach_out.csv (zz_reach_out.sql).
+-- target (its age in whole hours under two days, else whole days), a ticket of the period answered later than the
+-- target, a bad rating in the period. Private: it feeds only reach_out.csv (zz_reach_out.sql).
 CREATE OR REPLACE TABLE support_reach_out AS
 WITH active AS (
     SELECT DISTINCT customer_id FROM stg_orders
@@ -11,8 +11,10 @@ WITH active AS (
 reasons AS (
     SELECT customer_id, ticket_id, created_at AS occurred_at,
            'ticket ' || ticket_id || ' unanswered for ' ||
-               date_diff('day', created_at, $period_end_exclusive::TIMESTAMP) || ' days at the period''s end' AS reason
-    FROM support_ticket_facts
+               CASE WHEN age_hours < 48 THEN floor(age_hours)::BIGINT || ' hours'
+                    ELSE floor(age_hours / 24)::BIGINT || ' days' END || ' at the period''s end' AS reason
+    FROM (SELECT *, date_diff('second', created_at, $period_end_exclusive::TIMESTAMP) / 3600.0 AS age_hours
+          FROM support_ticket_facts)
     WHERE created_at < $period_end_exclusive AND due_at <= $period_end_exclusive
       AND (answered_at IS NULL OR answered_at >= $period_end_exclusive)
       AND ((resolved_known AND resolved_at >= $period_end_exclusive) OR NOT resolved)

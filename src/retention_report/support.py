@@ -27,6 +27,26 @@ def response_rows(response: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def period_rows(counts: pd.DataFrame) -> pd.DataFrame:
+    """`support_period_counts` with the share answered within the target (of the tickets due an answer) and
+    CSAT (satisfied of those rated), each with its 95% Wilson interval; NaN where nothing was due or rated."""
+    out = counts.copy()
+    for name, hits, n in (("within_target", "answered_within_target", "eligible_for_target"),
+                          ("csat", "satisfied", "rated")):
+        out[f"{name}_rate"], out[f"{name}_ci_low"], out[f"{name}_ci_high"] = _share(out[hits], out[n])
+    return out
+
+
+def hours_text(value: object) -> str:
+    """Hours with one decimal (`6.2`); `–` when there is no value."""
+    return "–" if pd.isna(value) else f"{float(value):,.1f}"
+
+
+def share_text(rate: object, low: object, high: object) -> str:
+    """A share with its interval: `69.0% (65.7% to 72.2%)`; `–` when there is no share."""
+    return "–" if pd.isna(rate) else f"{rate:.1%} ({low:.1%} to {high:.1%})"
+
+
 def theme_rows(themes: pd.DataFrame, min_sample: int, z: float = Z_95) -> pd.DataFrame:
     """`support_themes` with the churn share of each theme's customers and of the others, their Wilson
     intervals, the difference with Newcombe's interval (hybrid Wilson, his method 10), and `judged`: false
@@ -48,6 +68,15 @@ def promptness_effect(strata: pd.DataFrame) -> pd.DataFrame:
     with its Wilson interval, and per horizon the stratum-weighted difference (late minus on time) with its 95%
     interval (touchpoints.stratified_difference). The 'left out' rows of the mart are dropped."""
     return stratified_difference(strata[strata["group"] != "all"], groups=PROMPTNESS_GROUPS)
+
+
+def theme_verdict(low: float, high: float) -> str:
+    """What a difference of churn (customers with a theme minus the others) with its interval says, in words."""
+    if low > 0:
+        return "they churned more often, beyond the 95% interval"
+    if high < 0:
+        return "they churned less often, beyond the 95% interval"
+    return "within what chance alone would produce"
 
 
 def verdict(low: float, high: float) -> str:

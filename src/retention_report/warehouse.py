@@ -183,6 +183,8 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
         for model in [m for m in staging.values() if not m.name.startswith("_")]:
             run(model)
         fill_set_aside_lines(con)
+        if any(m.layer == "staging" for m in chosen):
+            record_staged_ranges(con)
         if any(m.layer != "staging" for m in chosen):
             # The segment columns and their values shown, decided once from the staged customers (segments.py).
             if on_step:
@@ -244,6 +246,17 @@ def stage_exports(con: duckdb.DuckDBPyConnection, data_dir: Path, params: dict[s
             con.execute(f"DROP TABLE IF EXISTS _stg_{name}_lines")
         if name == "customers":
             run(customer_keys)
+
+
+def record_staged_ranges(con: duckdb.DuckDBPyConnection) -> None:
+    """`export_ranges`: per export of the contract, the rows staged and the first and last day of its date
+    column, so the marts that describe every export (data quality) read them from one table, whatever exports
+    the contract declares."""
+    con.execute("CREATE OR REPLACE TABLE export_ranges (export VARCHAR, rows_staged BIGINT, first_day DATE, "
+                "last_day DATE)")
+    for export in CONTRACT.values():
+        con.execute(f"INSERT INTO export_ranges SELECT $e, count(*), min({export.date_column})::DATE, "
+                    f"max({export.date_column})::DATE FROM stg_{export.name}", {"e": export.name})
 
 
 def _ids_normalised(con: duckdb.DuckDBPyConnection, export: Export) -> int:
