@@ -76,11 +76,20 @@ def test_monthly_activation_by_hand(first_week):
     assert got["2023-12", "app_installed"] == (1, 1, 1) and got["2024-02", "app_installed"] == (1, 0, 0)
     assert sum(n for (m, e), (n, _, _) in got.items() if e == "app_installed") == 7  # f never counted
     wide = monthly_shares(first_week.execute("SELECT * FROM onboarding_monthly").df()).set_index("month")
-    assert list(wide.columns) == ["new_customers", "activated", "activation_share", "app_installed_share",
-                                  "profile_completed_share"]
+    assert list(wide.columns) == ["new_customers", "activated"] + [
+        f"{name}_{part}" for name in ("activation", "app_installed", "profile_completed")
+        for part in ("share", "ci_low", "ci_high")]
     assert wide.loc["2024-04", "activation_share"] == pytest.approx(2 / 3)
     assert wide.loc["2024-04", "profile_completed_share"] == pytest.approx(2 / 3)
+    # each month's share carries its Wilson interval: 2 of 3, by the closed form (2s + z^2 -/+ z sqrt(z^2 +
+    # 4 s (n - s) / n)) / (2 (n + z^2)); 3 of 3 installed: the upper bound is 1
+    z = 1.959963984540054
+    spread = z * math.sqrt(z * z + 4 * 2 * 1 / 3)
+    assert (wide.loc["2024-04", "activation_ci_low"], wide.loc["2024-04", "activation_ci_high"]) == pytest.approx(
+        ((4 + z * z - spread) / (2 * (3 + z * z)), (4 + z * z + spread) / (2 * (3 + z * z))))
+    assert wide.loc["2024-04", "app_installed_ci_high"] == 1.0
     assert math.isnan(wide.loc["2023-01", "activation_share"])  # no new customers: no share, never 0%
+    assert math.isnan(wide.loc["2023-01", "activation_ci_low"])
 
 
 def test_week_time_by_hand(first_week):
@@ -280,4 +289,66 @@ def test_the_page_without_key_events_says_so(run_page):
     assert text.count("No key events are configured (`onboarding.key_events`") == 5
     assert "minutes" in text  # time in the product needs no key event
     for word in ("nan", "None", "NaN"):
+        assert word not in text
+
+
+# --- Activity from product events: day 0 is the first activity, coming back is any activity ----------------------
+@pytest.fixture
+def usage_followup(build_warehouse):
+    """2024-Q1, activity from events (any event), key events app_installed then profile_completed, 7 days.
+    u1 never orders: installs 01-10, completes the profile 01-11 (activated), a session on 02-01 (day 22) and one on
+       12-01 (the data's last event: every follow-up is over).
+    u2 never orders: installs 01-12 (not activated), a session on day 3 (inside the week), nothing after.
+    u3 orders on 01-05 (20.00); first event a session on 01-20: with events day 0 is 01-20 and nothing follows; with
+       orders, day 0 is 01-05 and no order follows (and the last order's day, 01-05, ends every follow-up at once);
+       with both, day 0 is 01-05 and the session of 01-20 (day 15) is coming back."""
+    events = [event("a", "u1", "2024-01-10 12:00:00", "app_installed"), event("b", "u1", "2024-01-11 12:00:00", "profile_completed"),
+              event("c", "u1", "2024-02-01 12:00:00", "session", "60"), event("d", "u1", "2024-12-01 12:00:00", "session"),
+              event("e", "u2", "2024-01-12 12:00:00", "app_installed"), event("f", "u2", "2024-01-15 12:00:00", "session"),
+              event("g", "u3", "2024-01-20 12:00:00", "session")]
+
+    def build(activity):
+        return build_warehouse(period="2024-Q1", params_override={"activity": activity, "min_sample": 1},
+                               customers=[customer(c, "2023-12-01") for c in ("u1", "u2", "u3")],
+                               orders=[order("o1", "u3", "2024-01-05 10:00:00", "20.00")], events=events)
+
+    return build
+
+
+def test_with_activity_from_events_day_0_is_the_first_activity_and_any_activity_is_coming_back(usage_followup):
+    con = usage_followup("events")
+    assert rows(con, "SELECT * FROM onboarding_period_counts") == [
+        ("current", 3, 1), ("previous", 0, 0), ("year_ago", 0, 0)]  # u1 u2 u3 are new; u1 activated
+    q1 = "2024-Q1 / "
+    expected = [(q1 + "first order quartile 1", "not_activated", 1, 0),  # u3: nothing after 01-20
+                (q1 + "no completed order", "activated", 1, 1),         # u1: the session on day 22
+                (q1 + "no completed order", "not_activated", 1, 0),     # u2: only inside the week
+                ("left out: follow-up not over", "all", 0, 0)]
+    assert rows(con, "SELECT * FROM onboarding_effect_strata") == [(h, *r) for h in (90, 180) for r in expected]
+    # the event split reads the same follow-up: app_installed done by u1 (kept) and u2 (not), against u3
+    assert rows(con, "SELECT * FROM onboarding_event_split WHERE event = 'app_installed'") == [
+        ("app_installed", 90, 2, 1, 1, 0)]
+
+
+def test_with_orders_or_both_the_same_usage_counts_as_the_activity_says(usage_followup):
+    # orders: u3 alone is a customer; the data ends with its only order, so no follow-up is over
+    assert rows(usage_followup("orders"), "SELECT horizon_days, stratum, customers FROM onboarding_effect_strata") == [
+        (90, "left out: follow-up not over", 1), (180, "left out: follow-up not over", 1)]
+    # both: u3's day 0 is its order and its session on day 15 is coming back
+    got = rows(usage_followup("both"), "SELECT * FROM onboarding_effect_strata WHERE horizon_days = 90")
+    assert (90, "2024-Q1 / first order quartile 1", "not_activated", 1, 1) in got
+
+
+def test_the_page_with_activity_from_events_speaks_of_activity(run_page):
+    events = [event(f"i{c}", c, f"2024-01-{d:02d} 12:00:00", "app_installed") for c, d in (("u1", 3), ("u2", 4))]
+    events += [event("p1", "u1", "2024-01-04 12:00:00", "profile_completed"),
+               event("s1", "u1", "2024-02-20 12:00:00", "session", "30"), event("s2", "u2", "2024-06-30 12:00:00", "session")]
+    # u3 orders and never uses the product: with activity from events no customer of this page
+    text = run_page("15_onboarding.ipynb", params_override={"activity": "events", "min_sample": 1},
+                    customers=[customer(c) for c in ("u1", "u2", "u3")], orders=[order("o1", "u3", "2024-02-01 10:00:00")],
+                    events=events)
+    assert "The first week: from the first activity to 7 days after it." in text
+    assert "customers whose first activity fell in 2024-Q1" in text
+    assert "were active again" in text and "ordered again" not in text
+    for word in ("nan", "None", "NaN", "(blank)"):
         assert word not in text

@@ -249,14 +249,16 @@ def test_preset_exports_go_through_the_whole_build(tmp_path, fixture, period, to
         assert int(nps["detractors"]) == sum(int(r["Score"]) <= 6 for r in answers)
 
 
-def test_params_of_the_first_week_and_support_are_checked_and_activity_from_events_is_refused():
+def test_params_of_the_first_week_support_and_activity_are_checked():
     from retention_report.exports import ExportError
     from retention_report.params import load_params
     from retention_report.validate import check_params
 
     check_params(load_params())  # the defaults pass
-    for change, message in [({"activity": "events"}, "activity is not supported yet"),
-                            ({"active_events": ["login"]}, "active_events is not supported yet"),
+    for good in ({"activity": "events", "active_events": ["login"]}, {"activity": "both"}):
+        check_params({**load_params(), **good})
+    for change, message in [({"activity": "sessions"}, "activity must be orders, events or both, not 'sessions'"),
+                            ({"active_events": "login"}, "active_events must be a list of event names"),
                             ({"onboarding": {"key_events": "app_installed"}}, "onboarding.key_events must be a list"),
                             ({"onboarding": {"window_days": 0}}, "onboarding.window_days must be a positive number"),
                             ({"response_target_hours": "24h"}, "response_target_hours must be a positive number")]:

@@ -1,13 +1,9 @@
--- cohort_activity: one row per customer and calendar month with at least one order whose status is in
--- active_statuses, up to the period's end (a helper for the cohort marts; row-level, never read by notebooks).
+-- cohort_activity: one row per customer and calendar month in which they were active (customer_activity: with the
+-- default activity, orders, a completed order, status in active_statuses; with events, a counted event), up to
+-- the period's end (a helper for the cohort marts; row-level, never read by notebooks). Revenue is not here:
+-- cohort_revenue reads it from the completed orders, whatever makes a customer active.
 -- Temporary: a row-level step for the cohort marts, never read outside the build (no need to write it).
 CREATE OR REPLACE TEMP TABLE cohort_activity AS
-SELECT
-    customer_id,
-    date_trunc('month', ordered_at)::DATE AS activity_month,
-    count(*) AS orders,
-    sum(amount) AS revenue
-FROM stg_orders
-WHERE list_contains($active_statuses, status)
-  AND ordered_at < $period_end_exclusive
-GROUP BY ALL;
+SELECT DISTINCT customer_id, date_trunc('month', active_at)::DATE AS activity_month
+FROM customer_activity
+WHERE active_at < $period_end_exclusive;

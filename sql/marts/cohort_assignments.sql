@@ -1,5 +1,6 @@
 -- cohort_assignments: one row per customer in a cohort by the period's end: the cohort month is the month of
--- the first completed order (cohort_by: first_order) or of the sign-up (cohort_by: signup).
+-- the first completed order (cohort_by: first_order; with activity events or both, of the first activity,
+-- cohort_activity) or of the sign-up (cohort_by: signup).
 SELECT CASE WHEN $cohort_by::VARCHAR NOT IN ('first_order', 'signup')
             THEN error('params: cohort_by must be first_order or signup, not ' || $cohort_by::VARCHAR) END;
 

@@ -1,12 +1,20 @@
 -- cohort_revenue: one row per monthly cohort and month since its start (the cohort_cells grid): revenue of
--- completed orders in that month and cumulative revenue per cohort customer (historical customer value).
+-- completed orders in that month and cumulative revenue per cohort customer (historical customer value). Revenue is
+-- always the completed orders' (status in active_statuses), whatever makes a customer active (param activity).
 CREATE OR REPLACE TABLE cohort_revenue AS
-WITH revenue AS (
-    SELECT m.cohort_month, date_diff('month', m.cohort_month, a.activity_month) AS months_since_first,
-           sum(a.revenue) AS revenue
+WITH order_months AS (
+    SELECT customer_id, date_trunc('month', ordered_at)::DATE AS order_month, sum(amount) AS revenue
+    FROM stg_orders
+    WHERE list_contains($active_statuses, status)
+      AND ordered_at < $period_end_exclusive
+    GROUP BY ALL
+),
+revenue AS (
+    SELECT m.cohort_month, date_diff('month', m.cohort_month, o.order_month) AS months_since_first,
+           sum(o.revenue) AS revenue
     FROM cohort_assignments AS m
-    JOIN cohort_activity AS a USING (customer_id)
-    WHERE a.activity_month >= m.cohort_month
+    JOIN order_months AS o USING (customer_id)
+    WHERE o.order_month >= m.cohort_month
     GROUP BY ALL
 )
 SELECT

@@ -1,6 +1,7 @@
 -- lifetime_by_customer: one row per customer with a completed order early enough to be judged (row-level
 -- helper for lifetime_counts). Lifetime = days from the first completed order to the last one before the
--- first silence of more than churn_after_days. Churned when that silence is fully inside the data; otherwise
+-- first silence of more than churn_after_days (with activity events or both: from the first activity to the
+-- last before such a silence, customer_activity). Churned when that silence is fully inside the data; otherwise
 -- right-censored at (last observed day - churn_after_days - first order day), the longest lifetime the data
 -- could have confirmed as ended. Customers whose first order is less than churn_after_days before the end
 -- of the data cannot be judged yet and are left out.
@@ -9,10 +10,9 @@ WITH bounds AS (
     SELECT observed_until - 1 AS last_day FROM cohort_bounds
 ),
 order_days AS (  -- not made distinct: a second order on the same day is a gap of 0 days, never a lapse
-    SELECT customer_id, ordered_at::DATE AS order_day
-    FROM stg_orders
-    WHERE list_contains($active_statuses, status)
-      AND ordered_at < (SELECT observed_until FROM cohort_bounds)
+    SELECT customer_id, active_at::DATE AS order_day
+    FROM customer_activity
+    WHERE active_at < (SELECT observed_until FROM cohort_bounds)
 ),
 gaps AS (
     SELECT

@@ -1,5 +1,6 @@
 -- nps_participation: one row for the period: customers surveyed (distinct customers with a `survey` touchpoint
--- in the period; when there are none, customers with a completed order in it), how many of those answered in the
+-- in the period; when there are none, customers active in it: a completed order, or with activity events or both
+-- an activity, customer_activity), how many of those answered in the
 -- period (so the response rate never exceeds 100%), all answers of the period and how many were anonymous (they
 -- count in NPS but cannot be tied to anyone surveyed), and how many of the period's identified detractors had no
 -- touchpoint within detractor_followup_days after answering.
@@ -10,8 +11,8 @@ WITH survey_touched AS (
       AND occurred_at >= $period_start AND occurred_at < $period_end_exclusive
 ),
 active AS (
-    SELECT DISTINCT customer_id FROM stg_orders
-    WHERE list_contains($active_statuses, status) AND ordered_at >= $period_start AND ordered_at < $period_end_exclusive
+    SELECT DISTINCT customer_id FROM customer_activity
+    WHERE active_at >= $period_start AND active_at < $period_end_exclusive
 ),
 surveyed AS (
     SELECT customer_id FROM survey_touched

@@ -1,9 +1,10 @@
 -- nps_retention: one row per score group and horizon (90, 180 days): identified answers up to the period's end,
 -- how many had their whole window inside the data (the rest are left out and counted), and how many of those
--- placed a completed order in the window after answering.
+-- placed a completed order in the window after answering (were active in it: customer_activity, a completed
+-- order by default; the data's end is activity_span's, the last order of any status by default).
 CREATE OR REPLACE TABLE nps_retention AS
 WITH data_end AS (
-    SELECT max(ordered_at) AS last_order_at FROM stg_orders
+    SELECT last_at AS last_order_at FROM activity_span
 ),
 answers AS (
     SELECT response_id, customer_id, responded_at,
@@ -19,9 +20,9 @@ windows AS (
 retained AS (
     SELECT w.response_id, w.horizon_days
     FROM windows AS w
-    JOIN stg_orders AS o
-      ON o.customer_id = w.customer_id AND list_contains($active_statuses, o.status)
-     AND o.ordered_at > w.responded_at AND o.ordered_at <= w.responded_at + to_days(w.horizon_days)
+    JOIN customer_activity AS o
+      ON o.customer_id = w.customer_id
+     AND o.active_at > w.responded_at AND o.active_at <= w.responded_at + to_days(w.horizon_days)
     WHERE w.window_complete
     GROUP BY ALL
 )

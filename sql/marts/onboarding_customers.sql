@@ -1,6 +1,7 @@
 -- onboarding_customers: no mart of its own. Runs before the other onboarding_* marts (file-name order): two
 -- temporary tables they share, read from one pass over the events. Day 0 is a customer's first completed order
--- (first_orders); "the first week" is [first_order_at, first_order_at + window_days days).
+-- (first_orders; with activity events or both, their first activity); "the first week" is [first_order_at,
+-- first_order_at + window_days days).
 -- first_week_events: one row per event a customer did in their first week (event names as written, case kept).
 CREATE OR REPLACE TEMP TABLE first_week_events AS
 SELECT e.customer_id, e.event, e.occurred_at, e.duration_seconds
@@ -9,7 +10,8 @@ JOIN first_orders AS f USING (customer_id)
 WHERE e.occurred_at >= f.first_order_at
   AND e.occurred_at < f.first_order_at + to_days($onboarding_window_days::INTEGER);
 
--- first_week_customers: one row per customer with a completed order: first_order_at, how many of the key events
+-- first_week_customers: one row per customer with a completed order (first_orders: an activity, with activity
+-- events or both): first_order_at, how many of the key events
 -- (param_key_events, matched exactly) they did in the first week, activated (all of them; false when no key
 -- event is configured), and their seconds in the product that week (sum of duration_seconds; NULL when none of
 -- their first-week events carries a duration).
@@ -31,23 +33,34 @@ FROM first_orders AS f
 CROSS JOIN keys
 LEFT JOIN per_customer AS p USING (customer_id);
 
--- first_week_followup: one row per customer whose first completed order is before the period's end: first_day
--- (its calendar day), activated, first_amount (that order's amount; ties in time broken by order_id), next_day
--- (the day of their first completed order after calendar day window_days, NULL when none) and last_day (the
--- day of the data's last order of any status: a follow-up to day h is complete when first_day + h <= last_day).
+-- first_week_followup: one row per customer whose day 0 is before the period's end: first_day (its calendar
+-- day), activated, first_amount (the amount of their first completed order, ties in time broken by order_id;
+-- NULL for a customer who never ordered, possible with activity events), next_day (the day they were next active
+-- after calendar day window_days, NULL when never: customer_activity, a completed order by default, a counted
+-- event with activity events, either with both) and last_day (the day of the data's end, activity_span: the last
+-- order of any status by default, the last event with activity events): a follow-up to day h is complete when
+-- first_day + h <= last_day.
 CREATE OR REPLACE TEMP TABLE first_week_followup AS
-WITH completed AS NOT MATERIALIZED (
-    SELECT customer_id, order_id, ordered_at, amount::DOUBLE AS amount
-    FROM stg_orders WHERE list_contains($active_statuses, status)
+WITH starts AS (
+    SELECT customer_id, first_order_at, activated FROM first_week_customers
+    WHERE first_order_at < $period_end_exclusive
+),
+first_amounts AS (
+    SELECT customer_id, arg_min(amount::DOUBLE, (ordered_at, order_id)) AS first_amount
+    FROM stg_orders
+    WHERE list_contains($active_statuses, status)
+    GROUP BY customer_id
+),
+next_active AS (
+    SELECT s.customer_id, min(a.active_at::DATE) AS next_day
+    FROM starts AS s
+    JOIN customer_activity AS a
+      ON a.customer_id = s.customer_id
+     AND a.active_at::DATE > s.first_order_at::DATE + $onboarding_window_days::INTEGER
+    GROUP BY s.customer_id
 )
-SELECT c.customer_id,
-       any_value(f.first_order_at)::DATE AS first_day,
-       any_value(f.activated) AS activated,
-       arg_min(c.amount, c.order_id) FILTER (WHERE c.ordered_at = f.first_order_at) AS first_amount,
-       min(c.ordered_at::DATE) FILTER (
-           WHERE c.ordered_at::DATE > f.first_order_at::DATE + $onboarding_window_days::INTEGER) AS next_day,
-       (SELECT max(ordered_at)::DATE FROM stg_orders) AS last_day
-FROM completed AS c
-JOIN first_week_customers AS f USING (customer_id)
-WHERE f.first_order_at < $period_end_exclusive
-GROUP BY c.customer_id;
+SELECT s.customer_id, s.first_order_at::DATE AS first_day, s.activated, m.first_amount, n.next_day,
+       (SELECT last_at::DATE FROM activity_span) AS last_day
+FROM starts AS s
+LEFT JOIN first_amounts AS m USING (customer_id)
+LEFT JOIN next_active AS n USING (customer_id);

@@ -1,7 +1,8 @@
 -- onboarding_event_split: one row per event name done in the first week by at least min_sample of the customers
 -- whose first completed order is before the period's end and whose 90-day follow-up is over (first day + 90 <=
 -- the data's last order day): customers_did / retained_did (retained = a completed order on calendar day
--- window_days + 1 to 90 after the first order) and customers_not / retained_not for the rest of those customers.
+-- window_days + 1 to 90 after the first order; with activity events or both, any activity then:
+-- first_week_followup) and customers_not / retained_not for the rest of those customers.
 CREATE OR REPLACE TABLE onboarding_event_split AS
 WITH base AS (
     SELECT customer_id, coalesce(next_day <= first_day + 90, false) AS retained

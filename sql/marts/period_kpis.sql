@@ -1,7 +1,9 @@
 -- period_kpis.sql: the period figures (period_kpis) and the terms of net revenue retention's interval
 -- (revenue_retention_terms), both from one row per period and customer (period_customers).
--- period_customers: one row per comparison period and customer with a completed order in its window: the
--- flags and revenues every figure below is made of. Temporary: row-level, read by period_kpis and
+-- period_customers: one row per comparison period and customer with a completed order or an activity in its
+-- window: the flags and revenues every figure below is made of. Active (at_start, at_end) and new read the
+-- activity (customer_activity, first_orders: completed orders by default, events with activity events or
+-- both); orders and revenue read the completed orders. Temporary: row-level, read by period_kpis and
 -- revenue_retention_terms only.
 CREATE OR REPLACE TEMP TABLE period_customers AS
 WITH roles AS (SELECT * FROM period_roles),
@@ -10,35 +12,42 @@ observed AS (
     FROM roles AS r, cohort_bounds AS b
 ),
 completed AS (
-    SELECT customer_id, ordered_at, amount::DOUBLE AS amount
+    -- the completed orders (is_order), active when orders make a customer active (activity orders or both), and
+    -- the events that do (activity events or both): one pass over both
+    SELECT customer_id, ordered_at, amount::DOUBLE AS amount, true AS is_order,
+           $activity::VARCHAR IN ('orders', 'both') AS is_active
     FROM stg_orders
     WHERE list_contains($active_statuses, status)
+    UNION ALL
+    SELECT customer_id, active_at, NULL, false, true FROM customer_activity WHERE NOT from_order
 ),
 per_customer AS (
     SELECT
         r.period_role,
         c.customer_id,
-        bool_or(c.ordered_at >= r.starts - to_days($churn_after_days::INTEGER) AND c.ordered_at < r.starts) AS at_start,
-        bool_or(c.ordered_at >= r.ends - to_days($churn_after_days::INTEGER)) AS at_end,
-        count(*) FILTER (WHERE c.ordered_at >= r.starts) AS orders_in_period,
+        coalesce(bool_or(c.ordered_at >= r.starts - to_days($churn_after_days::INTEGER) AND c.ordered_at < r.starts)
+                     FILTER (WHERE c.is_active), false) AS at_start,
+        coalesce(bool_or(c.ordered_at >= r.ends - to_days($churn_after_days::INTEGER)) FILTER (WHERE c.is_active),
+                 false) AS at_end,
+        count(*) FILTER (WHERE c.is_order AND c.ordered_at >= r.starts) AS orders_in_period,
         coalesce(sum(c.amount) FILTER (WHERE c.ordered_at >= r.starts), 0) AS revenue_in_period,
         coalesce(sum(c.amount) FILTER (WHERE c.ordered_at >= r.starts - to_months($period_months::INTEGER)
                                          AND c.ordered_at < r.starts), 0) AS revenue_before,
-        bool_or(c.ordered_at >= r.starts - to_months($period_months::INTEGER) AND c.ordered_at < r.starts)
-            AS bought_before,
-        any_value(f.first_order_at >= r.starts) AS is_new
+        coalesce(bool_or(c.ordered_at >= r.starts - to_months($period_months::INTEGER) AND c.ordered_at < r.starts)
+                     FILTER (WHERE c.is_order), false) AS bought_before,
+        coalesce(any_value(f.first_order_at >= r.starts AND f.first_order_at < r.ends), false) AS is_new
     FROM observed AS r
     JOIN completed AS c
       ON c.ordered_at >= least(r.starts - to_days($churn_after_days::INTEGER), r.starts - to_months($period_months::INTEGER))
      AND c.ordered_at < r.ends
-    JOIN first_orders AS f USING (customer_id)
+    LEFT JOIN first_orders AS f USING (customer_id)
     GROUP BY ALL
 )
 SELECT * FROM per_customer;
 
 -- period_kpis: one row per period figure (metric): its value for the period, the previous period and the same
--- period a year earlier, and the changes. "Active at a date" = a completed order (status in active_statuses)
--- in the churn_after_days days before it. S = active at the period's start, E = active at its end (or at the
+-- period a year earlier, and the changes. "Active at a date" = a completed order (status in active_statuses;
+-- with activity events, a counted event; with both, either) in the churn_after_days days before it. S = active at the period's start, E = active at its end (or at the
 -- end of the data, when the data stops inside the period),
 -- N = first completed order ever inside the period. Every customer of E is kept (in S), came back (not in S,
 -- not new) or new; every customer of S is kept or churned. Customer retention rate = kept / S and churn rate =

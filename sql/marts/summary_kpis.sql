@@ -1,12 +1,14 @@
 -- summary_kpis: one row per summary figure that is a share (kpi) and comparison period (period_role):
 -- successes out of n, for the executive summary's cards. Definitions match the analysis pages:
--- welcome_coverage: new customers (first completed order in the period) welcomed 0..welcome_within_days after it;
--- appreciation_coverage: customers active in the 12 months to the period's end with an appreciation touchpoint then;
+-- welcome_coverage: new customers (first completed order in the period; first activity with activity events or
+-- both, first_orders) welcomed 0..welcome_within_days after it;
+-- appreciation_coverage: customers active (customer_activity) in the 12 months to the period's end with an
+-- appreciation touchpoint then;
 -- would_buy_again: survey answers in the period saying yes, of those answering the question.
 CREATE OR REPLACE TABLE summary_kpis AS
 WITH roles AS (SELECT * FROM period_roles),
-completed AS (
-    SELECT customer_id, ordered_at FROM stg_orders WHERE list_contains($active_statuses, status)
+completed AS (  -- active: a completed order by default (customer_activity: events with activity events or both)
+    SELECT customer_id, active_at AS ordered_at FROM customer_activity
 ),
 welcomes AS (
     SELECT f.customer_id, f.first_order_at,

@@ -1,11 +1,10 @@
 -- touchpoint_appreciation: one row per segment (segment_column 'all' for everyone) of the customers active
--- (a completed order) in the 12 months to the period's end: who was appreciated in that time, who was only
+-- (a completed order; with activity events or both, customer_activity) in the 12 months to the period's end: who was appreciated in that time, who was only
 -- ever contacted with promotional or obligation messages, and the touchpoint counts behind the ratios.
 CREATE OR REPLACE TABLE touchpoint_appreciation AS
 WITH active AS (
-    SELECT DISTINCT customer_id FROM stg_orders
-    WHERE list_contains($active_statuses, status)
-      AND ordered_at >= $period_end_exclusive::TIMESTAMP - INTERVAL 12 MONTH AND ordered_at < $period_end_exclusive
+    SELECT DISTINCT customer_id FROM customer_activity
+    WHERE active_at >= $period_end_exclusive::TIMESTAMP - INTERVAL 12 MONTH AND active_at < $period_end_exclusive
 ),
 per_customer AS (
     SELECT a.customer_id,
@@ -44,9 +43,8 @@ ORDER BY segment_column = 'all' DESC, segment_column, segment;
 -- customers active in the 12 months to the period's end.
 CREATE OR REPLACE TABLE touchpoint_since_appreciation AS
 WITH active AS (
-    SELECT DISTINCT customer_id FROM stg_orders
-    WHERE list_contains($active_statuses, status)
-      AND ordered_at >= $period_end_exclusive::TIMESTAMP - INTERVAL 12 MONTH AND ordered_at < $period_end_exclusive
+    SELECT DISTINCT customer_id FROM customer_activity
+    WHERE active_at >= $period_end_exclusive::TIMESTAMP - INTERVAL 12 MONTH AND active_at < $period_end_exclusive
 ),
 last_touch AS (
     SELECT a.customer_id,

@@ -5,12 +5,16 @@
 -- 30-day window (so an order that may have prompted the thanks counts for neither group). Days are calendar
 -- days, as for the welcome window. Anchors before the period's end whose follow-up is not over by the data's
 -- end (its last order date) are left out (and counted in the row 'left out: follow-up not over').
+-- Orders throughout, whatever the activity param says: the thanks follow a purchase, and so does retention here.
 CREATE OR REPLACE TABLE touchpoint_effect_strata AS
 WITH completed AS NOT MATERIALIZED (
     SELECT customer_id, order_id, ordered_at, amount::DOUBLE AS amount
     FROM stg_orders WHERE list_contains($active_statuses, status)
 ),
 data_end AS (SELECT max(ordered_at) AS last_order_at FROM stg_orders),
+first_purchases AS (  -- the first completed order: this page is about buyers whatever the activity param says
+    SELECT customer_id, min(ordered_at) AS first_order_at FROM completed GROUP BY customer_id
+),
 first_two AS (  -- each customer's first two completed orders (ties in time broken by order_id), in one pass
     SELECT c.customer_id,
            any_value(f.first_order_at) AS first_at,
@@ -18,7 +22,7 @@ first_two AS (  -- each customer's first two completed orders (ties in time brok
            CASE WHEN count(*) FILTER (WHERE c.ordered_at = f.first_order_at) >= 2 THEN any_value(f.first_order_at)
                 ELSE min(c.ordered_at) FILTER (WHERE c.ordered_at > f.first_order_at) END AS second_at
     FROM completed AS c
-    JOIN first_orders AS f USING (customer_id)
+    JOIN first_purchases AS f USING (customer_id)
     GROUP BY c.customer_id
     HAVING count(*) >= 2
 ),

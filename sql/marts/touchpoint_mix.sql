@@ -1,5 +1,5 @@
 -- touchpoint_mix: one row per month (24 months ending with the period) and category: touchpoints sent and the
--- customers active (a completed order) in the 12 months to that month's end, to put them per active customer.
+-- customers active (a completed order; with activity events or both, customer_activity) in the 12 months to that month's end, to put them per active customer.
 CREATE OR REPLACE TABLE touchpoint_mix AS
 WITH months AS (
     SELECT i, (date_trunc('month', $period_start::DATE) + to_months($period_months::INTEGER - 24 + i))::DATE AS month
@@ -18,10 +18,9 @@ sent AS (
 bounds AS (SELECT min(month) - INTERVAL 11 MONTH AS first_month, max(month) AS last_month FROM months),
 months_ordered AS (
     SELECT o.customer_id,
-           bit_or(1::BIGINT << date_diff('month', b.first_month, date_trunc('month', o.ordered_at))::BIGINT) AS bits
-    FROM stg_orders AS o, bounds AS b
-    WHERE list_contains($active_statuses, o.status)
-      AND o.ordered_at >= b.first_month AND o.ordered_at < b.last_month + INTERVAL 1 MONTH
+           bit_or(1::BIGINT << date_diff('month', b.first_month, date_trunc('month', o.active_at))::BIGINT) AS bits
+    FROM customer_activity AS o, bounds AS b
+    WHERE o.active_at >= b.first_month AND o.active_at < b.last_month + INTERVAL 1 MONTH
     GROUP BY o.customer_id
 ),
 active AS (

@@ -5,7 +5,9 @@ segment_retention.sql, revenue_concentration.sql):
 
 - Active in a month: at least one order in that calendar month whose status is in `active_statuses`
   (by default only completed orders: a refunded or cancelled order is not activity). Two orders in one
-  month count once.
+  month count once. With `activity: events` a product event (of `active_events`; empty: any) counts instead,
+  with `activity: both` either (sql/marts/_activity.sql; `activity_definition` words it); the cohort then
+  starts at the first activity, and revenue is still the completed orders'.
 - Cohort: the month of a customer's first completed order (`cohort_by: first_order`), or of their
   sign-up, `customers.created_at` (`cohort_by: signup`, where customers who never ordered count too).
 - Retention in month k: the share of a cohort active in month k after its cohort month
@@ -400,10 +402,15 @@ def most_moved_segment(table: pd.DataFrame, month: int, against: str, min_sample
 # --- Period figures -----------------------------------------------------------------------------------
 
 
-def kpi_table(kpis: pd.DataFrame) -> pd.DataFrame:
-    """period_kpis with a readable label and its definition."""
+def kpi_table(kpis: pd.DataFrame, activity: dict[str, str] | None = None) -> pd.DataFrame:
+    """period_kpis with a readable label and its definition; `activity` (activity_definition) words what makes a
+    customer active when it is not a completed order."""
     labels = kpis["metric"].map(lambda m: KPI_LABELS.get(m, (m, ""))[0])
     definitions = kpis["metric"].map(lambda m: KPI_LABELS.get(m, (m, ""))[1])
+    if activity and activity["start"] != "first completed order":
+        active = activity["active"].replace("`", "")  # a table cell: plain text
+        definitions = (definitions.str.replace("active (a completed order)", f"active ({active})", regex=False)
+                       .str.replace("first completed order ever", f"{activity['start']} ever", regex=False))
     return kpis.assign(label=labels, definition=definitions)
 
 
@@ -668,3 +675,28 @@ def data_edge_notes(span, periods: list, churn_after_days: int) -> list[str]:
                          f"then are incomplete, customers at end (E) are those active in the {churn_after_days} days "
                          f"before the data ends, and {period}'s counts and revenue cover only part of it.")
     return notes
+
+
+def activity_definition(params: dict) -> dict[str, str]:
+    """What makes a customer active (params `activity`, `active_events`, `active_statuses`), in the page's words
+    (markdown): `active` (what counts, e.g. "a completed order"), `month` (the "Active in a month" definition) and
+    `start` (what a first-order cohort starts with: "first completed order", or "first activity")."""
+    activity = params.get("activity") or "orders"
+    statuses = ", ".join(params.get("active_statuses") or ["completed"])
+    named = ", ".join(f"`{e}`" for e in params.get("active_events") or [])
+    event = f"product event ({named})" if named else "product event of any kind"
+    if activity == "orders":
+        return {"active": "a completed order", "start": "first completed order",
+                "month": f"at least one order that month whose status is {statuses}. Refunded and cancelled orders "
+                         f"are not activity; two orders in one month count once."}
+    if activity == "events":
+        active, rest = f"a {event}", ("Orders are not activity here (revenue is still that of the completed orders); "
+                                      "two events in one month count once.")
+    else:
+        active, rest = (f"an order whose status is {statuses} or a {event}",
+                        "Refunded and cancelled orders are not activity; two in one month count once. Revenue is "
+                        "still that of the completed orders.")
+    source = "the orders and the events export" if activity == "both" else "the events export"
+    return {"active": active, "start": "first activity",
+            "month": f"at least one {active.split(' ', 1)[1]} that month, from {source} (`activity: {activity}`: "
+                     f"customers who use the product count as active, not only those who buy). {rest}"}

@@ -79,16 +79,25 @@ def best_event(split: pd.DataFrame) -> pd.Series | None:
     return compared.loc[compared.difference.abs().idxmax()]
 
 
-def monthly_shares(monthly: pd.DataFrame) -> pd.DataFrame:
-    """`onboarding_monthly.csv`, wide: per month new customers, activated, the activation share and each key
-    event's share (`<event>_share`, in funnel order); shares are nan for a month without new customers."""
+def monthly_shares(monthly: pd.DataFrame, z: float = Z_95) -> pd.DataFrame:
+    """`onboarding_monthly.csv`, wide: per month new customers, activated, the activation share with its Wilson
+    interval (`activation_ci_low`, `activation_ci_high`) and each key event's share (`<event>_share`, in funnel
+    order) with its own (`<event>_ci_low`, `<event>_ci_high`); shares and bounds are nan for a month without new
+    customers."""
     months = monthly.groupby("month", as_index=False, sort=True)[["new_customers", "activated"]].first()
+    n = months.new_customers.to_numpy()
     base = months.new_customers.where(months.new_customers > 0)
-    months["activation_share"] = months.activated / base
+
+    def add(name: str, hits) -> None:
+        hits = np.asarray(hits, dtype=float)
+        months[f"{name}_share"] = hits / base.to_numpy()
+        months[f"{name}_ci_low"], months[f"{name}_ci_high"] = wilson_interval(hits, n, z)
+
+    add("activation", months.activated)
     keyed = monthly.dropna(subset=["key_step"]).sort_values("key_step")
     for event in dict.fromkeys(keyed.key_event):
         did = keyed[keyed.key_event == event].set_index("month").did_key_event
-        months[f"{event}_share"] = months.month.map(did).fillna(0).to_numpy() / base
+        add(event, months.month.map(did).fillna(0))
     return months
 
 
@@ -119,3 +128,17 @@ def minutes(seconds: float) -> str:
     if seconds >= 5400:
         return f"{seconds / 3600:.1f} hours"
     return f"{seconds / 60:.1f} minutes"
+
+
+def activity_words(params: dict) -> dict[str, str]:
+    """The page's words for day 0 and for coming back, from what makes a customer active (params `activity`,
+    `active_events`; cohorts.activity_definition): `start` ("first completed order" / "first activity"), `short`
+    ("first order" / "first activity", for titles), `again` ("ordered again" / "were active again") and
+    `again_title` ("Ordered again" / "Active again")."""
+    from .cohorts import activity_definition
+
+    if (params.get("activity") or "orders") == "orders":
+        return {"start": "first completed order", "short": "first order", "again": "ordered again",
+                "again_title": "Ordered again"}
+    start = activity_definition(params)["start"]
+    return {"start": start, "short": start, "again": "were active again", "again_title": "Active again"}

@@ -64,12 +64,11 @@ def check_params(params: dict[str, Any]) -> None:
     if memory is not None and not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", str(memory).strip(),
                                                  re.IGNORECASE):
         raise ExportError(f"params: duckdb.memory_limit must be a size such as 2GB or 512MB (or empty), not {memory!r}.")
-    # Activity from product events (activity: events | both) is not built yet: refused rather than ignored.
-    for key in ("activity", "active_events"):
-        if params.get(key) not in (None, "orders") and not (key == "active_events" and params.get(key) == []):
-            raise ExportError(f"params: {key} is not supported yet: a customer is active in a month when they placed "
-                              f"a completed order (product events feed the first-week page only).")
-    for key, value in (("onboarding.key_events", (params.get("onboarding") or {}).get("key_events")),):
+    activity = params.get("activity", "orders") or "orders"
+    if activity not in ("orders", "events", "both"):
+        raise ExportError(f"params: activity must be orders, events or both, not {activity!r}.")
+    for key, value in (("active_events", params.get("active_events")),
+                       ("onboarding.key_events", (params.get("onboarding") or {}).get("key_events"))):
         if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) and v for v in value)):
             raise ExportError(f"params: {key} must be a list of event names, e.g. [app_installed], not {value!r}.")
     onboarding = params.get("onboarding") or {}

@@ -81,6 +81,7 @@ def bind_parameters(period: Period, params: dict[str, Any]) -> dict[str, Any]:
             bound[key] = value
     onboarding = params.get("onboarding") or {}
     bound["onboarding_window_days"] = int(onboarding.get("window_days", 7))
+    bound["activity"] = params.get("activity") or "orders"
     # Bound even when empty (NULL): the reporting-currency model names it either way.
     bound["reporting_currency"] = currency.reporting_code(params)
     return bound
@@ -98,11 +99,14 @@ def write_param_tables(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -
     for theme, keywords in (params.get("comment_themes") or {}).items():
         for keyword in keywords:
             con.execute("INSERT INTO param_comment_themes VALUES ($t, lower($k))", {"t": theme, "k": keyword})
-    # The first-week steps in funnel order.
+    # The first-week steps in funnel order, and the events that make a customer active (empty: any event).
     onboarding = params.get("onboarding") or {}
     con.execute("CREATE OR REPLACE TABLE param_key_events (event VARCHAR PRIMARY KEY, step INTEGER)")
     for step, event in enumerate(dict.fromkeys(onboarding.get("key_events") or []), start=1):
         con.execute("INSERT INTO param_key_events VALUES ($e, $s)", {"e": str(event), "s": step})
+    con.execute("CREATE OR REPLACE TABLE param_active_events (event VARCHAR PRIMARY KEY)")
+    for event in dict.fromkeys(params.get("active_events") or []):
+        con.execute("INSERT INTO param_active_events VALUES ($e)", {"e": str(event)})
     currency.check_currency_params(params)
     con.execute("CREATE OR REPLACE TABLE param_fx_rates (currency VARCHAR PRIMARY KEY, rate DECIMAL(18, 8))")
     for code, rate in currency.fx_rates(params).items():
