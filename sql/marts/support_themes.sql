@@ -11,17 +11,24 @@ window_tickets AS (
     WHERE t.created_at >= $period_end_exclusive::TIMESTAMP - INTERVAL 12 MONTH AND t.created_at < $period_end_exclusive
       AND t.created_at::DATE + $churn_after_days::INTEGER <= d.last_day
 ),
+theme_patterns AS (  -- one pattern per theme, its keywords' patterns as alternatives: one match per theme
+    SELECT theme, '(' || string_agg(pattern, '|') || ')' AS pattern FROM nps_theme_patterns GROUP BY theme
+),
 themed AS (
     SELECT DISTINCT w.ticket_id, p.theme
-    FROM window_tickets AS w JOIN nps_theme_patterns AS p ON regexp_matches(lower(w.comment), p.pattern)
+    FROM window_tickets AS w JOIN theme_patterns AS p ON regexp_matches(lower(w.comment), p.pattern)
 ),
-churn AS (  -- per ticket: did the customer order again within churn_after_days?
-    SELECT w.ticket_id, w.customer_id, w.created_at,
-           NOT EXISTS (SELECT 1 FROM stg_orders AS o
-                       WHERE o.customer_id = w.customer_id AND list_contains($active_statuses, o.status)
-                         AND o.ordered_at > w.created_at
-                         AND o.ordered_at <= w.created_at + to_days($churn_after_days::INTEGER)) AS churned
+next_orders AS (  -- per ticket: the first completed order after it (one join, not a lookup per ticket)
+    SELECT w.ticket_id, min(o.ordered_at) AS next_at
     FROM window_tickets AS w
+    JOIN stg_orders AS o ON o.customer_id = w.customer_id AND o.ordered_at > w.created_at
+     AND list_contains($active_statuses, o.status)
+    GROUP BY w.ticket_id
+),
+churn AS (  -- per ticket: no completed order within churn_after_days after it
+    SELECT w.ticket_id, w.customer_id, w.created_at,
+           coalesce(n.next_at > w.created_at + to_days($churn_after_days::INTEGER), true) AS churned
+    FROM window_tickets AS w LEFT JOIN next_orders AS n USING (ticket_id)
 ),
 themes AS (SELECT DISTINCT theme FROM param_comment_themes),
 first_with AS (  -- each customer's first ticket naming the theme
@@ -32,13 +39,16 @@ first_with AS (  -- each customer's first ticket naming the theme
 first_without AS (  -- each customer's first ticket, for the customers with none naming the theme
     SELECT t.theme, c.customer_id, arg_min(c.churned, c.created_at) AS churned
     FROM themes AS t CROSS JOIN churn AS c
-    WHERE NOT EXISTS (SELECT 1 FROM first_with AS f WHERE f.theme = t.theme AND f.customer_id = c.customer_id)
+    ANTI JOIN first_with AS f ON f.theme = t.theme AND f.customer_id = c.customer_id
     GROUP BY t.theme, c.customer_id
+),
+counted AS (
+    SELECT theme, count(*) AS customers, count(*) FILTER (WHERE churned) AS churned FROM first_with GROUP BY theme
+),
+others AS (
+    SELECT theme, count(*) AS customers, count(*) FILTER (WHERE churned) AS churned FROM first_without GROUP BY theme
 )
-SELECT t.theme,
-       (SELECT count(*) FROM first_with AS f WHERE f.theme = t.theme) AS customers,
-       (SELECT count(*) FILTER (WHERE churned) FROM first_with AS f WHERE f.theme = t.theme) AS churned,
-       (SELECT count(*) FROM first_without AS f WHERE f.theme = t.theme) AS other_customers,
-       (SELECT count(*) FILTER (WHERE churned) FROM first_without AS f WHERE f.theme = t.theme) AS other_churned
-FROM themes AS t
+SELECT t.theme, coalesce(c.customers, 0) AS customers, coalesce(c.churned, 0) AS churned,
+       coalesce(o.customers, 0) AS other_customers, coalesce(o.churned, 0) AS other_churned
+FROM themes AS t LEFT JOIN counted AS c USING (theme) LEFT JOIN others AS o USING (theme)
 ORDER BY customers DESC, t.theme;
