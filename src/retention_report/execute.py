@@ -80,6 +80,9 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, Any], log: Path
             # shutdown only waits for it to wind down, which took up to 3 s more per notebook when two ran side
             # by side (a fifth of the whole build on the sample).
             shutdown_kernel="immediate",
+            # A kernel's start waited for up to 3 minutes, not papermill's 60 s: with eight notebooks on two busy
+            # cores (a test session building beside another build) a start took longer than a minute.
+            start_timeout=180,
         )
     except PapermillExecutionError as exc:
         raise NotebookError(
