@@ -11,9 +11,9 @@ from scipy.stats import norm
 
 from conftest import customer, event, order
 from retention_report import warehouse
-from retention_report.intervals import wilson_interval
+from retention_report.intervals import newcombe_difference, wilson_interval
 from retention_report.onboarding import (activation_effect, activation_share, best_event, bonferroni_z, event_split,
-                                         funnel_steps, monthly_shares, newcombe_difference)
+                                         funnel_steps, monthly_shares)
 from retention_report.params import load_params
 from retention_report.periods import parse_period
 from retention_report.touchpoints import stratified_difference

@@ -9,7 +9,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from .intervals import Z_95, wilson_interval
+from .intervals import Z_95, newcombe_difference, wilson_interval
 from .touchpoints import stratified_difference
 
 GROUPS = ("activated", "not_activated")  # compared as first minus second
@@ -21,23 +21,6 @@ def activation_effect(strata: pd.DataFrame, z: float = Z_95) -> pd.DataFrame:
     activated-minus-not-activated difference with its 95% interval (group 'difference'). A thin wrapper over
     `touchpoints.stratified_difference`, the one stratified comparison of the report."""
     return stratified_difference(strata, z, groups=GROUPS)
-
-
-def newcombe_difference(x1, n1, x2, n2, z: float = Z_95):
-    """Difference of two independent proportions x1/n1 - x2/n2 with Newcombe's hybrid score interval (method 10
-    of Newcombe 1998, Statistics in Medicine 17:873-890), built from each proportion's Wilson interval:
-    [d - sqrt((p1 - l1)^2 + (u2 - p2)^2), d + sqrt((u1 - p1)^2 + (p2 - l2)^2)]. Arrays broadcast; a group with
-    no one gives nan."""
-    x1, n1, x2, n2 = (np.asarray(v, dtype=float) for v in (x1, n1, x2, n2))
-    l1, u1 = wilson_interval(x1, n1, z)
-    l2, u2 = wilson_interval(x2, n2, z)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p1 = np.where(n1 > 0, x1 / np.where(n1 > 0, n1, 1), np.nan)
-        p2 = np.where(n2 > 0, x2 / np.where(n2 > 0, n2, 1), np.nan)
-    d = p1 - p2
-    low = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    high = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return d, low, high
 
 
 def bonferroni_z(comparisons: int, level: float = 0.95) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .intervals import Z_95, wilson_interval
+from .intervals import Z_95, newcombe_difference, wilson_interval
 from .touchpoints import stratified_difference
 
 PROMPTNESS_GROUPS = ("late", "on_time")  # the difference is late minus on time: negative when slowness costs
@@ -56,9 +56,8 @@ def theme_rows(themes: pd.DataFrame, min_sample: int, z: float = Z_95) -> pd.Dat
     p0, l0, u0 = _share(out.other_churned, out.other_customers)
     out["churn_rate"], out["ci_low"], out["ci_high"] = p1, l1, u1
     out["other_churn_rate"], out["other_ci_low"], out["other_ci_high"] = p0, l0, u0
-    out["difference"] = p1 - p0
-    out["difference_ci_low"] = p1 - p0 - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
-    out["difference_ci_high"] = p1 - p0 + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
+    out["difference"], out["difference_ci_low"], out["difference_ci_high"] = newcombe_difference(
+        out.churned, out.customers, out.other_churned, out.other_customers, z)
     out["judged"] = (out.customers >= min_sample) & (out.other_customers >= min_sample)
     return out
 
