@@ -67,7 +67,15 @@ def make_server(site: Path, port: int = 0, log_to: TextIO | None = sys.stderr) -
 
 def serve(site: Path, port: int = 8000, on_ready: Callable[[str], None] | None = None,
           log_to: TextIO | None = sys.stderr) -> None:
-    """Serve `site` until interrupted (KeyboardInterrupt propagates); `on_ready(url)` once it listens."""
+    """Serve `site` until interrupted (KeyboardInterrupt propagates); `on_ready(url)` once it listens.
+
+    Ctrl+C (SIGINT) interrupts it even when it was started as a background job, whose shell starts it with SIGINT
+    ignored (Python then raises no KeyboardInterrupt): a scheduler or a test stopping it with SIGINT is obeyed."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     with make_server(site, port, log_to) as server:
         host, bound = server.server_address[:2]
         if on_ready:
