@@ -69,19 +69,11 @@ def promptness_effect(strata: pd.DataFrame) -> pd.DataFrame:
     return stratified_difference(strata[strata["group"] != "all"], groups=PROMPTNESS_GROUPS)
 
 
-def theme_verdict(low: float, high: float) -> str:
-    """What a difference of churn (customers with a theme minus the others) with its interval says, in words."""
+def verdict(low: float, high: float, above: str, below: str) -> str:
+    """What a difference with its 95% interval says: `above` when the interval lies above 0, `below` when below,
+    else that chance alone could produce it (the words of the promptness and theme headlines)."""
     if low > 0:
-        return "they churned more often, beyond the 95% interval"
+        return f"{above}, beyond the 95% interval"
     if high < 0:
-        return "they churned less often, beyond the 95% interval"
+        return f"{below}, beyond the 95% interval"
     return "within what chance alone would produce"
-
-
-def verdict(low: float, high: float) -> str:
-    """What a difference of retention (late minus on time) with its interval says, in words."""
-    if low > 0:
-        return "customers answered late stayed more often, beyond the 95% interval"
-    if high < 0:
-        return "customers answered late stayed less often, beyond the 95% interval"
-    return "the difference is within what chance alone would produce"
