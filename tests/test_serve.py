@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 
 import pytest
@@ -56,10 +57,22 @@ class Server:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode(errors="replace"), error.headers
 
-    def stop(self) -> int:
+    def stop(self, strict: bool = True) -> int:
+        """Ctrl+C it and return its exit code. Not stopped within 30 s: its threads' stacks are taken (serve prints
+        them on SIGUSR1) and it is killed; `strict` fails the test, else (a test about something else) it warns."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)  # what Ctrl+C sends
-        code = self.process.wait(timeout=15)
+        try:
+            code = self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGUSR1)
+            time.sleep(1)
+            self.process.kill()
+            code = self.process.wait()
+            message = f"serve did not stop within 30 s of SIGINT; its output:\n{self.log.read_text()}"
+            if strict:
+                raise AssertionError(message)
+            warnings.warn(message)
         self.handle.close()
         return code
 
@@ -88,7 +101,7 @@ def _write_site(site: Path, version: str) -> None:
 def server(site, tmp_path):
     running = Server(site, tmp_path / "serve.log")
     yield running
-    running.stop()
+    running.stop(strict=False)  # the tests named ctrl_c hold Ctrl+C to its promise
 
 
 def test_it_serves_the_site_its_sub_folders_and_404_for_anything_else(server, site):
@@ -187,6 +200,17 @@ def test_ctrl_c_stops_it_with_exit_0(site, tmp_path):
     assert "Traceback" not in running.log.read_text()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", running.port), timeout=3).close()
+
+
+def test_ctrl_c_stops_it_while_a_client_holds_a_connection_open_without_asking(site, tmp_path):
+    # As a browser's preconnected socket does: the thread serving it waits for a request line that never comes.
+    running = Server(site, tmp_path / "serve.log")
+    with socket.create_connection((running.host, running.port), timeout=5) as silent:
+        assert running.get("")[0] == 200
+        assert running.stop() == 0
+        assert "Traceback" not in running.log.read_text()
+        silent.settimeout(5)
+        assert silent.recv(1) == b""  # the process is gone, its end of the connection closed
 
 
 def test_a_port_in_use_fails_with_exit_2_naming_it(site, tmp_path):

@@ -71,9 +71,12 @@ def serve(site: Path, port: int = 8000, on_ready: Callable[[str], None] | None =
 
     Ctrl+C (SIGINT) interrupts it even when it was started as a background job, whose shell starts it with SIGINT
     ignored (Python then raises no KeyboardInterrupt): a scheduler or a test stopping it with SIGINT is obeyed."""
+    import faulthandler
     import signal
     import threading
 
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 PID` prints every thread's stack: how a hung server is diagnosed
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     with make_server(site, port, log_to) as server:
