@@ -85,6 +85,9 @@ class Export:
     # The key may be left out (an event export rarely numbers its rows): a row without one is keyed by where
     # it lies, `<file>:<row>`, so it is never "missing" and never a duplicate.
     key_from_place: bool = False
+    # The key may be left out and is then made of these columns' values (a subscription's stretch at one price
+    # is "<subscription_id> from <valid_from>"): two rows alike in them are duplicates.
+    key_from: tuple[str, ...] = ()
 
     @property
     def all_columns(self) -> tuple[str, ...]:
@@ -154,6 +157,30 @@ CONTRACT: dict[str, Export] = {
                ("duration_seconds", "number")),
         checks=(Check("event", "missing event", "event IS NULL", value="NULL"),
                 Check("duration_seconds", "negative duration", "duration_seconds < 0"))),
+    # Subscriptions: one row per stretch of a subscription at one price, from `valid_from` until `valid_to`
+    # (empty while it runs); a plan change closes one row and opens the next. The monthly recurring revenue is
+    # `mrr`, else `amount` x `quantity` per `interval_count` `interval`s (day, week, month or year), made
+    # monthly in the marts. Before `trial_end` a subscription is on trial and brings no revenue; `cancelled_at`
+    # is when the customer asked to cancel (a subscription may run to the end of its paid period after it).
+    "subscriptions": Export(
+        "subscriptions", False, ("subscription_id", "customer_id", "valid_from"),
+        ("period_id", "valid_to", "mrr", "amount", "interval", "interval_count", "quantity", "plan", "status",
+         "trial_end", "cancelled_at", "cancel_reason", "currency"),
+        personal_columns=("cancel_reason",), date_column="valid_from", key="period_id", customer_link="required",
+        key_from=("subscription_id", "valid_from"),
+        types=(("subscription_id", "id"), ("customer_id", "id"), ("valid_from", "timestamp"), ("period_id", "id"),
+               ("valid_to", "moment"), ("mrr", "money"), ("amount", "money"), ("interval", "lower"),
+               ("interval_count", "integer"), ("quantity", "integer"), ("plan", "text"), ("status", "lower"),
+               ("trial_end", "moment"), ("cancelled_at", "moment"), ("currency", "upper")),
+        checks=(Check("valid_to", "ends before it starts", "valid_to < valid_from"),
+                Check("mrr", "negative mrr", "mrr < 0"),
+                Check("amount", "neither mrr nor amount", "mrr IS NULL AND amount IS NULL", value="NULL"),
+                Check("amount", "negative amount", "amount < 0"),
+                Check("interval", "not day, week, month or year",
+                      "mrr IS NULL AND (interval IS NULL OR interval NOT IN ('day', 'week', 'month', 'year'))",
+                      value="interval"),
+                Check("interval_count", "interval_count below 1", "interval_count < 1", value="interval_count_raw"),
+                Check("quantity", "negative quantity", "quantity < 0", value="quantity_raw"))),
 }
 # Columns whose values are personal data wherever they appear (examples shown to people redact them).
 PERSONAL_COLUMNS = frozenset({"email", "name", "phone", "comment", "first_name", "last_name", "address"})

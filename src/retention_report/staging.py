@@ -23,13 +23,14 @@ DERIVED_CUSTOMERS = PROJECT_ROOT / "sql" / "staging" / "derived_customers.sql.j2
 RAW_HELPERS = ("_file", "_row", "_line", "_exported_at", "_date_format")
 # What each record is called where it is described (a comment in the SQL, the data quality page).
 RECORDS = {"customers": "customer", "orders": "order", "nps_responses": "survey answer",
-           "touchpoints": "touchpoint", "support_tickets": "ticket", "events": "event"}
+           "touchpoints": "touchpoint", "support_tickets": "ticket", "events": "event",
+           "subscriptions": "subscription period"}
 
 
 def _typed_sql(export: Export, column: str, line: bool, normalise_ids: bool = True) -> str:
     kind = export.type_of(column)
-    if kind == "id" and column == export.key and export.key_from_place:
-        return f"coalesce({'rr_id' if normalise_ids else 'rr_text'}({column}), _file || ':' || _row)"
+    if kind == "id" and column == export.key and (export.key_from_place or export.key_from):
+        return f"coalesce({'rr_id' if normalise_ids else 'rr_text'}({column}), {_made_key(export, normalise_ids)})"
     if kind == "id":
         return f"{'rr_id' if normalise_ids else 'rr_text'}({column})"
     if kind == "timestamp":
@@ -51,6 +52,21 @@ def _typed_sql(export: Export, column: str, line: bool, normalise_ids: bool = Tr
     return text.format(c=column)
 
 
+def _made_key(export: Export, normalise_ids: bool) -> str:
+    """The key of a row that gives none: where it lies, or its `key_from` columns' values as exported."""
+    if export.key_from_place:
+        return "_file || ':' || _row"
+    first, *rest = export.key_from
+    parts = [f"{'rr_id' if normalise_ids else 'rr_text'}({first})"] + [f"rr_text({c})" for c in rest]
+    return " || ' from ' || ".join(parts)
+
+
+def _raw_key(export: Export, normalise_ids: bool) -> str:
+    """A raw row's key as staging makes it, to find repeated keys (a place is never repeated: left NULL)."""
+    given = f"{'rr_id' if normalise_ids else 'rr_text'}({export.key})"
+    return f"coalesce({given}, {_made_key(export, normalise_ids)})" if export.key_from else given
+
+
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -59,7 +75,7 @@ def _type_problems(export: Export, column: str, line: bool) -> list[str]:
     """The problems a column's type finds: a value that is not a number (at line grain only one given)."""
     kind = export.type_of(column)
     # At line grain, or for an optional column, a blank value is no problem: only one given but unreadable.
-    optional = column in export.optional_columns and kind == "integer"
+    optional = column in export.optional_columns and kind in ("integer", "money")
     given = f" AND nullif(trim({column}_raw), '') IS NOT NULL" if line or optional else ""
     if kind == "money":
         return [f"CASE WHEN {column} IS NULL{given} THEN {{'column': '{column}', 'reason': '{column} is not a number', "
@@ -133,7 +149,7 @@ def staging_sql(export: Export, extras: list[str], grain: str = "row", derived_c
         name=export.name, key=export.key, date=export.date_column, record=RECORDS.get(export.name, "row"),
         line=line,
         typed=[{"name": c, "sql": _typed_sql(export, c, line, normalise_ids)} for c in export.all_columns],
-        id_text="rr_id" if normalise_ids else "rr_text",
+        id_text="rr_id" if normalise_ids else "rr_text", raw_key=_raw_key(export, normalise_ids),
         extras=quoted_extras, raw_kept=_raw_kept(export), problems=problems, line_problems=line_problems,
         grouped=grouped,
         link="" if derived_customers else export.customer_link, derived_link=derived_customers,

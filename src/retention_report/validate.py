@@ -278,7 +278,8 @@ def present_exports(warehouse_path: Path) -> set[str]:
 
 # What each optional export is called in a sentence ("No touchpoints export ...").
 EXPORT_WORDS = {"nps_responses": "survey", "touchpoints": "touchpoint", "customers": "customer",
-                "support_tickets": "support ticket", "events": "product event"}
+                "support_tickets": "support ticket", "events": "product event",
+                "subscriptions": "subscription"}
 
 
 def absent_export_line(name: str, consequence: str) -> str:
