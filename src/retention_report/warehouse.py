@@ -82,6 +82,8 @@ def bind_parameters(period: Period, params: dict[str, Any]) -> dict[str, Any]:
     onboarding = params.get("onboarding") or {}
     bound["onboarding_window_days"] = int(onboarding.get("window_days", 7))
     bound["activity"] = params.get("activity") or "orders"
+    subscriptions = params.get("subscriptions") or {}
+    bound["subscriptions_reactivation_window_months"] = int(subscriptions.get("reactivation_window_months", 12))
     # Bound even when empty (NULL): the reporting-currency model names it either way.
     bound["reporting_currency"] = currency.reporting_code(params)
     return bound
