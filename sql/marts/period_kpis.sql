@@ -15,7 +15,7 @@ completed AS (
     -- the completed orders (is_order), active when orders make a customer active (activity orders or both), and
     -- the events that do (activity events or both): one pass over both
     SELECT customer_id, ordered_at, amount::DOUBLE AS amount, true AS is_order,
-           $activity::VARCHAR IN ('orders', 'both') AS is_active
+           'orders' IN (SELECT source FROM activity_sources) AS is_active
     FROM stg_orders
     WHERE list_contains($active_statuses, status)
     UNION ALL

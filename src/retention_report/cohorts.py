@@ -6,8 +6,10 @@ segment_retention.sql, revenue_concentration.sql):
 - Active in a month: at least one order in that calendar month whose status is in `active_statuses`
   (by default only completed orders: a refunded or cancelled order is not activity). Two orders in one
   month count once. With `activity: events` a product event (of `active_events`; empty: any) counts instead,
-  with `activity: both` either (sql/marts/_activity.sql; `activity_definition` words it); the cohort then
-  starts at the first activity, and revenue is still the completed orders'.
+  with `activity: subscriptions` every month a subscription of theirs is paid at some moment, with `activity:
+  both` the orders and every other activity export given, or a list such as `[orders, subscriptions]`
+  (sql/marts/_activity.sql; `activity_definition` words it); the cohort then starts at the first activity, and
+  revenue is still the completed orders'.
 - Cohort: the month of a customer's first completed order (`cohort_by: first_order`), or of their
   sign-up, `customers.created_at` (`cohort_by: signup`, where customers who never ordered count too).
 - Retention in month k: the share of a cohort active in month k after its cohort month
@@ -677,26 +679,46 @@ def data_edge_notes(span, periods: list, churn_after_days: int) -> list[str]:
     return notes
 
 
-def activity_definition(params: dict) -> dict[str, str]:
+def activity_definition(params: dict, present: set[str] | None = None) -> dict[str, str]:
     """What makes a customer active (params `activity`, `active_events`, `active_statuses`), in the page's words
     (markdown): `active` (what counts, e.g. "a completed order"), `month` (the "Active in a month" definition) and
-    `start` (what a first-order cohort starts with: "first completed order", or "first activity")."""
+    `start` (what a first-order cohort starts with: "first completed order", or "first activity"). `present`
+    (validate.present_exports) says which exports `activity: both` reads; without it, both events and
+    subscriptions (validate.activity_sources)."""
+    from .validate import activity_sources
+
     activity = params.get("activity") or "orders"
+    sources = activity_sources(params, present)
+    label = activity if isinstance(activity, str) else "[" + ", ".join(activity) + "]"
     statuses = ", ".join(params.get("active_statuses") or ["completed"])
     named = ", ".join(f"`{e}`" for e in params.get("active_events") or [])
     event = f"product event ({named})" if named else "product event of any kind"
-    if activity == "orders":
+    if sources == ("orders",):
         return {"active": "a completed order", "start": "first completed order",
                 "month": f"at least one order that month whose status is {statuses}. Refunded and cancelled orders "
                          f"are not activity; two orders in one month count once."}
-    if activity == "events":
-        active, rest = f"a {event}", ("Orders are not activity here (revenue is still that of the completed orders); "
-                                      "two events in one month count once.")
+    words = {"orders": f"an order whose status is {statuses}", "events": f"a {event}",
+             "subscriptions": "a paid subscription"}
+    active = " or ".join(words[s] for s in sources)
+    counted = [words[s].split(" ", 1)[1] for s in sources if s != "subscriptions"]
+    month = [f"at least one {' or '.join(counted)} that month"] if counted else []
+    if "subscriptions" in sources:
+        month.append("a subscription of theirs paid at some moment of that month (from its first paid day, after "
+                     "any trial, up to its end)")
+    exports = [f"the {s} export" if s != "orders" else "the orders" for s in sources]
+    source = exports[0] if len(exports) == 1 else ", ".join(exports[:-1]) + " and " + exports[-1]
+    if activity == "both" and present is None:  # not told which were given
+        source = "the orders and the events or subscriptions export, whichever were given"
+    who = []
+    if "events" in sources:
+        who.append("customers who use the product count as active, not only those who buy")
+    if "subscriptions" in sources:
+        who.append("a subscriber counts as active in every month they pay, whether or not they order")
+    if "orders" in sources:
+        rest = ("Refunded and cancelled orders are not activity; two in one month count once. Revenue is still that "
+                "of the completed orders.")
     else:
-        active, rest = (f"an order whose status is {statuses} or a {event}",
-                        "Refunded and cancelled orders are not activity; two in one month count once. Revenue is "
-                        "still that of the completed orders.")
-    source = "the orders and the events export" if activity == "both" else "the events export"
+        rest = "Orders are not activity here (revenue is still that of the completed orders)" + (
+            "; two events in one month count once." if "events" in sources else ".")
     return {"active": active, "start": "first activity",
-            "month": f"at least one {active.split(' ', 1)[1]} that month, from {source} (`activity: {activity}`: "
-                     f"customers who use the product count as active, not only those who buy). {rest}"}
+            "month": f"{' or '.join(month)}, from {source} (`activity: {label}`: {'; '.join(who)}). {rest}"}

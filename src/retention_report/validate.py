@@ -51,6 +51,26 @@ class ExportSummary:
         return sum(p.rows for p in self.problems)
 
 
+ACTIVITY_EXPORTS = ("orders", "events", "subscriptions")
+
+
+def activity_sources(params: dict[str, Any], present: set[str] | None = None) -> tuple[str, ...]:
+    """The exports that make a customer active (param `activity`: orders, events, subscriptions, both, or a list
+    of orders, events and subscriptions such as [orders, subscriptions]), in that order. `both` is the orders and
+    every other activity export given: with `present` (present_exports) those of events and subscriptions it holds,
+    without it both. Raises ExportError for a value it does not know (sql/marts/_activity.sql refuses the same and
+    an export named that was not given)."""
+    activity = params.get("activity", "orders") or "orders"
+    words = [activity] if isinstance(activity, str) else activity
+    if (not isinstance(words, list) or not all(isinstance(w, str) for w in words)
+            or not set(words) <= set(ACTIVITY_EXPORTS) | {"both"} or ("both" in words and len(words) > 1)):
+        raise ExportError(f"params: activity must be orders, events, subscriptions or both, or a list of orders, "
+                          f"events and subscriptions such as [orders, subscriptions], not {activity!r}.")
+    if words == ["both"]:
+        return tuple(e for e in ACTIVITY_EXPORTS if e == "orders" or present is None or e in present)
+    return tuple(e for e in ACTIVITY_EXPORTS if e in words)
+
+
 def check_params(params: dict[str, Any]) -> None:
     """Refuse export settings or a time zone the build could not use (raises ExportError)."""
     for name in CONTRACT:
@@ -64,9 +84,7 @@ def check_params(params: dict[str, Any]) -> None:
     if memory is not None and not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", str(memory).strip(),
                                                  re.IGNORECASE):
         raise ExportError(f"params: duckdb.memory_limit must be a size such as 2GB or 512MB (or empty), not {memory!r}.")
-    activity = params.get("activity", "orders") or "orders"
-    if activity not in ("orders", "events", "both"):
-        raise ExportError(f"params: activity must be orders, events or both, not {activity!r}.")
+    activity_sources(params)  # refuses an activity it does not know
     for key, value in (("active_events", params.get("active_events")),
                        ("onboarding.key_events", (params.get("onboarding") or {}).get("key_events"))):
         if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) and v for v in value)):
