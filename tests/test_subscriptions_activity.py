@@ -1,0 +1,190 @@
+"""Subscriptions tied to the rest of the report (issue 18 item 4): with `activity: subscriptions`, `both` or a
+list such as [orders, subscriptions], a customer is active in every month a subscription of theirs is paid at
+some moment (sql/marts/_activity.sql), so the cohort triangle, lifetimes and period figures work for subscribers.
+Hand fixtures; the refusals of an activity not known or of an export named that was not given."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+
+import duckdb
+import pytest
+
+from conftest import customer, order, write_exports
+from retention_report import warehouse
+from retention_report.exports import ExportError
+from retention_report.params import PROJECT_ROOT, load_params
+from retention_report.periods import parse_period
+from retention_report.validate import activity_sources, check_params
+
+
+def sub(subscription_id: str, customer_id: str, valid_from: str, valid_to: str = "", mrr: str = "20.00",
+        **values) -> dict:
+    row = {"subscription_id": subscription_id, "customer_id": customer_id, "valid_from": valid_from,
+           "valid_to": valid_to, "mrr": mrr, "amount": "", "interval": "", "plan": "basic", "status": "active",
+           "trial_end": "", "cancelled_at": "", "cancel_reason": ""}
+    row.update(values)
+    return row
+
+
+# --- Hand fixture (built for 2024-Q2; the data ends with a's order on 2024-06-30) -------------------------------
+# s: subscription only, paid 2024-01-10 .. 2024-04-10: active January to April (four months), then never.
+# v: subscription only, 2023-12-01 .. 2024-03-01 at midnight (exclusive): December to February, not March.
+# t: on trial 2024-02-01 .. 02-15, then paid and still running: February to June.
+# u: a trial only (ends when the stretch ends): never paid, never active.
+# w: an order on 2024-01-20, a subscription 2024-03-05 .. 2024-05-05 (March to May).
+# a: orders only, 2024-01-05 and 2024-06-30.
+CUSTOMERS = [customer(c, "2023-11-01") for c in "svtuwa"]
+ORDERS = [order("o1", "a", "2024-01-05 10:00:00"), order("o2", "a", "2024-06-30 10:00:00"),
+          order("o3", "w", "2024-01-20 10:00:00")]
+SUBSCRIPTIONS = [sub("s1", "s", "2024-01-10", "2024-04-10"), sub("s2", "v", "2023-12-01", "2024-03-01"),
+                 sub("s3", "t", "2024-02-01", "", trial_end="2024-02-15", cancelled_at="2024-06-20"),
+                 sub("s4", "u", "2024-03-01", "2024-03-15", trial_end="2024-03-15", status="trialing"),
+                 sub("s5", "w", "2024-03-05", "2024-05-05", plan="pro", mrr="35.00")]
+
+
+@pytest.fixture
+def subscription_build(tmp_path):
+    """Build the fixture for 2024-Q2 with `activity` (subscriptions=None: without that export); the temporary
+    tables activity_sources, cohort_activity and first_orders are kept (as kept_sources, kept_activity, kept_first) by one model added
+    after every other, in a copy of sql/."""
+    sql = tmp_path / "sql"
+    shutil.copytree(PROJECT_ROOT / "sql", sql)
+    (sql / "marts" / "zzzz_keep.sql").write_text(
+        "CREATE TABLE kept_sources AS SELECT * FROM activity_sources;\n"
+        "CREATE TABLE kept_activity AS SELECT * FROM cohort_activity;\n"
+        "CREATE TABLE kept_first AS SELECT * FROM first_orders;\n", encoding="utf-8")
+    opened = []
+
+    def _build(activity, subscriptions=SUBSCRIPTIONS, **params):
+        exports = {"customers": CUSTOMERS, "orders": ORDERS}
+        if subscriptions is not None:
+            exports["subscriptions"] = subscriptions
+        data = write_exports(tmp_path / f"data{len(opened)}", **exports)
+        path = warehouse.build_warehouse(tmp_path / f"wh{len(opened)}.duckdb", data, parse_period("2024-Q2"),
+                                         dict(load_params(), activity=activity, **params), sql_dir=sql)
+        con = duckdb.connect(str(path), read_only=True)
+        opened.append(con)
+        return con
+
+    yield _build
+    for con in opened:
+        con.close()
+
+
+def triangle(con) -> dict:
+    return {(c, k): (n, a) for c, k, n, a in con.execute(
+        "SELECT cohort, months_since_first, cohort_customers, active_customers FROM cohort_retention").fetchall()}
+
+
+def active_months(con) -> dict[str, list[str]]:
+    got: dict[str, list[str]] = {}
+    for customer_id, month in con.execute(
+            "SELECT customer_id, strftime(activity_month, '%Y-%m') FROM kept_activity ORDER BY 1, 2").fetchall():
+        got.setdefault(customer_id, []).append(month)
+    return got
+
+
+def test_a_subscriber_is_retained_in_the_triangle_exactly_as_long_as_the_subscription_is_paid(subscription_build):
+    con = subscription_build("subscriptions")
+    # each customer's months: a paid moment in the month; valid_to is exclusive (v's March 1 at midnight is not
+    # March); t's trial month February counts from the trial's end; u (a trial only) and a (orders) never
+    assert active_months(con) == {"s": ["2024-01", "2024-02", "2024-03", "2024-04"],
+                                  "v": ["2023-12", "2024-01", "2024-02"],
+                                  "t": ["2024-02", "2024-03", "2024-04", "2024-05", "2024-06"],
+                                  "w": ["2024-03", "2024-04", "2024-05"]}
+    got = triangle(con)
+    # s alone is the 2024-01 cohort: retained in months 1, 2 and 3 (February to April), not after
+    assert [got[("2024-01", k)] for k in range(6)] == [(1, 1), (1, 1), (1, 1), (1, 1), (1, 0), (1, 0)]
+    assert [got[("2023-12", k)][1] for k in range(7)] == [1, 1, 1, 0, 0, 0, 0]
+    assert [got[("2024-02", k)][1] for k in range(5)] == [1] * 5  # t runs to the data's end
+    assert [got[("2024-03", k)][1] for k in range(4)] == [1, 1, 1, 0]  # w's order in January does not count
+    # the data activity is read from: the first paid moment to the subscription data's last moment (the last
+    # order on 06-30 here, subscription_span.last_at)
+    assert con.execute("SELECT data_first_day, data_last_day FROM cohort_bounds").fetchone() == (
+        date(2023, 12, 1), date(2024, 6, 30))
+    # lifetimes run from the first to the last paid month; a subscription still paid has not churned
+    lifetimes = dict(con.execute("SELECT customer_id, churned FROM lifetime_by_customer").fetchall())
+    assert lifetimes == {"s": True, "v": True, "t": False, "w": False}
+    # period figures: at 2024-04-01, s, t, v (paid in February, inside the 90 days) and w were active; at the end,
+    # t and w (May, inside 90 days of July 1) are
+    kpis = dict(con.execute("SELECT metric, value FROM period_kpis").fetchall())
+    assert (kpis["customers_at_start"], kpis["customers_at_end"], kpis["retained_customers"]) == (4, 2, 2)
+    assert kpis["revenue"] == 10.0  # revenue stays the orders' (a's 06-30 order; w's is before the period)
+
+
+def test_both_counts_orders_and_subscriptions_and_the_list_form_says_the_same(subscription_build):
+    both, listed = subscription_build("both"), subscription_build(["orders", "subscriptions"])
+    assert active_months(both) == active_months(listed)
+    months = active_months(both)
+    assert months["w"] == ["2024-01", "2024-03", "2024-04", "2024-05"]  # the order, then the subscription
+    assert months["a"] == ["2024-01", "2024-06"]
+    got = triangle(both)
+    # 2024-01: a (orders), s (subscription), w (its order in January): month 1 only s; months 2-3 s and w;
+    # month 4 w (May); month 5 a (June)
+    assert [got[("2024-01", k)] for k in range(6)] == [(3, 3), (3, 1), (3, 2), (3, 2), (3, 1), (3, 1)]
+    assert triangle(listed) == got
+    # w's cohort is its first activity, the order
+    first = dict(both.execute("SELECT customer_id, first_order_at::DATE FROM kept_first").fetchall())
+    assert first["w"] == date(2024, 1, 20) and first["t"] == date(2024, 2, 15)
+    # with orders alone the subscriptions change nothing: only a and w, by their orders
+    orders = subscription_build("orders")
+    assert active_months(orders) == {"a": ["2024-01", "2024-06"], "w": ["2024-01"]}
+
+
+def test_both_reads_the_orders_and_whichever_activity_export_was_given(subscription_build):
+    # without the subscriptions export and without events, both names nothing beyond the orders: refused
+    with pytest.raises(warehouse.SqlModelError, match="activity both reads the events export or the "
+                                                      "subscriptions export .* and neither was given"):
+        subscription_build("both", subscriptions=None)
+    # with the subscriptions export and no events, both is the orders and the subscriptions
+    assert set(subscription_build("both").execute("SELECT source FROM kept_sources").fetchall()) == {
+        ("orders",), ("subscriptions",)}
+
+
+def test_an_activity_naming_an_absent_export_or_not_known_is_refused(subscription_build):
+    for activity, message in [
+            ("subscriptions", r"activity subscriptions reads the subscriptions export, which was not given: add it "
+                              r"to the data folder or set activity: orders"),
+            (["orders", "subscriptions"], r"activity \[orders, subscriptions\] reads the subscriptions export"),
+            (["subscriptions", "events"], r"reads the events and subscriptions export, which was not given"),
+            ("sessions", r"activity must be orders, events, subscriptions or both, or a list .* not sessions"),
+            (["orders", "both"], r"activity must be orders, events, subscriptions or both")]:
+        with pytest.raises(warehouse.SqlModelError, match=message):
+            subscription_build(activity, subscriptions=None)
+    # the params check refuses the same values before any build (it cannot know which exports are given)
+    for good in ("subscriptions", "both", ["orders", "subscriptions"], ["events"]):
+        check_params({**load_params(), "activity": good})
+    for bad in ("sessions", ["orders", "both"], ["orders", 3], {"orders": True}):
+        with pytest.raises(ExportError, match="activity must be orders, events, subscriptions or both"):
+            check_params({**load_params(), "activity": bad})
+
+
+def test_the_sources_and_the_words_follow_the_params_and_the_exports_given():
+    from retention_report.cohorts import activity_definition
+
+    assert activity_sources({"activity": "both"}, {"orders", "subscriptions"}) == ("orders", "subscriptions")
+    assert activity_sources({"activity": "both"}, {"orders", "events"}) == ("orders", "events")
+    assert activity_sources({"activity": ["subscriptions", "orders", "orders"]}) == ("orders", "subscriptions")
+    assert activity_sources({"activity": None}) == ("orders",)
+    base = {"active_statuses": ["completed"]}
+    subs = activity_definition({**base, "activity": "subscriptions"})
+    assert (subs["active"], subs["start"]) == ("a paid subscription", "first activity")
+    assert subs["month"].startswith("a subscription of theirs paid at some moment of that month (from its first "
+                                    "paid day, after any trial, up to its end), from the subscriptions export "
+                                    "(`activity: subscriptions`: a subscriber counts as active in every month")
+    assert "Orders are not activity here" in subs["month"]
+    both = activity_definition({**base, "activity": "both"}, {"orders", "subscriptions"})
+    assert both["active"] == "an order whose status is completed or a paid subscription"
+    assert both["month"].startswith("at least one order whose status is completed that month or a subscription "
+                                    "of theirs paid at some moment of that month")
+    assert "from the orders and the subscriptions export (`activity: both`" in both["month"]
+    listed = activity_definition({**base, "activity": ["orders", "subscriptions"]})
+    assert "(`activity: [orders, subscriptions]`" in listed["month"]
+    # not told which exports were given, both says so rather than guess
+    assert "whichever were given" in activity_definition({**base, "activity": "both"})["month"]
+    # the events-only words are those of before
+    events = activity_definition({**base, "activity": "both"}, {"orders", "events"})
+    assert events["active"] == "an order whose status is completed or a product event of any kind"
+    assert "from the orders and the events export (`activity: both`" in events["month"]
