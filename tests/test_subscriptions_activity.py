@@ -188,3 +188,76 @@ def test_the_sources_and_the_words_follow_the_params_and_the_exports_given():
     events = activity_definition({**base, "activity": "both"}, {"orders", "events"})
     assert events["active"] == "an order whose status is completed or a product event of any kind"
     assert "from the orders and the events export (`activity: both`" in events["month"]
+
+
+# --- NPS by subscription status (item 4: NPS by subscription status) -------------------------------------------
+def answer(rid, cid, when, score):
+    return {"response_id": rid, "customer_id": cid, "responded_at": when, "score": str(score), "would_buy_again": "",
+            "comment": ""}
+
+
+NPS_CUSTOMERS = [customer(c, "2023-11-01") for c in ("p", "q", "r", "n", "m", "x")]
+NPS_SUBSCRIPTIONS = [
+    sub("sp", "p", "2024-01-01"),                                   # paying throughout
+    sub("sq", "q", "2024-04-01", trial_end="2024-04-20"),            # on trial to 04-20, then paying
+    sub("sr", "r", "2024-01-01", "2024-03-01", status="canceled"),   # ended before the period
+    sub("sm", "m", "2024-06-01"),                                    # begins after m's answer
+    sub("sx1", "x", "2024-01-01", "2024-02-01", status="canceled"),  # x: cancelled, then back on 05-01
+    sub("sx2", "x", "2024-05-01"),
+]
+NPS_ANSWERS = [answer("a1", "p", "2024-04-10", 10), answer("a2", "q", "2024-04-05", 8),
+               answer("a3", "q", "2024-05-01", 9), answer("a4", "r", "2024-04-10", 3),
+               answer("a5", "r", "2024-02-10", 9),  # before the period
+               answer("a6", "n", "2024-04-10", 6), answer("a7", "m", "2024-04-10", 0),
+               answer("a8", "x", "2024-04-15", 4), answer("a9", "x", "2024-05-15", 7),
+               answer("a10", "", "2024-04-10", 10)]  # anonymous: no status
+NPS_ORDERS = [order("o1", "n", "2024-01-05"), order("o2", "n", "2024-06-30")]
+
+
+def test_nps_answers_are_grouped_by_the_subscription_status_at_the_moment_of_answering(build_warehouse):
+    from retention_report.nps import subscription_status_table
+
+    con = build_warehouse(period="2024-Q2", customers=NPS_CUSTOMERS, orders=NPS_ORDERS,
+                          subscriptions=NPS_SUBSCRIPTIONS, nps_responses=NPS_ANSWERS)
+    counts = con.execute("SELECT * FROM nps_subscription_status").df()
+    assert [tuple(r) for r in counts.itertuples(index=False)] == [
+        ("paying", 2, 1, 0, 3),            # p's 10, q's 9 after the trial, x's 7 after coming back
+        ("on_trial", 0, 1, 0, 1),          # q's 8 during the trial
+        ("cancelled", 0, 0, 2, 2),         # r's 3, x's 4 between its two subscriptions
+        ("never_subscribed", 0, 0, 2, 2)]  # n's 6; m's 0 before its subscription began
+    table = subscription_status_table(counts, method="adjusted_wald", min_sample=2).set_index("subscription_status")
+    # independently: NPS = 100 (P - D) / n; adjusted Wald (Rocks 2016): 0.75 promoters, 1.5 passives and 0.75
+    # detractors added, Wald interval around the adjusted score
+    n, p, d = 3 + 3, (2 + 0.75) / 6, 0.75 / 6
+    se = ((p + d) - (p - d) ** 2) ** 0.5 / n ** 0.5
+    assert table.nps["paying"] == pytest.approx(100 * 2 / 3)
+    assert (table.ci_low["paying"], table.ci_high["paying"]) == pytest.approx(
+        (100 * (p - d - 1.96 * se), 100 * (p - d + 1.96 * se)))
+    assert table.nps["cancelled"] == -100 and table.judgement["on_trial"] == "too few to judge"
+    assert table.judgement["paying"] == ""
+    # without the export every answer is of a customer who never subscribed
+    none = build_warehouse(period="2024-Q2", customers=NPS_CUSTOMERS, orders=NPS_ORDERS, nps_responses=NPS_ANSWERS)
+    assert none.execute("SELECT subscription_status, answers FROM nps_subscription_status").fetchall() == [
+        ("paying", 0), ("on_trial", 0), ("cancelled", 0), ("never_subscribed", 8)]
+
+
+def test_the_nps_page_says_nps_by_subscription_status_or_that_the_export_is_absent(run_page, tmp_path):
+    text = run_page("20_nps.ipynb", period="2024-Q2", params_override={"min_sample": 2}, customers=NPS_CUSTOMERS,
+                    orders=NPS_ORDERS, subscriptions=NPS_SUBSCRIPTIONS, nps_responses=NPS_ANSWERS)
+    section = text[text.index("NPS in 2024-Q2 by subscription status"):]
+    assert section.startswith("NPS in 2024-Q2 by subscription status at the moment of answering: paying a "
+                              "subscription: **+67** (95% interval")
+    assert "had cancelled before (none running): **-100**" in section
+    assert "Paying subscribers against those who had cancelled: +167 points" in section
+    assert "An association" in section
+    for word in ("nan", "None", "NaN", "(blank)"):
+        assert word not in text
+
+
+def test_without_the_subscriptions_export_the_nps_section_says_so(run_page):
+    from retention_report.validate import absent_export_line
+
+    text = run_page("20_nps.ipynb", period="2024-Q2", params_override={"min_sample": 2}, customers=NPS_CUSTOMERS,
+                    orders=NPS_ORDERS, nps_responses=NPS_ANSWERS)
+    assert absent_export_line("subscriptions", "there is no NPS by subscription status") in text
+    assert "by subscription status at the moment of answering:" not in text

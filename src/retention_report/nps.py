@@ -216,3 +216,60 @@ def nps_table(df, group_cols, method: str = "adjusted_wald", z: float = 1.96):
     table["ci_low"] = ci_low
     table["ci_high"] = ci_high
     return table.reset_index(drop=True)
+
+
+# The statuses of sql/marts/nps_subscription_status.sql, in the page's words.
+SUBSCRIPTION_STATUSES = {
+    "paying": "paying a subscription",
+    "on_trial": "on trial (a subscription running, not paying yet)",
+    "cancelled": "had cancelled before (none running)",
+    "never_subscribed": "never subscribed (by the answer)",
+}
+
+
+def subscription_status_table(counts, method: str = "adjusted_wald", min_sample: int = 30, z: float = 1.96):
+    """NPS by subscription status at the moment of answering (the mart nps_subscription_status: one row per
+    status with promoters, passives, detractors, answers): one row per status in the mart's order with its words
+    (`status`), answers, nps and its interval (nan where there are no answers) and `judgement` ("too few to
+    judge" below min_sample answers, "no answers" at none)."""
+    table = nps_table(counts, ["subscription_status"], method=method, z=z)
+    table = counts[["subscription_status", "promoters", "passives", "detractors"]].merge(
+        table, on="subscription_status", how="left")
+    table.insert(1, "status", table.subscription_status.map(SUBSCRIPTION_STATUSES).fillna(table.subscription_status))
+    table = table.rename(columns={"responses": "answers"})
+    table["judgement"] = [("no answers" if n == 0 else "too few to judge" if n < min_sample else "")
+                          for n in table.answers]
+    return table
+
+
+def subscription_status_sentence(table, period, method: str = "adjusted_wald", min_sample: int = 30,
+                                 z: float = 1.96) -> str:
+    """The headline of NPS by subscription status: paying subscribers' NPS against that of customers who had
+    cancelled before (the difference with its interval, nps_difference), each with its interval; a group with
+    fewer than min_sample answers is said to be too few to judge."""
+    rows = table.set_index("subscription_status")
+    parts = []
+    for status in SUBSCRIPTION_STATUSES:
+        if status not in rows.index or not rows.answers[status]:
+            continue
+        r = rows.loc[status]
+        n = int(r.answers)
+        parts.append(f"{r.status}: **{r.nps:+.0f}** (95% interval {r.ci_low:+.0f} to {r.ci_high:+.0f}, "
+                     f"{n:,} answer{'' if n == 1 else 's'}{', too few to judge' if n < min_sample else ''})")
+    if not parts:
+        return f"No identified customer answered the survey in {period}, so there is no NPS by subscription status."
+    text = f"NPS in {period} by subscription status at the moment of answering: " + "; ".join(parts) + "."
+    if {"paying", "cancelled"} <= set(rows.index) and min(rows.answers["paying"], rows.answers["cancelled"]) > 0:
+        estimate = {s: net_promoter_score(int(rows.promoters[s]), int(rows.passives[s]), int(rows.detractors[s]),
+                                          method=method, z=z) for s in ("paying", "cancelled")}
+        diff = nps_difference(estimate["paying"], estimate["cancelled"], z=z)
+        if min(rows.answers["paying"], rows.answers["cancelled"]) < min_sample:
+            verdict = f"too few answers to judge (fewer than {min_sample} in a group)"
+        elif diff.beyond_interval:
+            verdict = "beyond what chance alone would produce"
+        else:
+            verdict = "within what chance alone would produce"
+        text += (f" Paying subscribers against those who had cancelled: {diff.difference:+.0f} points (95% interval "
+                 f"{diff.ci_low:+.0f} to {diff.ci_high:+.0f}), {verdict}. An association: who stays paying and who "
+                 f"scores high may share a cause.")
+    return text
