@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .intervals import Z_95, wilson_interval
+from .page import format_money
 
 
 def stratified_difference(strata: pd.DataFrame, z: float = Z_95,
@@ -58,3 +59,49 @@ def coverage_rows(frame: pd.DataFrame, metric: str, covered: str, z: float = Z_9
     return pd.DataFrame({"metric": metric, "segment": segment, "customers": customers, "covered": hits,
                          "rate": np.where(customers > 0, hits / np.maximum(customers, 1), np.nan),
                          "ci_low": low, "ci_high": high})
+
+
+def mrr_kept(strata: pd.DataFrame) -> pd.DataFrame:
+    """Per horizon and group (thanked / not_thanked) of `touchpoint_subscription_effect`: subscribers, their MRR at
+    the start and what they paid at the horizon, and MRR kept = the ratio of those sums (descriptive: not
+    stratified, no interval; nan when no MRR at the start)."""
+    rows = strata[strata["group"].isin(["thanked", "not_thanked"])]
+    kept = rows.groupby(["horizon_days", "group"], as_index=False).agg(
+        customers=("customers", "sum"), mrr_start=("mrr_start", lambda s: float(s.astype(float).sum())),
+        mrr_kept=("mrr_kept", lambda s: float(s.astype(float).sum())))
+    kept["mrr_kept_share"] = kept.mrr_kept / kept.mrr_start.where(kept.mrr_start > 0)
+    return kept
+
+
+def subscription_effect_sentence(effect: pd.DataFrame, kept: pd.DataFrame, left_out: int, min_sample: int,
+                                 horizon: int = 180, currency: str | None = None) -> str:
+    """The headline of the subscribers' comparison: the stratified difference in the share still paying at
+    `horizon` (stratified_difference's 'difference' row) with its interval and verdict, the association caveat,
+    and the MRR kept per group."""
+    diffs = effect[effect.group == "difference"].set_index("horizon_days")
+    if horizon not in diffs.index or pd.isna(diffs.retention_rate.get(horizon)):
+        return ("There were not enough comparable subscribers (thanked and not thanked in the same plan, MRR "
+                f"quartile and start quarter, with {horizon} days of follow-up) to compare them"
+                + (f"; {left_out:,} left out because their follow-up was not over." if left_out else "."))
+    d = diffs.loc[horizon]
+    if d.customers < min_sample:
+        verdict = f"too few to judge (fewer than {min_sample} subscribers in comparable strata)"
+    elif d.ci_low > 0:
+        verdict = "thanked subscribers kept paying more often, beyond the 95% interval"
+    elif d.ci_high < 0:
+        verdict = "thanked subscribers kept paying less often, beyond the 95% interval"
+    else:
+        verdict = "the difference is within what chance alone would produce"
+    text = (f"{horizon} days after their first paid month, the share of subscribers still paying differed by "
+            f"**{100 * d.retention_rate:+.1f} points** (95% interval {100 * d.ci_low:+.1f} to {100 * d.ci_high:+.1f}) "
+            f"between those thanked in their first 30 days and comparable subscribers who were not: {verdict}. "
+            f"{int(d.customers):,} subscribers in comparable strata; left out because their follow-up was not over: "
+            f"{left_out:,}. An association, not an experiment: who is thanked may differ in ways the strata do not "
+            f"capture.")
+    groups = kept[kept.horizon_days == horizon].set_index("group")
+    words = {"thanked": "thanked", "not_thanked": "not thanked"}
+    parts = [f"{words[g]} {groups.mrr_kept_share[g]:.0%} of {format_money(groups.mrr_start[g], currency)} a month"
+             for g in ("thanked", "not_thanked") if g in groups.index and pd.notna(groups.mrr_kept_share[g])]
+    if parts:
+        text += f" MRR kept at {horizon} days (all subscribers, not stratified): " + "; ".join(parts) + "."
+    return text
