@@ -261,3 +261,76 @@ def test_without_the_subscriptions_export_the_nps_section_says_so(run_page):
                     orders=NPS_ORDERS, nps_responses=NPS_ANSWERS)
     assert absent_export_line("subscriptions", "there is no NPS by subscription status") in text
     assert "by subscription status at the moment of answering:" not in text
+
+
+# --- Thanked against not-thanked subscribers (item 4: MRR retention of appreciated customers) ------------------
+def subscriber_fixture(still_paying: dict[tuple[str, bool], int], per_group: int = 10):
+    """Subscribers all starting on 2023-01-10 on plan basic (10.00) or pro (50.00), per_group of each plan and
+    group (thanked: a thank_you on 2023-01-20, inside the 30 days; not thanked: a promotion then, or a thank_you
+    on day 40, after the window); still_paying[(plan, thanked)] of them pay on (no end), the rest end on
+    2023-03-01. One thanked pro subscriber who stays upgrades to 80.00 on 2023-05-01. The data ends 2024-06-30."""
+    customers, subscriptions, touchpoints = [], [], []
+    for plan, mrr in (("basic", "10.00"), ("pro", "50.00")):
+        for thanked in (True, False):
+            for i in range(per_group):
+                cid = f"{plan}-{'t' if thanked else 'n'}-{i}"
+                customers.append(customer(cid, "2023-01-01"))
+                stays = i < still_paying[(plan, thanked)]
+                if plan == "pro" and thanked and i == 0 and stays:
+                    subscriptions += [sub(f"s-{cid}", cid, "2023-01-10", "2023-05-01", plan=plan, mrr=mrr),
+                                      sub(f"s-{cid}", cid, "2023-05-01", "", plan=plan, mrr="80.00")]
+                else:
+                    subscriptions.append(sub(f"s-{cid}", cid, "2023-01-10", "" if stays else "2023-03-01",
+                                             plan=plan, mrr=mrr))
+                kind, day = (("thank_you", "2023-01-20") if thanked else
+                             (("promotion", "2023-01-20") if i % 2 else ("thank_you", "2023-02-19")))
+                touchpoints.append({"touchpoint_id": f"t-{cid}", "customer_id": cid, "occurred_at": day, "kind": kind})
+    return dict(customers=customers, orders=[order("o1", "basic-t-0", "2024-06-30")], subscriptions=subscriptions,
+                touchpoints=touchpoints)
+
+
+def test_thanked_subscribers_planted_to_keep_paying_more_are_found_so(build_warehouse):
+    from retention_report.intervals import Z_95
+    from retention_report.touchpoints import mrr_kept, stratified_difference
+
+    planted = {("basic", True): 8, ("basic", False): 5, ("pro", True): 9, ("pro", False): 6}
+    con = build_warehouse(period="2024-Q2", **subscriber_fixture(planted))
+    strata = con.execute("SELECT * FROM touchpoint_subscription_effect").df()
+    # 40 subscribers ranked by their first MRR into quartiles: equal MRRs share one (basic 1, pro 3), all from 2023-Q1
+    assert set(strata[strata.group != "all"].stratum) == {f"{p} / MRR quartile {q} / 2023-Q1" for p, q in
+                                   (("basic", 1), ("pro", 3))}
+    effect = stratified_difference(strata[strata.group != "all"])
+    diff = effect[(effect.group == "difference") & (effect.horizon_days == 180)].iloc[0]
+    # independently, from the strata's own counts: weights n_s / N, variance sum w^2 (p1 q1 / n1 + p0 q0 / n0)
+    rows = strata[(strata.horizon_days == 180) & (strata.group != "all")]
+    wide = rows.pivot(index="stratum", columns="group", values=["customers", "retained"])
+    n1, n0 = wide[("customers", "thanked")], wide[("customers", "not_thanked")]
+    p1, p0 = wide[("retained", "thanked")] / n1, wide[("retained", "not_thanked")] / n0
+    w = (n1 + n0) / (n1 + n0).sum()
+    estimate = float((w * (p1 - p0)).sum())
+    se = float((w ** 2 * (p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)).sum()) ** 0.5
+    assert diff.retention_rate == pytest.approx(estimate) and diff.ci_low == pytest.approx(estimate - Z_95 * se)
+    # the plant: 17 of 20 thanked against 11 of 20 not thanked still pay, +30 points in each plan
+    assert rows.groupby("group").retained.sum().to_dict() == {"thanked": 17, "not_thanked": 11}
+    assert estimate == pytest.approx(0.30) and diff.ci_low > 0
+    # MRR kept (ratio of sums): thanked 8 x 10 + 8 x 50 + 80 (the upgrade) of 10 x 10 + 10 x 50
+    kept = mrr_kept(strata).set_index(["horizon_days", "group"])
+    assert kept.mrr_kept_share[(180, "thanked")] == pytest.approx((80 + 400 + 80) / 600)
+    assert kept.mrr_kept_share[(180, "not_thanked")] == pytest.approx((50 + 300) / 600)
+    assert strata[strata.group == "all"].customers.tolist() == [0, 0]  # every follow-up is over
+
+
+def test_with_no_difference_planted_the_interval_holds_zero(build_warehouse):
+    from retention_report.touchpoints import stratified_difference, subscription_effect_sentence, mrr_kept
+
+    # opposite differences in the two plans, equal in size: none on the whole
+    none = {("basic", True): 6, ("basic", False): 4, ("pro", True): 4, ("pro", False): 6}
+    con = build_warehouse(period="2024-Q2", **subscriber_fixture(none))
+    strata = con.execute("SELECT * FROM touchpoint_subscription_effect").df()
+    effect = stratified_difference(strata[strata.group != "all"])
+    diff = effect[(effect.group == "difference") & (effect.horizon_days == 180)].iloc[0]
+    assert diff.retention_rate == pytest.approx(0) and diff.ci_low < 0 < diff.ci_high
+    text = subscription_effect_sentence(effect, mrr_kept(strata), 0, min_sample=30, currency="EUR")
+    assert "the difference is within what chance alone would produce" in text
+    assert "An association, not an experiment" in text and "of €600.00 a month" in text
+    assert subscription_effect_sentence(effect, mrr_kept(strata), 0, min_sample=50).count("too few to judge") == 1

@@ -1,5 +1,5 @@
--- touchpoint_subscription_effect: one row per horizon (90, 180 days), stratum (first plan x MRR quartile x start
--- quarter) and group (thanked / not_thanked): subscribers, how many still paid (retained), their MRR at the start
+-- touchpoint_subscription_effect: one row per horizon (90, 180 days), stratum (first plan x MRR quartile, ties in
+-- one, x start quarter) and group (thanked / not_thanked): subscribers, how many still paid (retained), their MRR at the start
 -- (mrr_start: what their first paid day's stretches pay, monthly) and what they paid then (mrr_kept: every stretch
 -- of theirs paying at that moment, so expansions count). The anchor is a customer's first paid moment
 -- (subscription_periods.paid_from, MRR above zero; after any trial); "thanked" = an appreciation touchpoint after
@@ -22,8 +22,8 @@ anchors AS (  -- the stretches paying from the first paid moment: their MRR, and
     WHERE f.first_paid_at < $period_end_exclusive
     GROUP BY f.customer_id, f.first_paid_at
 ),
-bands AS (
-    SELECT *, ntile(4) OVER (ORDER BY mrr_start, customer_id) AS mrr_band FROM anchors
+bands AS (  -- quartile of the first MRR by rank: subscribers paying the same (one plan's price) share a band
+    SELECT *, 1 + (4 * (rank() OVER (ORDER BY mrr_start) - 1)) // count(*) OVER () AS mrr_band FROM anchors
 ),
 thanked AS (
     SELECT DISTINCT a.customer_id
