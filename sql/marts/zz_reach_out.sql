@@ -1,9 +1,17 @@
 -- zz_reach_out: runs after every other mart (file-name order), because it merges their call lists. Holds contact
 -- details: it feeds only the private reach_out.csv, never the site.
+-- Until sql/marts/subscription_reach_out.sql (the subscriptions page's list of the customers who asked to cancel in
+-- the period: customer_id, plan, mrr_lost, reason_theme, still_running) is on main, an empty stand-in with those
+-- columns; once it is, this statement does nothing (it runs first, file-name order) and can go.
+CREATE TABLE IF NOT EXISTS subscription_reach_out (customer_id VARCHAR, plan VARCHAR, mrr_lost DECIMAL(18, 2),
+                                                   reason_theme VARCHAR, still_running BOOLEAN);
+
 -- reach_out: one row per customer to call now, for any reason the report knows (a ticket answered late, left
--- unresolved or rated bad; a detractor not followed up; a loyal customer never thanked), most valuable first
--- (revenue from completed orders up to the period's end), cut to calls_per_week times the weeks in the period.
--- A customer with several reasons is listed once, with every reason.
+-- unresolved or rated bad; a detractor not followed up; a loyal customer never thanked; a subscriber who asked to
+-- cancel in the period: "asked to cancel: <plan>, <MRR lost> <currency>/month, <reason theme>", still paying or
+-- not), most valuable first (revenue up to the period's end: completed orders, and a subscriber's MRR for each
+-- month paid, subscription_customer_months), cut to calls_per_week times the weeks in the period. A customer with
+-- several reasons is listed once, with every reason.
 CREATE OR REPLACE TABLE reach_out AS
 WITH reasons AS (
     SELECT customer_id, 1 AS rank, reason FROM support_reach_out
@@ -13,12 +21,24 @@ WITH reasons AS (
     FROM nps_followup_list
     UNION ALL
     SELECT customer_id, 3, why_chosen FROM touchpoint_loyal_candidates
+    UNION ALL
+    SELECT s.customer_id, 4,
+           'asked to cancel: ' || coalesce(s.plan, 'no plan named') || ', '
+           || printf('%.2f', s.mrr_lost::DOUBLE) || coalesce(' ' || r.currency, '') || '/month, '
+           || coalesce(nullif(s.reason_theme, ''), 'no reason given')
+           || CASE WHEN s.still_running THEN ' (still paying)' ELSE ' (no longer paying)' END
+    FROM subscription_reach_out AS s CROSS JOIN reporting_currency AS r
 ),
 revenue AS (
-    SELECT customer_id, sum(amount::DOUBLE) AS revenue
-    FROM stg_orders
-    WHERE list_contains($active_statuses, status) AND ordered_at < $period_end_exclusive
-      AND customer_id IN (SELECT customer_id FROM reasons)
+    SELECT customer_id, sum(revenue) AS revenue
+    FROM (
+        SELECT customer_id, amount::DOUBLE AS revenue
+        FROM stg_orders
+        WHERE list_contains($active_statuses, status) AND ordered_at < $period_end_exclusive
+        UNION ALL
+        SELECT customer_id, mrr::DOUBLE FROM subscription_customer_months WHERE month < $period_end_exclusive
+    )
+    WHERE customer_id IN (SELECT customer_id FROM reasons)
     GROUP BY customer_id
 ),
 per_customer AS (

@@ -41,7 +41,7 @@ class Change:
 class Kpi:
     name: str
     value: float
-    unit: str  # 'percent' (a proportion 0..1), 'nps' (-100..100), 'hours' or 'ratio'
+    unit: str  # 'percent' (a proportion 0..1), 'nps' (-100..100), 'hours', 'money' or 'ratio'
     changes: tuple[Change, ...]
     history: tuple[float, ...]  # year ago, previous, now: the small trend line
     higher_is_better: bool = True
@@ -52,11 +52,15 @@ class Kpi:
     coverage: str = COMPLETE  # of the period's own figure (coverage.DataSpan)
     coverage_note: str = ""  # the data's real dates, said when the figure is partial or has no data
     missing: str = ""  # the absent optional export the figure needs ("touchpoints"): no number then
+    money: object = None  # unit 'money': writes an amount (the page's money, e.g. `lambda a: page.money(a, 0)`)
 
     def formatted(self, value: float | None = None, signed: bool = False) -> str:
         value = self.value if value is None else value
         if value is None or math.isnan(value):
             return "–"
+        if self.unit == "money":
+            amount = self.money(abs(value)) if self.money else f"{abs(value):,.0f}"
+            return ("-" if value < 0 else "+" if signed else "") + amount
         if self.unit == "percent":
             return f"{100 * value:+.1f} pts" if signed else f"{100 * value:.1f}%"
         if self.unit == "nps":
@@ -214,6 +218,9 @@ def data_quality_notice_html(problems: list[str], link: str) -> str:
 ROLES = ("year_ago", "previous", "current")  # the trend line's order
 COMPARED = ("previous", "year_ago")
 TOUCHPOINTS, SURVEY, SUPPORT, EVENTS = "touchpoints", "nps_responses", "support_tickets", "events"
+SUBSCRIPTIONS = "subscriptions"
+# subscription_period_kpis.coverage in the cards' words
+SUBSCRIPTION_COVERAGE = {"full": COMPLETE, "partial": PARTIAL, "no data": NO_DATA}
 
 
 def _as_shares(counts, kpi: str, successes: str, n: str):
@@ -347,18 +354,86 @@ def median_hours_kpi(counts, name: str, detail: str, labels: dict[str, str], cov
                detail=detail.format(n=n) if n else "no ticket answered in the period", coverage=coverage["current"])
 
 
+def subscription_kpis(periods, labels: dict[str, str], money, missing: str = "") -> list[Kpi]:
+    """The subscription cards from subscription_period_kpis (indexed by period_role): MRR at the period's end
+    (a total, so its changes carry no interval), net MRR retention (the MRR the customers paying at the start pay
+    at the end over what they paid then, a ratio of sums with intervals.ratio_of_sums_se from
+    net_residual_sum_of_squares, as nrr_kpi) and logo churn (customers paying at the start who pay nothing at the
+    end: a share with its Wilson interval, changes as the other shares'). Each period's coverage is the mart's
+    (full, partial: the period begins before the first paid month or ends after the data; no data: nobody paid at
+    its start), but MRR at the end is known when someone pays at the end: then partial, not no data. `missing`:
+    the absent subscriptions export, named by every card instead of a number."""
+    from .intervals import ratio_of_sums_se, wilson_interval
+
+    names = ("MRR", "Net MRR retention", "Logo churn")
+    if missing:
+        return [Kpi(names[0], math.nan, "money", (), (), missing=missing, money=money),
+                Kpi(names[1], math.nan, "percent", (), (), missing=missing),
+                Kpi(names[2], math.nan, "percent", (), (), higher_is_better=False, missing=missing)]
+
+    def row(role: str):
+        return periods.loc[role] if role in periods.index else None
+
+    coverage = {role: SUBSCRIPTION_COVERAGE.get(str(row(role).coverage), NO_DATA) if row(role) is not None
+                else NO_DATA for role in ROLES}
+    # MRR at the end: known when anyone pays at the end, even with no one paying at the start
+    mrr_coverage = {role: (PARTIAL if coverage[role] == NO_DATA and row(role) is not None
+                           and int(row(role).customers_end or 0) > 0 else coverage[role]) for role in ROLES}
+    mrr = {role: _nan(row(role).mrr_end) if mrr_coverage[role] != NO_DATA else math.nan for role in ROLES}
+    now = row("current")
+    mrr_detail = (f"{int(now.customers_end):,} paying customers at the end of {labels['current']}"
+                  + (f", {money(now.arpa)} a month each on average" if not math.isnan(_nan(now.arpa))
+                     else "")) if now is not None and \
+        mrr_coverage["current"] != NO_DATA else "no subscription paid in the period"
+    mrr_card = Kpi(names[0], mrr["current"], "money",
+                   _changes(mrr_coverage, labels, lambda role: Change(labels[role], mrr["current"] - mrr[role])),
+                   tuple(mrr[r] for r in ROLES), detail=mrr_detail, coverage=mrr_coverage["current"], money=money)
+
+    nrr = {role: _nan(row(role).net_mrr_retention) if coverage[role] != NO_DATA else math.nan for role in ROLES}
+    se = {role: ratio_of_sums_se(_nan(row(role).net_residual_sum_of_squares), _nan(row(role).retained_base),
+                                 int(row(role).customers_start)) if coverage[role] != NO_DATA else math.nan
+          for role in ROLES}
+    if coverage["current"] != NO_DATA:
+        low, high = nrr["current"] - Z_95 * se["current"], nrr["current"] + Z_95 * se["current"]
+        interval = f"95% interval {100 * low:.1f}% to {100 * high:.1f}%; " if not math.isnan(se["current"]) else ""
+        nrr_detail = (f"{interval}MRR of the {int(now.customers_start):,} customers paying at the start: "
+                      f"{money(now.retained_net)} at the end against {money(now.retained_base)}")
+    else:
+        nrr_detail = "no customer paid a subscription at the start of the period"
+    nrr_card = Kpi(names[1], nrr["current"], "percent", _changes(coverage, labels, lambda role: ratio_change(
+        nrr["current"], se["current"], nrr[role], se[role], labels[role])), tuple(nrr[r] for r in ROLES),
+        detail=nrr_detail, coverage=coverage["current"])
+
+    counts = {role: (int(row(role).churned_logos), int(row(role).customers_start))
+              if coverage[role] != NO_DATA else (0, 0) for role in ROLES}
+    churn = {role: (k / n if n else math.nan) for role, (k, n) in counts.items()}
+    lost, base = counts["current"]
+    if base:
+        low, high = wilson_interval(lost, base)
+        churn_detail = (f"{lost:,} of {base:,} customers paying at the start paid nothing at the end (95% interval "
+                        f"{100 * low:.1f}% to {100 * high:.1f}%)")
+    else:
+        churn_detail = "no customer paid a subscription at the start of the period"
+    churn_card = Kpi(names[2], churn["current"], "percent", _changes(coverage, labels, lambda role: proportion_change(
+        lost, base, *counts[role], labels[role])), tuple(churn[r] for r in ROLES), higher_is_better=False,
+        detail=churn_detail, coverage=coverage["current"])
+    return [mrr_card, nrr_card, churn_card]
+
+
 def _year_before(day):
     return day.replace(year=day.year - 1)
 
 
 def summary_cards(kpis_table, shares, nps_counts, nrr_terms, params: dict, period, span, exports: dict,
-                  money, support=None, onboarding=None) -> list[Kpi]:
+                  money, support=None, onboarding=None, subscriptions=None) -> list[Kpi]:
     """Every card of the summary, for `period` (periods.Period) against its previous period and a year earlier.
     `span` is the orders' coverage.DataSpan (cohort_bounds); `exports` maps an export's name to its
     validate.ExportSummary (present, first_day, last_day): a card needing an absent optional export says so, and
     the survey, touchpoint, support and first-week cards are also bounded by their own export's dates.
     `support` (support_period_counts) and `onboarding` (onboarding_period_counts), indexed by period_role, give
-    the support and first-week cards; without them those cards are left out."""
+    the support and first-week cards; without them those cards are left out. `subscriptions`
+    (subscription_period_kpis, indexed by period_role) gives the MRR, net MRR retention and logo churn cards
+    (subscription_kpis; "needs the subscriptions export" when it is absent)."""
     from .cohorts import combined_coverage, period_figure_coverage
     from .coverage import DataSpan
 
@@ -434,6 +509,11 @@ def summary_cards(kpis_table, shares, nps_counts, nrr_terms, params: dict, perio
                               f"Activated in the first {window:g} days", "of {n:,} new customers", labels,
                               within(EVENTS), missing=no_events))
         notes[f"Activated in the first {window:g} days"] = EVENTS
+
+    if subscriptions is not None:
+        cards = subscription_kpis(subscriptions, labels, money, missing="" if present(SUBSCRIPTIONS) else SUBSCRIPTIONS)
+        kpis += cards
+        notes.update({card.name: SUBSCRIPTIONS for card in cards})
 
     def note(kpi: Kpi) -> str:
         """The real dates behind a partial figure: the orders', and its own export's when it has one."""
