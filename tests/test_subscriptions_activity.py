@@ -334,3 +334,30 @@ def test_with_no_difference_planted_the_interval_holds_zero(build_warehouse):
     assert "the difference is within what chance alone would produce" in text
     assert "An association, not an experiment" in text and "of €600.00 a month" in text
     assert subscription_effect_sentence(effect, mrr_kept(strata), 0, min_sample=50).count("too few to judge") == 1
+
+
+# --- The call list: subscribers who asked to cancel (item 5 of the brief) ---------------------------------------
+def test_the_call_list_gains_the_subscribers_who_asked_to_cancel_merged_with_other_reasons(tmp_path):
+    """subscription_reach_out (the subscriptions page's mart) stood in for by fixed rows, in a copy of sql/: a
+    model that runs after it and before zz_reach_out replaces it."""
+    sql = tmp_path / "sql"
+    shutil.copytree(PROJECT_ROOT / "sql", sql)
+    (sql / "marts" / "yy_test_subscription_reach_out.sql").write_text(
+        "CREATE OR REPLACE TABLE subscription_reach_out AS SELECT * FROM (VALUES "
+        "('a', 'pro', 49.5::DECIMAL(18, 2), 'price', true), ('b', 'basic', 20::DECIMAL(18, 2), NULL, false)) "
+        "AS v(customer_id, plan, mrr_lost, reason_theme, still_running);\n", encoding="utf-8")
+    data = write_exports(
+        tmp_path / "data", customers=[customer(c, "2023-11-01", email=f"{c}@example.com") for c in "abc"],
+        orders=[order("o1", "a", "2024-02-01", amount="15.00"), order("o2", "c", "2024-06-30", amount="500.00")],
+        # b pays 20.00 a month from January to April: 80.00 of revenue, more than a's 15.00 order and one month of 49.50
+        subscriptions=[sub("s1", "b", "2024-01-01", "2024-05-01", mrr="20.00"),
+                       sub("s2", "a", "2024-04-01", "2024-05-01", mrr="49.50", plan="pro")],
+        nps_responses=[answer("r1", "a", "2024-04-10", 2)])  # a detractor nobody followed up
+    path = warehouse.build_warehouse(tmp_path / "wh.duckdb", data, parse_period("2024-Q2"),
+                                     dict(load_params(), reporting_currency="EUR"), sql_dir=sql)
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute("SELECT customer_id, email, revenue, reasons, reason_count FROM reach_out").fetchall()
+    assert rows == [
+        ("b", "b@example.com", 80.0, "asked to cancel: basic, 20.00 EUR/month, no reason given (no longer paying)", 1),
+        ("a", "a@example.com", 64.5, "asked to cancel: pro, 49.50 EUR/month, price (still paying); detractor (score 2 "
+                                     "on 2024-04-10) not followed up within 7 days", 2)]
