@@ -189,6 +189,47 @@ def _utc_moment(column: str) -> str:
             f"ELSE {text} || 'Z' END")
 
 
+def _utc(column: str) -> str:
+    """A time column of Stripe's, all UTC, as text marked UTC (`Z`) unless it carries an offset already or is
+    10-digit Unix seconds (the API's form); NULL when blank. Shorter than _utc_moment, so that a computed
+    column can use it twice within the 1000 characters an expression may have."""
+    text = f'trim(CAST("{column}" AS VARCHAR))'
+    return (f"nullif({text}, '') || CASE WHEN regexp_matches({text}, "
+            f"'(^[0-9]{{10}}|[Zz]|[+-][0-9][0-9](:?[0-9][0-9])?)$') THEN '' ELSE 'Z' END")
+
+
+def _seconds(column: str) -> str:
+    """A time column as seconds since 1970: Unix seconds as they are, an ISO time through epoch()."""
+    text = f'trim(CAST("{column}" AS VARCHAR))'
+    return f"coalesce(TRY_CAST({text} AS DOUBLE), epoch(TRY_CAST({text} AS TIMESTAMP)))"
+
+
+# A Stripe invoice line's billing period in whole days, and the interval (and count) a period that long is.
+_PERIOD_DAYS = f"round(({_seconds('period_end')} - {_seconds('period_start')}) / 86400)"
+_MONTH_DAYS = (28, 29, 30, 31)
+_QUARTER_DAYS = (89, 90, 91, 92)
+_HALF_YEAR_DAYS = (181, 182, 183, 184)
+_LINE_INTERVAL = (f"CASE {_PERIOD_DAYS} WHEN 1 THEN 'day' WHEN 7 THEN 'week' "
+                  + " ".join(f"WHEN {d} THEN 'month'" for d in _MONTH_DAYS + _QUARTER_DAYS + _HALF_YEAR_DAYS)
+                  + " WHEN 365 THEN 'year' WHEN 366 THEN 'year' END")
+_LINE_INTERVAL_COUNT = (f"CASE {_PERIOD_DAYS} "
+                        + " ".join(f"WHEN {d} THEN 3" for d in _QUARTER_DAYS) + " "
+                        + " ".join(f"WHEN {d} THEN 6" for d in _HALF_YEAR_DAYS) + " END")
+_PRORATION = "lower(trim(CAST(proration AS VARCHAR))) IN ('true', 't', '1')"
+# Stripe's zero-decimal currencies: their amounts are whole units already (stripe.com/docs/currencies).
+ZERO_DECIMAL_CURRENCIES = ("bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd",
+                           "vuv", "xaf", "xof", "xpf")
+_LINE_AMOUNT = (f"CASE WHEN {_PRORATION} THEN NULL "
+                f"WHEN lower(trim(currency)) IN ({', '.join(repr(c) for c in ZERO_DECIMAL_CURRENCIES)}) "
+                f"THEN round(amount, 0) ELSE round(amount / 100, 2) END")
+_ENDED, _CANCELED = "Ended At (UTC)", "Canceled At (UTC)"
+# The Dashboard's subscriptions CSV: ended, else (cancelled but not yet ended) the end of the paid period.
+_SUBSCRIPTION_END = (f"CASE WHEN nullif(trim(\"{_ENDED}\"), '') IS NOT NULL THEN {_utc(_ENDED)} "
+                     f"WHEN nullif(trim(\"{_CANCELED}\"), '') IS NOT NULL "
+                     f"AND lower(trim(\"Status\")) NOT IN ('canceled', 'incomplete_expired') "
+                     f"THEN {_utc('Current Period End (UTC)')} END")
+
+
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "shopify": {
         "orders": {
@@ -225,6 +266,26 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "customers": {
             "columns": {"customer_id": "id", "created_at": "Created (UTC)", "email": "Email", "name": "Name",
                         "phone": "Phone"},
+        },
+        # The Dashboard's subscriptions CSV: one row per subscription, as it stands when exported.
+        "subscriptions": {
+            "columns": {"subscription_id": "id", "customer_id": "Customer ID", "status": "Status", "plan": "Plan",
+                        "quantity": "Quantity", "currency": "Currency", "interval": "Interval", "amount": "Amount",
+                        "cancel_reason": "Cancellation Reason"},
+            "compute": {"valid_from": _utc("Start Date (UTC)"), "valid_to": _SUBSCRIPTION_END,
+                        "trial_end": _utc("Trial End (UTC)"), "cancelled_at": _utc(_CANCELED)},
+        },
+    },
+    # Stripe's invoice line items (Sigma's invoice_line_items with the invoice's customer): one row per line.
+    "stripe_invoice_lines": {
+        "subscriptions": {
+            "columns": {"period_id": "id", "subscription_id": "subscription", "customer_id": "customer_id",
+                        "currency": "currency", "plan": "price_id"},
+            "compute": {"valid_from": _utc("period_start"), "valid_to": _utc("period_end"),
+                        "amount": _LINE_AMOUNT, "interval": _LINE_INTERVAL, "interval_count": _LINE_INTERVAL_COUNT,
+                        # a proration or a 0.00 (trial) line: a stretch that changes no month's MRR
+                        "mrr": f"CASE WHEN {_PRORATION} OR amount = 0 THEN 0 END",
+                        "trial_end": f"CASE WHEN amount = 0 AND NOT {_PRORATION} THEN {_utc('period_end')} END"},
         },
     },
     "survey": {
@@ -314,3 +375,18 @@ def preset_for(source: str | None, export: str) -> dict[str, Any]:
         raise PresetError(f"exports.{export}.source {source!r} has no mapping for {export}; it maps: {exports}. "
                           f"Presets for {export}: {for_export}.")
     return by_export[export]
+
+
+# Presets whose export holds each subscription as it stands when exported, not its history.
+CURRENT_STATE_ONLY = frozenset({"stripe"})
+HISTORY_NOTE = ("Stripe's subscriptions export holds each subscription as it stands today: expansions and "
+                "contractions before the export cannot be seen.")
+
+
+def history_note(source: str | None) -> str | None:
+    """The sentence the subscriptions page shows when its export's preset holds the current state only (Stripe's
+    subscriptions CSV: a plan changed before the export shows only at its new price, from the subscription's
+    start); None for a preset or a mapping that gives the history (e.g. `stripe_invoice_lines`)."""
+    if isinstance(source, str) and source.lower() in CURRENT_STATE_ONLY and "subscriptions" in PRESETS[source.lower()]:
+        return HISTORY_NOTE
+    return None
