@@ -269,9 +269,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         },
         # The Dashboard's subscriptions CSV: one row per subscription, as it stands when exported.
         "subscriptions": {
-            "columns": {"subscription_id": "id", "customer_id": "Customer ID", "status": "Status", "plan": "Plan",
-                        "quantity": "Quantity", "currency": "Currency", "interval": "Interval", "amount": "Amount",
-                        "cancel_reason": "Cancellation Reason"},
+            "columns": {"period_id": "id", "subscription_id": "id", "customer_id": "Customer ID", "status": "Status",
+                        "plan": "Plan", "quantity": "Quantity", "currency": "Currency", "interval": "Interval",
+                        "amount": "Amount", "cancel_reason": "Cancellation Reason"},
             "compute": {"valid_from": _utc("Start Date (UTC)"), "valid_to": _SUBSCRIPTION_END,
                         "trial_end": _utc("Trial End (UTC)"), "cancelled_at": _utc(_CANCELED)},
         },
@@ -283,6 +283,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                         "currency": "currency", "plan": "price_id"},
             "compute": {"valid_from": _utc("period_start"), "valid_to": _utc("period_end"),
                         "amount": _LINE_AMOUNT, "interval": _LINE_INTERVAL, "interval_count": _LINE_INTERVAL_COUNT,
+                        # a line's amount is for its whole quantity already: not multiplied again
+                        "quantity": "1",
                         # a proration or a 0.00 (trial) line: a stretch that changes no month's MRR
                         "mrr": f"CASE WHEN {_PRORATION} OR amount = 0 THEN 0 END",
                         "trial_end": f"CASE WHEN amount = 0 AND NOT {_PRORATION} THEN {_utc('period_end')} END"},
