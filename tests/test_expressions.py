@@ -115,6 +115,7 @@ def test_every_allow_listed_function_compiles_and_binds():
         "regexp_matches": "regexp_matches(InvoiceNo, '^C')", "regexp_replace": "regexp_replace(InvoiceNo, 'C', '')",
         "strftime": "strftime(CAST('2020-01-01' AS DATE), '%Y')", "strptime": "strptime('2020', '%Y')",
         "date_trunc": "date_trunc('month', CAST('2020-01-05' AS TIMESTAMP))",
+        "epoch": "epoch(CAST('2020-01-05' AS TIMESTAMP))",
         "try_strptime": "try_strptime(InvoiceDate, '%d/%m/%Y')", "iff": "iff(true, 'a', 'b')",
     }
     assert set(calls) == set(ALLOWED_FUNCTIONS.values()) | ALLOWED_ANONYMOUS  # a new entry needs a case here
