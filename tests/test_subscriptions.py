@@ -234,7 +234,14 @@ class Stretch:
     valid_from: datetime
     valid_to: datetime | None
     cents: int            # the monthly price in cents
-    trial_days: int
+    trial_end: datetime | None = None
+
+    @property
+    def paid_from(self) -> datetime | None:
+        """When it began to pay: at once, or when its trial ended (never, when the trial lasted it out)."""
+        if self.trial_end is None or self.trial_end <= self.valid_from:
+            return self.valid_from
+        return self.trial_end if self.valid_to is None or self.trial_end < self.valid_to else None
 
 
 def _next_month(day: date) -> date:
@@ -257,9 +264,7 @@ def expected_customer_months(stretches: list[Stretch], last_month: date) -> dict
         for month in months:
             instant = datetime.combine(_next_month(month), datetime.min.time())
             mrr = sum((Decimal(s.cents) / 100 for s in mine
-                       if s.valid_from + timedelta(days=s.trial_days) < instant
-                       and (s.trial_days == 0 or s.valid_to is None or s.valid_from + timedelta(days=s.trial_days)
-                            < s.valid_to)
+                       if s.paid_from is not None and s.paid_from < instant
                        and (s.valid_to is None or s.valid_to >= instant)), Decimal(0))
             if mrr or before:
                 if before == 0:
@@ -284,10 +289,9 @@ def run_subscription_models(stretches: list[Stretch], period: str = "2024-Q4") -
                 "interval VARCHAR, interval_count INTEGER, quantity INTEGER, plan VARCHAR, status VARCHAR, "
                 "trial_end TIMESTAMP, cancelled_at TIMESTAMP, cancel_reason VARCHAR, currency VARCHAR)")
     for i, s in enumerate(stretches):
-        trial_end = s.valid_from + timedelta(days=s.trial_days) if s.trial_days else None
         con.execute("INSERT INTO stg_subscriptions VALUES (?, ?, ?, ?, ?, NULL, ?, 'month', 1, 1, 'p', 'active', ?, "
                     "NULL, NULL, NULL)", [f"r{i}", s.subscription_id, s.customer_id, s.valid_from, s.valid_to,
-                                          Decimal(s.cents) / 100, trial_end])
+                                          Decimal(s.cents) / 100, s.trial_end])
     con.execute("CREATE TABLE stg_orders AS SELECT TIMESTAMP '2024-12-31 23:00:00' AS ordered_at")
     con.execute("CREATE TABLE reporting_currency AS SELECT NULL::VARCHAR AS currency, false AS converted")
     con.execute("CREATE TABLE param_fx_rates (currency VARCHAR, rate DECIMAL(18, 8))")
@@ -309,8 +313,8 @@ def random_histories(draw) -> list[Stretch]:
                 # lengths at the trial's (14 days) and months' edges, and gaps about the reactivation window
                 length = draw(st.one_of(st.none(), st.integers(1, 400), st.sampled_from([14, 28, 31, 365])))
                 ends = None if length is None else moment + timedelta(days=length)
-                stretches.append(Stretch(f"c{c}", f"c{c}s{k}", moment, ends,
-                                         draw(st.integers(0, 50_000)), trial))
+                stretches.append(Stretch(f"c{c}", f"c{c}s{k}", moment, ends, draw(st.integers(0, 50_000)),
+                                         moment + timedelta(days=trial) if trial else None))
                 trial = 0
                 if ends is None:
                     break
@@ -333,3 +337,52 @@ def test_the_identity_holds_on_random_histories_and_every_movement_matches_an_in
         new, expansion, reactivation, contraction, churn = moves
         assert end == start + new + expansion + reactivation - contraction - churn, month
         assert end == sum((v[0] for (c, m), v in expected.items() if m == month), Decimal(0))
+
+
+# --- The sample: every month's MRR and movements computed here from subscriptions.csv itself ---------------
+
+MONTHS_PER = {"month": (1, 1), "year": (1, 12), "week": (52, 12), "day": (365, 12)}
+
+
+def _moment(text: str) -> datetime | None:
+    return datetime.fromisoformat(text.strip()) if text and text.strip() else None
+
+
+def monthly_cents(row: dict) -> int:
+    """A row's monthly price in cents, rounded half up, as the README states the rule."""
+    if row.get("mrr", "").strip():
+        return int((Decimal(row["mrr"]) * 100).to_integral_value(ROUND_HALF_UP))
+    per, months = MONTHS_PER[row["interval"].strip().lower()]
+    quantity = int(row.get("quantity") or 1)
+    count = int(row.get("interval_count") or 1)
+    cents = Decimal(row["amount"]) * 100 * quantity * per / (count * months)
+    return int(cents.to_integral_value(ROUND_HALF_UP))
+
+
+def test_the_sample_s_mrr_and_movements_equal_a_computation_from_the_file(sample_site, sample_data):
+    import csv
+
+    with duckdb.connect(str(sample_site.build_dir / "warehouse.duckdb"), read_only=True) as con:
+        aside = {row for (row,) in con.execute("SELECT row FROM set_aside WHERE export = 'subscriptions'").fetchall()}
+        monthly = con.execute(f"SELECT month, mrr_start, {', '.join(MOVEMENTS)}, mrr_end, coverage "
+                              "FROM subscription_mrr_monthly ORDER BY month").fetchall()
+        currency = con.execute("SELECT currency, converted FROM reporting_currency").fetchone()
+    assert not currency[1], "the sample is in one currency: no conversion to reproduce"
+    with (sample_data / "subscriptions.csv").open(newline="", encoding="utf-8") as handle:
+        rows = [row for number, row in enumerate(csv.DictReader(handle), start=1) if number not in aside]
+    stretches = [Stretch(r["customer_id"], r["subscription_id"], _moment(r["valid_from"]), _moment(r["valid_to"]),
+                         monthly_cents(r), _moment(r.get("trial_end", ""))) for r in rows]
+    assert len(stretches) > 1000 and aside, "the sample has subscriptions and a few rows set aside"
+    last_month = date(2024, 6, 1)
+    expected = expected_customer_months(stretches, last_month)
+    assert monthly and monthly[-1][0] == last_month
+    for month, start, new, expansion, reactivation, contraction, churn, end, coverage in monthly:
+        assert end == start + new + expansion + reactivation - contraction - churn
+        mine = [v for (c, m), v in expected.items() if m == month]
+        assert end == sum((v[0] for v in mine), Decimal(0)), month
+        assert start == sum((v[1] for v in mine), Decimal(0)), month
+        for movement, amount in (("new", new), ("reactivation", reactivation), ("expansion", expansion),
+                                 ("contraction", -contraction), ("churn", -churn)):
+            assert amount == sum((v[0] - v[1] for v in mine if v[2] == movement), Decimal(0)), (month, movement)
+        assert coverage == "full"
+    assert sum(m[2] for m in monthly) > 0 and sum(m[6] for m in monthly) > 0  # new and churned MRR both occur
