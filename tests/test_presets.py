@@ -28,6 +28,8 @@ LAYOUTS = {("shopify", "orders"): "shopify/orders.csv",
            ("woocommerce", "orders"): "woocommerce/orders.csv",
            ("stripe", "orders"): "stripe_survey/orders.csv",
            ("stripe", "customers"): "stripe_survey/customers.csv",
+           ("stripe", "subscriptions"): "stripe_subscriptions/subscriptions.csv",
+           ("stripe_invoice_lines", "subscriptions"): "stripe_invoice_lines/invoice_line_items.csv",
            ("survey", "nps_responses"): "stripe_survey/nps_responses.csv",
            ("zendesk", "support_tickets"): "zendesk/support_tickets.csv",
            ("intercom", "support_tickets"): "intercom/support_tickets.csv",
@@ -222,7 +224,8 @@ def test_preset_for_names_the_known_presets_and_what_each_maps():
     assert str(refused.value) == (
         "exports.orders.source 'magento' is not a known preset; presets for orders: shopify, stripe, woocommerce; "
         "known presets: amplitude (events), intercom (support_tickets), posthog (events), shopify (orders), "
-        "stripe (customers, orders), survey (nps_responses), woocommerce (orders), zendesk (support_tickets).")
+        "stripe (customers, orders, subscriptions), stripe_invoice_lines (subscriptions), survey (nps_responses), "
+        "woocommerce (orders), zendesk (support_tickets).")
     with pytest.raises(PresetError, match="presets for events: amplitude, posthog;"):
         preset_for("mixpanel", "events")
     with pytest.raises(PresetError, match="'woocommerce' has no mapping for customers; it maps: orders. "

@@ -303,7 +303,7 @@ def test_ids_written_as_decimals_are_the_same_ids_in_every_export(tmp_path):
     assert con.execute("SELECT customer_id FROM stg_nps_responses").fetchall() == [("17850",)]
     normalised = dict(con.execute("SELECT export, ids_normalised FROM export_files").fetchall())
     assert normalised == {"customers": 1, "orders": 2, "nps_responses": 1, "touchpoints": 0, "support_tickets": 0,
-                          "events": 0}
+                          "events": 0, "subscriptions": 0}
     # not whole numbers: kept as written
     con = stage(tmp_path / "b", {"orders.csv": HEADER + "1.5,c1,2024-01-02,10\n1.05,c2,2024-01-02,10\n"})
     assert sorted(r[0] for r in con.execute("SELECT order_id FROM stg_orders").fetchall()) == ["1.05", "1.5"]

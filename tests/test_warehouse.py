@@ -144,7 +144,10 @@ def test_absent_optional_exports_give_empty_tables(build_warehouse):
     con = build_warehouse(customers=[customer("c1")], orders=[order("o1", "c1", "2024-01-05")])
     present = dict(con.execute("SELECT export, present FROM export_files").fetchall())
     assert present == {"customers": True, "orders": True, "nps_responses": False, "touchpoints": False,
-                       "support_tickets": False, "events": False}
+                       "support_tickets": False, "events": False, "subscriptions": False}
     assert con.execute("SELECT count(*) FROM stg_support_tickets").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM subscription_customer_months").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM subscription_mrr_monthly").fetchone() == (0,)
+    assert con.execute("SELECT DISTINCT coverage FROM subscription_period_kpis").fetchall() == [("no data",)]
     assert con.execute("SELECT count(*) FROM stg_events").fetchone() == (0,)
     assert con.execute("SELECT responses FROM nps_period_counts WHERE period_role = 'current'").fetchone() == (0,)

@@ -9,8 +9,8 @@ copied into a temporary table once; Parquet exports are read where they lie, thr
 or a date_format has to rewrite their values first.
 
 Per export, params may set (`exports: {<name>: {...}}`):
-- `source`: a preset for a tool's export (see presets.py: shopify, woocommerce, stripe, survey, zendesk, intercom,
-  posthog, amplitude);
+- `source`: a preset for a tool's export (see presets.py: shopify, woocommerce, stripe, stripe_invoice_lines, survey,
+  zendesk, intercom, posthog, amplitude);
 - `path`: a file, a folder or a glob, relative to the data folder or absolute (default: `<name>.csv`, ...);
 - `columns`: a free mapping `{our_name: their_name}` (wins over the preset's);
 - `compute`: `{column: expression}`, a scalar SQL expression over the file's own columns, checked by

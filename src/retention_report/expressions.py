@@ -7,7 +7,7 @@ return is regenerated from the checked tree, never the user's text, so nothing t
 (comments, a second statement) can reach DuckDB.
 
 Allowed: column names, string/number/boolean/NULL literals, + - * / %, comparisons, AND/OR/NOT, IS [NOT]
-NULL/TRUE/FALSE, IN (literals), BETWEEN, LIKE/ILIKE, CASE, CAST/TRY_CAST to the types in ALLOWED_TYPES,
+NULL/TRUE/FALSE, IN (literals), BETWEEN, LIKE/ILIKE, CASE (also `CASE x WHEN ...`), CAST/TRY_CAST to the types in ALLOWED_TYPES,
 parentheses, `||`, and the scalar functions in ALLOWED_FUNCTIONS.
 
 Column typing: the raw export columns are all VARCHAR, so `Quantity * UnitPrice` would fail on text. A
@@ -53,6 +53,8 @@ ALLOWED_FUNCTIONS: dict[type[exp.Expression], str] = {
     exp.StartsWith: "starts_with", exp.EndsWith: "ends_with", exp.Contains: "contains",
     exp.RegexpLike: "regexp_matches", exp.RegexpReplace: "regexp_replace",
     exp.TimeToStr: "strftime", exp.StrToTime: "strptime",
+    # A timestamp's seconds since 1970 (the `stripe_invoice_lines` preset measures a billing period's length).
+    exp.TimeToUnix: "epoch",
     exp.TimestampTrunc: "date_trunc", exp.DateTrunc: "date_trunc",  # which one depends on the argument
 }
 # Functions sqlglot has no node for (parsed as Anonymous), by lower-case name.

@@ -66,6 +66,73 @@ What each tool's documentation says, and what the presets take from it:
 - `survey` nps_responses: a generic survey tool's NPS export (`Response ID`, `Date`, `Score`, `Comment`,
   `Email`); the Email links the answer to a customer, and an answer without one is anonymous.
 
+Subscriptions (subscriptions): one row per stretch of a subscription at one price. Stripe's statuses (incomplete,
+incomplete_expired, trialing, active, past_due, canceled, unpaid, paused: the API's Subscription object,
+docs.stripe.com/api/subscriptions/object, as the generated clients quote it, e.g. async-stripe's
+SubscriptionStatus) are kept as written, in lower case. Stripe's times are UTC: a time without an offset is
+marked so (`Z`); 10-digit Unix seconds (the API's form) are read as they are.
+
+- `stripe` subscriptions: the Dashboard's subscriptions CSV (Billing > Subscriptions > Export). It holds each
+  subscription as it stands when exported, one row per subscription, so a plan changed before the export shows
+  only at its new price, from the subscription's start: `history_note("stripe")` gives the sentence the
+  subscriptions page shows ("expansions and contractions before the export cannot be seen"). Stripe's own pages
+  found do not list the export's columns (the export dialog lets one choose them, see `stripe` orders above);
+  the names are as third-party parsers of the export read them (their repositories are not named by the index
+  they were found in, so they are unconfirmed): id, Customer ID, Customer Name, Customer Email, Status, Plan,
+  Quantity, Currency, Interval, Amount, Created (UTC), Start (UTC) or Start Date (UTC), Current Period Start
+  (UTC), Current Period End (UTC), Trial Start (UTC), Trial End (UTC), Canceled At (UTC), Ended At (UTC),
+  Cancellation Reason, `<key> (metadata)`. Two of those parsers say Amount is in the currency's main unit
+  ("33.00"), unlike the API's cents, so it is read as it is; that it is per unit (times Quantity) is
+  unconfirmed, and so is whether the export has an interval count (without one a price billed every 3 months is
+  read as monthly; map a column with `columns: {interval_count: ...}`). Taken: id as the subscription and its
+  stretch (one per subscription), `Start Date (UTC)` as valid_from (the API's start_date, "Date when the
+  subscription was first created. The date might differ from the created date due to backdating"; an older
+  export writes `Start (UTC)`, which the missing-column error then names: map it with `columns`), `Ended At
+  (UTC)` as valid_to; a subscription cancelled but not yet ended (Canceled At given, status not canceled) ends
+  with its paid period, `Current Period End (UTC)` (the API: with cancel_at_period_end, canceled_at "will still
+  reflect the date of the initial cancellation request, not the end of the subscription period"), which is
+  when it is scheduled to end unless it was cancelled to end at another date (`cancel_at`, not read). `Canceled
+  At (UTC)` is cancelled_at, `Trial End (UTC)` trial_end, Plan (a price id) the plan, `Cancellation Reason` the
+  cancel reason (what the export writes there, e.g. the API's cancellation_details feedback such as
+  too_expensive, is unconfirmed). `Cancel At Period End` is not read (not found in any parser). The export must
+  include the columns the computed ones read: Start Date (UTC), Ended At (UTC), Canceled At (UTC), Current
+  Period End (UTC), Trial End (UTC), Status.
+- `stripe_invoice_lines` subscriptions: Stripe's invoice line items, one row per line, from which the history is
+  rebuilt: each line of a subscription covers one billing period, and consecutive periods abut (a period's end
+  is the next one's start), which the marts read as a running subscription; a gap reads as a churn and a
+  return. The API's Invoice Line Item object (docs.stripe.com/api/invoice-line-item/object) gives id, amount
+  ("The amount, in cents"), currency ("in lowercase"), invoice, period (start and end as Unix timestamps; the
+  generated clients quote "The end of the period ... This value is inclusive", yet one period's end is the next
+  one's start, so it is read as the exclusive end), quantity, the price, proration and subscription; it names no
+  customer. The flat export read is a Stripe Sigma query's result, which "can be downloaded in CSV format"
+  (stripe.com/docs/sigma), joining the invoice for the customer (Sigma's billing tables: "the primary tables
+  being subscriptions and invoices", stripe.com/docs/sigma/billing):
+  `select invoice_line_items.id, invoice_line_items.invoice_id, invoices.customer_id,
+  invoice_line_items.subscription, invoice_line_items.amount, invoice_line_items.currency,
+  invoice_line_items.period_start, invoice_line_items.period_end, invoice_line_items.price_id,
+  invoice_line_items.quantity, invoice_line_items.proration from invoice_line_items join invoices on
+  invoices.id = invoice_line_items.invoice_id where invoice_line_items.subscription is not null`.
+  The table's column names (id, invoice_id, subscription, subscription_item_id, amount, currency, quantity,
+  period_start, period_end, plan_id, price_id, proration, source_type) are as dagster-io/dagster-open-platform
+  dbt/models/staging/stripe/stg_stripe__invoice_line_items.sql reads them from Stripe's data pipeline (Sigma's
+  schema), and `invoices.customer_id` as Sigma queries found join it (their repositories are not named by the index); that the CSV's headers are the
+  selected names without the table, and how it writes times and booleans, are unconfirmed (times are read as
+  ISO text or Unix seconds; proration as true/t/1). Taken: id as the stretch (period_id), subscription,
+  customer_id, currency, price_id as the plan, period_start and period_end as valid_from and valid_to; amount
+  from cents to the main unit (whole units for Stripe's zero-decimal currencies, ZERO_DECIMAL_CURRENCIES, as
+  stripe.com/docs/currencies lists them; unconfirmed here), and it is the line's amount for its whole quantity,
+  so quantity is 1 (before discounts: a line's amount excludes them, which is unconfirmed for Sigma). The
+  interval is the period's length (`epoch`): 1 day, 7 days a week, 28-31 days a month, 89-92 days 3 months,
+  181-184 days 6 months, 365-366 days a year; any other length is set aside as not an interval. A 0.00 line is
+  taken as a trial (Stripe bills a trial as a 0.00 line for its period; that no other 0.00 line occurs is
+  unconfirmed): mrr 0 and trial_end its end. Prorations: the presets cannot drop a row (the export settings
+  have no row filter), and setting them aside would count them as problems, so a proration line is kept as a
+  stretch with mrr 0, which changes no month's MRR (the marts count only stretches paying above 0) and is not a
+  billing period; the change it prorates shows from the next period, at the new price (an upgrade on the 20th
+  counts from the next renewal). Better still, leave them out in the query (`and not
+  invoice_line_items.proration`). A running subscription's last period ends in the future, when its next line
+  is not yet in the export. No status, cancellation time or reason: none is on a line.
+
 Help desks (support_tickets). Our ticket statuses: `open` (the customer waits on us), `pending` (we wait on
 the customer), `solved`; a status a preset does not name stays as the tool writes it, in lower case, and so
 does a channel (ours: email, chat, phone, web). A ticket counts as resolved only while its status is solved:
@@ -189,6 +256,47 @@ def _utc_moment(column: str) -> str:
             f"ELSE {text} || 'Z' END")
 
 
+def _utc(column: str) -> str:
+    """A time column of Stripe's, all UTC, as text marked UTC (`Z`) unless it carries an offset already or is
+    10-digit Unix seconds (the API's form); NULL when blank. Shorter than _utc_moment, so that a computed
+    column can use it twice within the 1000 characters an expression may have."""
+    text = f'trim(CAST("{column}" AS VARCHAR))'
+    return (f"nullif({text}, '') || CASE WHEN regexp_matches({text}, "
+            f"'(^[0-9]{{10}}|[Zz]|[+-][0-9][0-9](:?[0-9][0-9])?)$') THEN '' ELSE 'Z' END")
+
+
+def _seconds(column: str) -> str:
+    """A time column as seconds since 1970: Unix seconds as they are, an ISO time through epoch()."""
+    text = f'trim(CAST("{column}" AS VARCHAR))'
+    return f"coalesce(TRY_CAST({text} AS DOUBLE), epoch(TRY_CAST({text} AS TIMESTAMP)))"
+
+
+# A Stripe invoice line's billing period in whole days, and the interval (and count) a period that long is.
+_PERIOD_DAYS = f"round(({_seconds('period_end')} - {_seconds('period_start')}) / 86400)"
+_MONTH_DAYS = (28, 29, 30, 31)
+_QUARTER_DAYS = (89, 90, 91, 92)
+_HALF_YEAR_DAYS = (181, 182, 183, 184)
+_LINE_INTERVAL = (f"CASE {_PERIOD_DAYS} WHEN 1 THEN 'day' WHEN 7 THEN 'week' "
+                  + " ".join(f"WHEN {d} THEN 'month'" for d in _MONTH_DAYS + _QUARTER_DAYS + _HALF_YEAR_DAYS)
+                  + " WHEN 365 THEN 'year' WHEN 366 THEN 'year' END")
+_LINE_INTERVAL_COUNT = (f"CASE {_PERIOD_DAYS} "
+                        + " ".join(f"WHEN {d} THEN 3" for d in _QUARTER_DAYS) + " "
+                        + " ".join(f"WHEN {d} THEN 6" for d in _HALF_YEAR_DAYS) + " END")
+_PRORATION = "lower(trim(CAST(proration AS VARCHAR))) IN ('true', 't', '1')"
+# Stripe's zero-decimal currencies: their amounts are whole units already (stripe.com/docs/currencies).
+ZERO_DECIMAL_CURRENCIES = ("bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd",
+                           "vuv", "xaf", "xof", "xpf")
+_LINE_AMOUNT = (f"CASE WHEN {_PRORATION} THEN NULL "
+                f"WHEN lower(trim(currency)) IN ({', '.join(repr(c) for c in ZERO_DECIMAL_CURRENCIES)}) "
+                f"THEN round(amount, 0) ELSE round(amount / 100, 2) END")
+_ENDED, _CANCELED = "Ended At (UTC)", "Canceled At (UTC)"
+# The Dashboard's subscriptions CSV: ended, else (cancelled but not yet ended) the end of the paid period.
+_SUBSCRIPTION_END = (f"CASE WHEN nullif(trim(\"{_ENDED}\"), '') IS NOT NULL THEN {_utc(_ENDED)} "
+                     f"WHEN nullif(trim(\"{_CANCELED}\"), '') IS NOT NULL "
+                     f"AND lower(trim(\"Status\")) NOT IN ('canceled', 'incomplete_expired') "
+                     f"THEN {_utc('Current Period End (UTC)')} END")
+
+
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "shopify": {
         "orders": {
@@ -225,6 +333,28 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "customers": {
             "columns": {"customer_id": "id", "created_at": "Created (UTC)", "email": "Email", "name": "Name",
                         "phone": "Phone"},
+        },
+        # The Dashboard's subscriptions CSV: one row per subscription, as it stands when exported.
+        "subscriptions": {
+            "columns": {"period_id": "id", "subscription_id": "id", "customer_id": "Customer ID", "status": "Status",
+                        "plan": "Plan", "quantity": "Quantity", "currency": "Currency", "interval": "Interval",
+                        "amount": "Amount", "cancel_reason": "Cancellation Reason"},
+            "compute": {"valid_from": _utc("Start Date (UTC)"), "valid_to": _SUBSCRIPTION_END,
+                        "trial_end": _utc("Trial End (UTC)"), "cancelled_at": _utc(_CANCELED)},
+        },
+    },
+    # Stripe's invoice line items (Sigma's invoice_line_items with the invoice's customer): one row per line.
+    "stripe_invoice_lines": {
+        "subscriptions": {
+            "columns": {"period_id": "id", "subscription_id": "subscription", "customer_id": "customer_id",
+                        "currency": "currency", "plan": "price_id"},
+            "compute": {"valid_from": _utc("period_start"), "valid_to": _utc("period_end"),
+                        "amount": _LINE_AMOUNT, "interval": _LINE_INTERVAL, "interval_count": _LINE_INTERVAL_COUNT,
+                        # a line's amount is for its whole quantity already: not multiplied again
+                        "quantity": "1",
+                        # a proration or a 0.00 (trial) line: a stretch that changes no month's MRR
+                        "mrr": f"CASE WHEN {_PRORATION} OR amount = 0 THEN 0 END",
+                        "trial_end": f"CASE WHEN amount = 0 AND NOT {_PRORATION} THEN {_utc('period_end')} END"},
         },
     },
     "survey": {
@@ -314,3 +444,18 @@ def preset_for(source: str | None, export: str) -> dict[str, Any]:
         raise PresetError(f"exports.{export}.source {source!r} has no mapping for {export}; it maps: {exports}. "
                           f"Presets for {export}: {for_export}.")
     return by_export[export]
+
+
+# Presets whose export holds each subscription as it stands when exported, not its history.
+CURRENT_STATE_ONLY = frozenset({"stripe"})
+HISTORY_NOTE = ("Stripe's subscriptions export holds each subscription as it stands today: expansions and "
+                "contractions before the export cannot be seen.")
+
+
+def history_note(source: str | None) -> str | None:
+    """The sentence the subscriptions page shows when its export's preset holds the current state only (Stripe's
+    subscriptions CSV: a plan changed before the export shows only at its new price, from the subscription's
+    start); None for a preset or a mapping that gives the history (e.g. `stripe_invoice_lines`)."""
+    if isinstance(source, str) and source.lower() in CURRENT_STATE_ONLY and "subscriptions" in PRESETS[source.lower()]:
+        return HISTORY_NOTE
+    return None
