@@ -122,7 +122,7 @@ def test_lifetimes_run_from_first_to_last_activity(activity_build):
 def test_activity_from_events_needs_the_events_export_and_a_known_mode(build_warehouse):
     for activity, message in [("events", "activity events reads the events export, which was not given"),
                               ("both", "activity both reads the events export"),
-                              ("sessions", "activity must be orders, events or both, not sessions")]:
+                              ("sessions", "activity must be orders, events, subscriptions or both, .* not sessions")]:
         with pytest.raises(warehouse.SqlModelError, match=message):
             build_warehouse(params_override={"activity": activity}, customers=CUSTOMERS, orders=ORDERS)
 
@@ -226,7 +226,7 @@ def test_the_words_for_active_follow_the_params():
     events = activity_definition({**base, "activity": "events", "active_events": ["login", "session"]})
     assert (events["start"], events["active"]) == ("first activity", "a product event (`login`, `session`)")
     assert "Orders are not activity here" in events["month"]
-    both = activity_definition({**base, "activity": "both"})
+    both = activity_definition({**base, "activity": "both"}, {"orders", "events"})  # both: the exports given
     assert both["active"] == "an order whose status is completed or a product event of any kind"
     assert "from the orders and the events export (`activity: both`" in both["month"]
 
