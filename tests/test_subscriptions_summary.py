@@ -155,3 +155,16 @@ def test_the_cards_read_the_lead_s_period_mart_from_a_real_build(build_warehouse
     assert got["Logo churn"].detail.startswith("1 of 3 customers paying at the start paid nothing at the end")
     # 2024-Q1 begins before the first paid month: no one paid at its start
     assert got["MRR"].changes[0].coverage != COMPLETE
+
+
+def test_few_customers_at_the_start_are_too_few_to_judge_and_the_interval_stays_above_zero():
+    got = {k.name: k for k in subscription_kpis(subscription_marts(
+        customers_start=(2, 400, 300), churned_logos=(1, 60, 30), net_mrr_retention=(0.4, 0.9, 0.96),
+        retained_base=(Decimal("50.00"), Decimal("10000.00"), Decimal("7500.00")),
+        retained_net=(Decimal("20.00"), Decimal("9000.00"), Decimal("7200.00")),
+        net_residual_sum_of_squares=(600.0, 30000.0, 70000.0), customers_end=(1, 450, 320)),
+        LABELS, money, min_sample=30)}
+    assert got["Net MRR retention"].detail.startswith("95% interval 0.0% to ")  # not a negative retention
+    assert got["Net MRR retention"].detail.endswith("(too few to judge)")
+    assert got["Logo churn"].detail.endswith("(too few to judge)")
+    assert got["MRR"].detail.startswith("1 paying customer at the end of 2024-Q2")

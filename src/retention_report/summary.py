@@ -354,7 +354,7 @@ def median_hours_kpi(counts, name: str, detail: str, labels: dict[str, str], cov
                detail=detail.format(n=n) if n else "no ticket answered in the period", coverage=coverage["current"])
 
 
-def subscription_kpis(periods, labels: dict[str, str], money, missing: str = "") -> list[Kpi]:
+def subscription_kpis(periods, labels: dict[str, str], money, missing: str = "", min_sample: int = 0) -> list[Kpi]:
     """The subscription cards from subscription_period_kpis (indexed by period_role): MRR at the period's end
     (a total, so its changes carry no interval), net MRR retention (the MRR the customers paying at the start pay
     at the end over what they paid then, a ratio of sums with intervals.ratio_of_sums_se from
@@ -362,7 +362,9 @@ def subscription_kpis(periods, labels: dict[str, str], money, missing: str = "")
     end: a share with its Wilson interval, changes as the other shares'). Each period's coverage is the mart's
     (full, partial: the period begins before the first paid month or ends after the data; no data: nobody paid at
     its start), but MRR at the end is known when someone pays at the end: then partial, not no data. `missing`:
-    the absent subscriptions export, named by every card instead of a number."""
+    the absent subscriptions export, named by every card instead of a number. Fewer than `min_sample` customers
+    paying at the start: retention and churn say they are too few to judge (their interval says how little is
+    known). Net MRR retention's interval is cut at 0, below which no ratio of MRRs can fall."""
     from .intervals import ratio_of_sums_se, wilson_interval
 
     names = ("MRR", "Net MRR retention", "Logo churn")
@@ -381,7 +383,8 @@ def subscription_kpis(periods, labels: dict[str, str], money, missing: str = "")
                            and int(row(role).customers_end or 0) > 0 else coverage[role]) for role in ROLES}
     mrr = {role: _nan(row(role).mrr_end) if mrr_coverage[role] != NO_DATA else math.nan for role in ROLES}
     now = row("current")
-    mrr_detail = (f"{int(now.customers_end):,} paying customers at the end of {labels['current']}"
+    mrr_detail = (f"{int(now.customers_end):,} paying customer{'' if int(now.customers_end) == 1 else 's'} at "
+                  f"the end of {labels['current']}"
                   + (f", {money(now.arpa)} a month each on average" if not math.isnan(_nan(now.arpa))
                      else "")) if now is not None and \
         mrr_coverage["current"] != NO_DATA else "no subscription paid in the period"
@@ -394,10 +397,12 @@ def subscription_kpis(periods, labels: dict[str, str], money, missing: str = "")
                                  int(row(role).customers_start)) if coverage[role] != NO_DATA else math.nan
           for role in ROLES}
     if coverage["current"] != NO_DATA:
-        low, high = nrr["current"] - Z_95 * se["current"], nrr["current"] + Z_95 * se["current"]
+        low, high = max(0.0, nrr["current"] - Z_95 * se["current"]), nrr["current"] + Z_95 * se["current"]
+        few = int(now.customers_start) < min_sample
         interval = f"95% interval {100 * low:.1f}% to {100 * high:.1f}%; " if not math.isnan(se["current"]) else ""
         nrr_detail = (f"{interval}MRR of the {int(now.customers_start):,} customers paying at the start: "
-                      f"{money(now.retained_net)} at the end against {money(now.retained_base)}")
+                      f"{money(now.retained_net)} at the end against {money(now.retained_base)}"
+                      + (" (too few to judge)" if few else ""))
     else:
         nrr_detail = "no customer paid a subscription at the start of the period"
     nrr_card = Kpi(names[1], nrr["current"], "percent", _changes(coverage, labels, lambda role: ratio_change(
@@ -411,7 +416,7 @@ def subscription_kpis(periods, labels: dict[str, str], money, missing: str = "")
     if base:
         low, high = wilson_interval(lost, base)
         churn_detail = (f"{lost:,} of {base:,} customers paying at the start paid nothing at the end (95% interval "
-                        f"{100 * low:.1f}% to {100 * high:.1f}%)")
+                        f"{100 * low:.1f}% to {100 * high:.1f}%)" + (" (too few to judge)" if base < min_sample else ""))
     else:
         churn_detail = "no customer paid a subscription at the start of the period"
     churn_card = Kpi(names[2], churn["current"], "percent", _changes(coverage, labels, lambda role: proportion_change(
@@ -511,7 +516,8 @@ def summary_cards(kpis_table, shares, nps_counts, nrr_terms, params: dict, perio
         notes[f"Activated in the first {window:g} days"] = EVENTS
 
     if subscriptions is not None:
-        cards = subscription_kpis(subscriptions, labels, money, missing="" if present(SUBSCRIPTIONS) else SUBSCRIPTIONS)
+        cards = subscription_kpis(subscriptions, labels, money, missing="" if present(SUBSCRIPTIONS) else SUBSCRIPTIONS,
+                                  min_sample=int(params["min_sample"]))
         kpis += cards
         notes.update({card.name: SUBSCRIPTIONS for card in cards})
 
