@@ -257,7 +257,7 @@ def test_params_of_the_first_week_support_and_activity_are_checked():
     check_params(load_params())  # the defaults pass
     for good in ({"activity": "events", "active_events": ["login"]}, {"activity": "both"}):
         check_params({**load_params(), **good})
-    for change, message in [({"activity": "sessions"}, "activity must be orders, events or both, not 'sessions'"),
+    for change, message in [({"activity": "sessions"}, "activity must be orders, events, subscriptions or both, or a list"),
                             ({"active_events": "login"}, "active_events must be a list of event names"),
                             ({"onboarding": {"key_events": "app_installed"}}, "onboarding.key_events must be a list"),
                             ({"onboarding": {"window_days": 0}}, "onboarding.window_days must be a positive number"),
