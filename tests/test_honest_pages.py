@@ -132,7 +132,8 @@ def test_no_page_shows_a_missing_value_or_a_share_above_100_percent(variant_site
 
 # The pages that need each optional export: each says which export is missing instead of a figure.
 NEEDED_BY = {"touchpoints": ["index.html", "touchpoints.html"], "nps_responses": ["index.html", "nps.html"],
-             "support_tickets": ["index.html", "support.html"], "events": ["index.html", "onboarding.html"]}
+             "support_tickets": ["index.html", "support.html"], "events": ["index.html", "onboarding.html"],
+             "subscriptions": ["index.html", "subscriptions.html"]}
 
 
 def test_pages_without_an_optional_export_say_which_export_is_missing(variant_sites):
