@@ -11,16 +11,21 @@ import math
 from datetime import datetime
 from decimal import Decimal
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
 from scipy.stats import binomtest
 
-from conftest import customer, order
+from conftest import customer, order, write_exports
+from retention_report import warehouse
+from retention_report.params import load_params
+from retention_report.periods import parse_period
 from retention_report.subscriptions import (MILESTONE_MONTHS, churn_rates, mrr_retention, reason_rows,
                                             shares_adding_to_one, still_paying_at, survival_curves, trial_rows)
 from retention_report.survival import kaplan_meier
-from test_subscriptions import sub
+from test_subscriptions import MARTS, random_histories, run_subscription_models, sub
 
 lifelines = pytest.importorskip("lifelines")
 
@@ -86,12 +91,6 @@ REGION = {"c1": "north", "c2": "south", "c3": "north", "c4": "", "c5": "south"}
 @pytest.fixture(scope="module")
 def build(tmp_path_factory):
     """The fixture built for `period` (a real build), once per period."""
-    from conftest import write_exports
-    import duckdb
-    from retention_report import warehouse
-    from retention_report.params import load_params
-    from retention_report.periods import parse_period
-
     root, built = tmp_path_factory.mktemp("sublives"), {}
 
     def _build(period: str = "2024-Q2"):
@@ -148,6 +147,41 @@ def test_a_past_period_sees_the_lives_as_they_were_at_its_end(build):
     assert lives["se"][3] == days(d(2024, 3, 15), end)
 
 
+def expected_lives(stretches, last_at: datetime, period_end: datetime) -> dict[str, tuple]:
+    """Each subscription's first life read directly from its stretches: its paid stretches (paying by the data's
+    last moment and before the period's end) in order, a life going on while the next begins before or as the
+    ones before end (None: never)."""
+    lives = {}
+    for subscription_id in sorted({s.subscription_id for s in stretches}):
+        paid = sorted((s for s in stretches if s.subscription_id == subscription_id and s.paid_from is not None
+                       and s.cents > 0 and s.paid_from <= last_at and s.paid_from < period_end),
+                      key=lambda s: (s.paid_from, s.valid_from))
+        if not paid:
+            continue
+        until = paid[0].valid_to
+        for s in paid[1:]:
+            if until is not None and s.paid_from > until:
+                break
+            until = None if until is None or s.valid_to is None else max(until, s.valid_to)
+        ended = until if until is not None and until <= last_at and until < period_end else None
+        lives[subscription_id] = (paid[0].paid_from, ended, days(paid[0].paid_from, ended or min(last_at, period_end)))
+    return lives
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_histories())
+def test_lives_on_random_histories_match_a_reading_of_the_stretches(stretches):
+    con = run_subscription_models(stretches)
+    con.execute("CREATE TABLE segment_choice (position INTEGER, segment_column VARCHAR, used BOOLEAN)")
+    con.execute("CREATE TABLE cohort_segments (customer_id VARCHAR, segment_column VARCHAR, segment VARCHAR)")
+    values = warehouse.bind_parameters(parse_period("2024-Q4"), load_params())
+    warehouse.run_sql(con, (MARTS / "subscription_lives.sql").read_text(), values)
+    got = {r[0]: r[1:] for r in con.execute("SELECT subscription_id, started_at, ended_at, days "
+                                           "FROM subscription_lives").fetchall()}
+    last_at = max([datetime(2024, 12, 31, 23)] + [s.valid_from for s in stretches])
+    assert got == expected_lives(stretches, last_at, datetime(2025, 1, 1))
+
+
 def test_lives_by_segment_carry_every_life_once_per_column_with_not_given(build):
     con = build("2024-Q2")
     rows = con.execute("SELECT subscription_id, segment FROM subscription_lives_segments "
@@ -167,7 +201,8 @@ def test_the_curves_are_kaplan_meier_per_plan_as_lifelines_computes_them(build):
         np.testing.assert_array_equal(curve["day"].to_numpy(dtype=float), kmf.survival_function_.index.to_numpy())
         np.testing.assert_allclose(curve["survival"], kmf.survival_function_.iloc[:, 0], atol=1e-12)
         row = rows[rows.first_plan == plan].iloc[0]
-        assert (row.subscriptions, row.ended, row["still running"]) == (len(mine), mine.ended.sum(), (~mine.ended).sum())
+        assert (row.subscriptions, row.ended, row["still running"]) == (len(mine), mine.ended.sum(),
+                                                                       (~mine.ended).sum())
         # still paying at 3 months: lifelines' curve read at 91.3 days (lifelines carries it on past the data)
         at = kmf.survival_function_at_times(3 * 365.25 / 12).iloc[0]
         assert row["still paying at 3 months"].startswith(f"{at:.1%} (")
