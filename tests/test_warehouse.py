@@ -148,6 +148,9 @@ def test_absent_optional_exports_give_empty_tables(build_warehouse):
     assert con.execute("SELECT count(*) FROM stg_support_tickets").fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM subscription_customer_months").fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM subscription_mrr_monthly").fetchone() == (0,)
+    for table in ("subscription_lives", "subscription_lives_segments", "subscription_trials",
+                  "subscription_cancel_reasons", "subscription_reach_out"):
+        assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
     assert con.execute("SELECT DISTINCT coverage FROM subscription_period_kpis").fetchall() == [("no data",)]
     assert con.execute("SELECT count(*) FROM stg_events").fetchone() == (0,)
     assert con.execute("SELECT responses FROM nps_period_counts WHERE period_role = 'current'").fetchone() == (0,)

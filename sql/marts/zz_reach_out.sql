@@ -1,10 +1,5 @@
 -- zz_reach_out: runs after every other mart (file-name order), because it merges their call lists. Holds contact
 -- details: it feeds only the private reach_out.csv, never the site.
--- Until sql/marts/subscription_reach_out.sql (the subscriptions page's list of the customers who asked to cancel in
--- the period: customer_id, plan, mrr_lost, reason_theme, still_running) is on main, an empty stand-in with those
--- columns; once it is, this statement does nothing (it runs first, file-name order) and can go.
-CREATE TABLE IF NOT EXISTS subscription_reach_out (customer_id VARCHAR, plan VARCHAR, mrr_lost DECIMAL(18, 2),
-                                                   reason_theme VARCHAR, still_running BOOLEAN);
 
 -- reach_out: one row per customer to call now, for any reason the report knows (a ticket answered late, left
 -- unresolved or rated bad; a detractor not followed up; a loyal customer never thanked; a subscriber who asked to

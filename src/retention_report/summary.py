@@ -365,7 +365,8 @@ def subscription_kpis(periods, labels: dict[str, str], money, missing: str = "",
     the absent subscriptions export, named by every card instead of a number. Fewer than `min_sample` customers
     paying at the start: retention and churn say they are too few to judge (their interval says how little is
     known). Net MRR retention's interval is cut at 0, below which no ratio of MRRs can fall."""
-    from .intervals import ratio_of_sums_se, wilson_interval
+    from .intervals import wilson_interval
+    from .subscriptions import mrr_retention
 
     names = ("MRR", "Net MRR retention", "Logo churn")
     if missing:
@@ -393,11 +394,10 @@ def subscription_kpis(periods, labels: dict[str, str], money, missing: str = "",
                    tuple(mrr[r] for r in ROLES), detail=mrr_detail, coverage=mrr_coverage["current"], money=money)
 
     nrr = {role: _nan(row(role).net_mrr_retention) if coverage[role] != NO_DATA else math.nan for role in ROLES}
-    se = {role: ratio_of_sums_se(_nan(row(role).net_residual_sum_of_squares), _nan(row(role).retained_base),
-                                 int(row(role).customers_start)) if coverage[role] != NO_DATA else math.nan
-          for role in ROLES}
+    retention = {role: mrr_retention(row(role), "net") if coverage[role] != NO_DATA else None for role in ROLES}
+    se = {role: retention[role].se if retention[role] else math.nan for role in ROLES}
     if coverage["current"] != NO_DATA:
-        low, high = max(0.0, nrr["current"] - Z_95 * se["current"]), nrr["current"] + Z_95 * se["current"]
+        low, high = retention["current"].ci_low, retention["current"].ci_high
         few = int(now.customers_start) < min_sample
         interval = f"95% interval {100 * low:.1f}% to {100 * high:.1f}%; " if not math.isnan(se["current"]) else ""
         nrr_detail = (f"{interval}MRR of the {int(now.customers_start):,} customers paying at the start: "
