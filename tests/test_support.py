@@ -359,3 +359,11 @@ def test_the_page_when_no_ticket_falls_in_the_period(run_page):
                  "Too few customers with tickets", "not enough comparable customers"):
         assert said in text, said
     assert not {"nan", "None", "NaT", "nan%"} & set(text.replace("|", " ").split())
+
+
+def test_a_share_rounding_to_zero_from_below_is_shown_without_a_sign():
+    from retention_report.support import share_text
+
+    assert share_text(-0.0004, -0.021, 0.0125) == "0.0% (-2.1% to 1.2%)"  # 1.25% rounds half to even in format
+    assert share_text(0.1234, 0.1, 0.15) == "12.3% (10.0% to 15.0%)"
+    assert share_text(float("nan"), 0, 0) == "–"

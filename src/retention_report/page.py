@@ -226,7 +226,7 @@ def _whole(value: float) -> int:
     return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _unsigned_zero(text: str) -> str:
+def unsigned_zero(text: str) -> str:
     """A value that rounds to zero is shown without a sign: `0.0%`, never `-0.0%` or `+0.0`."""
     return text.lstrip("+-") if text[:1] in "+-" and not re.search(r"[1-9]", text) else text
 
@@ -248,7 +248,7 @@ def format_value(value: object, kind: str = "", currency: str | None = None, val
     if kind == "money":
         return format_money(value, currency)
     if kind == "percent" and number:
-        return _unsigned_zero(f"{100 * float(value):.1f}%")
+        return unsigned_zero(f"{100 * float(value):.1f}%")
     if kind in ("days", "count") and number:
         return f"{_whole(value):,}"
     if kind == "plain" and number:
@@ -257,11 +257,11 @@ def format_value(value: object, kind: str = "", currency: str | None = None, val
         whole = _whole(value)
         return f"{whole:+d}" if whole else "0"
     if kind == "signed" and number:
-        return _unsigned_zero(f"{float(value):+,.1f}")
+        return unsigned_zero(f"{float(value):+,.1f}")
     if kind == "ratio" and number:
-        return _unsigned_zero(f"{float(value):,.2f}")
+        return unsigned_zero(f"{float(value):,.2f}")
     if isinstance(value, float):
-        return _unsigned_zero(f"{value:,.2f}")
+        return unsigned_zero(f"{value:,.2f}")
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .intervals import Z_95, newcombe_difference, wilson_interval
+from .page import unsigned_zero
 from .touchpoints import stratified_difference
 
 PROMPTNESS_GROUPS = ("late", "on_time")  # the difference is late minus on time: negative when slowness costs
@@ -44,7 +45,10 @@ def hours_text(value: object) -> str:
 
 def share_text(rate: object, low: object, high: object) -> str:
     """A share with its interval: `69.0% (65.7% to 72.2%)`; `–` when there is no share."""
-    return "–" if pd.isna(rate) else f"{rate:.1%} ({low:.1%} to {high:.1%})"
+    if pd.isna(rate):
+        return "–"
+    share = [unsigned_zero(f"{v:.1%}") for v in (rate, low, high)]  # a rate rounding to zero from below: 0.0%
+    return f"{share[0]} ({share[1]} to {share[2]})"
 
 
 def theme_rows(themes: pd.DataFrame, min_sample: int, z: float = Z_95) -> pd.DataFrame:
