@@ -65,3 +65,30 @@ def test_a_current_state_export_says_earlier_changes_cannot_be_seen(run_page):
     text = _page(run_page, prepare=from_stripe)
     assert "expansions and contractions before the export cannot be seen" in text
     assert "cannot be seen" not in _page(run_page)
+
+
+def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    centre, half = (k + z * z / 2) / (n + z * z), z * (k * (n - k) / n + z * z / 4) ** 0.5 / (n + z * z)
+    return centre - half, centre + half
+
+
+def test_churn_retention_and_the_cancellations_read_the_hand_histories(run_page):
+    text = _page(run_page, params_override={"min_sample": 1})
+    # Paying at the start: c1 25, c2 30, c6 40, c8 15, c9 8 (118); at the end c9 pays nothing: 1 of 5 churned.
+    low, high = _wilson(1, 5)
+    assert (f"Of the 5 customers paying at the start of 2024-Q2, 1 paid nothing at its end: logo churn "
+            f"**20.0% ({low:.1%} to {high:.1%})**") in text
+    # They pay 25 + 12 + 40 + 5 + 0 = 82 at the end: 82 / 118 kept, net and gross alike (nobody upgraded).
+    assert "was 82.00 at the end: net MRR retention **69.5% (" in text and "(gross), 69.5% (" in text
+    assert "net MRR churn 30.5% (" in text
+    # c9 asked to cancel on 2024-05-20, 8.00 a month, and stopped paying on 2024-06-05.
+    assert "**1** customers asked to cancel in 2024-Q2, 8.00 of MRR a month; 0 of them still pay" in text
+    assert "**1** cancellations were asked for in 2024-Q2" in text
+    # Nine subscriptions paid (s1, s2, s4, s4b, s6, s7 after its trial, s8a, s8b, s9); s4, s8a and s9 ended.
+    assert "Of the **9** subscriptions that paid by the end of 2024-Q2, 3 have ended" in text
+    assert "nan" not in text and "None" not in text
+
+
+def test_below_min_sample_the_rates_are_too_few_to_judge(run_page):
+    text = _page(run_page)  # the default min_sample is above five customers
+    assert "logo churn **too few to judge**" in text and "Fewer than" in text
