@@ -81,7 +81,15 @@ def clean(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     e = raw["events"].copy()
     e["ts"], e["seconds"] = parse_ts(e.occurred_at), pd.to_numeric(e.duration_seconds, errors="coerce")
     e = e[e.ts.notna() & e.customer_id.isin(known) & ~(e.seconds < 0)].drop_duplicates("event_id")
-    return {"customers": c, "orders": o, "nps_responses": r, "touchpoints": t, "support_tickets": s, "events": e}
+
+    b = raw["subscriptions"].copy()
+    b["from_"], b["to"], b["trial"], b["cancelled"] = (parse_ts(b[c]) for c in ("valid_from", "valid_to", "trial_end",
+                                                                                "cancelled_at"))
+    b["mrr_"], b["amt"] = pd.to_numeric(b.mrr, errors="coerce"), pd.to_numeric(b.amount, errors="coerce")
+    b = b[b.from_.notna() & b.customer_id.isin(known) & ~(b.to < b.from_) & ~(b.mrr_ < 0) & ~(b.amt < 0)
+          & (b.mrr_.notna() | b.amt.notna())].drop_duplicates("period_id")
+    return {"customers": c, "orders": o, "nps_responses": r, "touchpoints": t, "support_tickets": s, "events": e,
+            "subscriptions": b}
 
 
 def orders_within(done: pd.DataFrame, anchors: pd.Series, days: int, after_days: float = 0) -> np.ndarray:
