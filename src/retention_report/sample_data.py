@@ -1,7 +1,8 @@
 """A deterministic sample business: three years of customers, orders, NPS answers, touchpoints, support
-tickets and product events.
+tickets, product events and subscriptions.
 
-The data runs from 2022-01-01 (`DATA_START`) to 2024-12-31 (`DATA_END`); nothing is dated after it. The same
+The data runs from 2022-01-01 (`DATA_START`) to 2024-12-31 (`DATA_END`); nothing is dated after it but the
+scheduled end (valid_to) of a subscription cancelled near the end of the data. The same
 seed writes byte-identical files. New customers arrive at a rate that grows 2.4-fold over the three years,
 with more sign-ups around New Year and in November/December and fewer in summer. 92% of customers place a
 first order on the day they sign up or within 14 days; the rest never order. After each order a customer
@@ -66,6 +67,31 @@ Planted effects, which the analyses must recover:
    (`ACTIVATION_RETENTION_GAP`) more often: about 65% against 50%. Planted as lateness is (drawn given
    that outcome); `wishlist_created` (30% of new customers, in their first week) is unrelated to it. With
    `activation_effect=False` activation is drawn independently.
+7. Appreciated subscribers stay, detractors leave. A subscriber asks to cancel with a monthly hazard of 4%
+   (`CANCEL_HAZARD`), checked at the start of each month of the subscription (months of 30.4375 days from its
+   first paid moment): x0.7 (`APPRECIATED_CANCEL_FACTOR`) once the customer has had an appreciation
+   touchpoint (any kind of params' appreciation category, `APPRECIATION_KINDS`: welcome, thank_you, ...),
+   x2 (`DETRACTOR_CANCEL_FACTOR`) while their latest identified NPS answer scored 0-6. Over the sample that is
+   about 3.5% a month: about 4.0% for the not yet appreciated and 2.8% for the appreciated (non-detractor
+   months, about 58% of them appreciated), about 8% and 6% for detractors (4% of the months). With
+   `appreciation_effect=False` appreciation changes nothing (detractors still cancel twice as often).
+8. Invalid rows (continued): subscriptions get a stretch that ends before it starts and one with a negative
+   mrr.
+
+Subscriptions: half (`SUBSCRIBER_SHARE`) of the customers with a completed order subscribe at one of their
+completed orders (the first for half of them) and 12% of those take a second subscription 7-365 days later:
+about 0.5 subscriptions per customer, from January 2022 on, each row a stretch at one price (`period_id`
+SP..., `subscription_id` SUB...). Plans basic, plus and pro at 9, 19 and 39 EUR a month
+(`SUBSCRIPTION_PRICES`; the orders' currency, so no conversion), 1-3 seats; billed monthly (60%), quarterly
+(interval_count 3), yearly (ten months' price) or weekly as amount + interval, or given as mrr directly (17%).
+30% start on a 14-day trial (trial_end), a quarter of which are cancelled during it and end with it. Each month
+1.2% upgrade and 0.8% downgrade: the stretch closes (valid_to) where the next opens. A cancellation
+(cancelled_at, status canceled) ends the stretch at the end of the billing period it was asked in; its
+cancel_reason is blank (35%) or a phrase naming a theme of params' comment_themes (`CANCEL_REASONS`). 30%
+(`RETURN_SHARE`) of those who cancel after paying subscribe again, half 1-11 months after the end (within
+subscriptions.reactivation_window_months), half 13-24 months after it. Running stretches have an empty
+valid_to (status active, or trialing during a trial at the end of the data). Subscriptions draw from a random
+stream of their own, so the other exports are exactly as they were without them.
 
 Tickets: channel email, chat, phone or web; category delivery, billing, product, account or returns (returns
 and billing more often after a refunded or cancelled order), with comments that name a theme of the comment
