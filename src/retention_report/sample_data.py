@@ -1166,14 +1166,12 @@ class _Chunk:
             keep = again < _END_SECOND
             cust, start = cust[back][keep], again[keep]
 
-        columns = [np.concatenate(part) if part else np.zeros(0, np.int64) for part in zip(*rows)] if rows else \
-            [np.zeros(0, np.int64)] * 8
-        sub, frm, to, plan, trial, cancelled, why, status = columns
-        s_cust, s_start, s_form, s_quantity = (np.concatenate(part) if part else np.zeros(0, np.int64)
-                                               for part in zip(*subs)) if subs else [np.zeros(0, np.int64)] * 4
+        empty = np.zeros(0, np.int64)
+        sub, frm, to, plan, trial, cancelled, why, status = map(np.concatenate, zip(*rows)) if rows else [empty] * 8
+        s_cust, s_start, s_form, s_quantity = map(np.concatenate, zip(*subs)) if subs else [empty] * 4
         # Subscription numbers count up in order of their start; stretches are in time order.
         number = np.empty(s_start.size, dtype=np.int64)
-        number[np.lexsort((np.arange(s_start.size), s_start))] = np.arange(s_start.size)
+        number[np.argsort(s_start, kind="stable")] = np.arange(s_start.size)
         order = np.lexsort((number[sub], frm))
         self.b_number, self.b_from, self.b_to = number[sub[order]], frm[order], to[order]
         self.b_who, self.b_plan, self.b_trial = s_cust[sub[order]], plan[order], trial[order]
