@@ -141,9 +141,9 @@ def test_the_warning_share_is_a_share_from_0_to_1():
 def test_the_sample_has_no_warning_and_no_notice(sample_site, sample_data):
     lines = report_lines(sample_site.exports, sample_data, examples=False, warning_share=0.05, built=True)
     assert [s.export for s in sample_site.exports] == ["customers", "orders", "nps_responses", "touchpoints",
-                                                      "support_tickets", "events"]
+                                                      "support_tickets", "events", "subscriptions"]
     assert not any(line.startswith("warning:") for line in lines)
-    assert lines[-1].startswith("17 row(s) set aside in all")
+    assert lines[-1].startswith("19 row(s) set aside in all")
     page = (sample_site.site / SAMPLE_PERIOD / "index.html").read_text(encoding="utf-8")
     assert "rr-notice" not in page and "Data quality notice" not in page
 

@@ -20,6 +20,8 @@ from retention_report.sample_data import (
     HOSTILE_COMMENT,
     INVALID_ROWS,
     ACTIVATION_RETENTION_GAP,
+    APPRECIATED_CANCEL_FACTOR,
+    DETRACTOR_CANCEL_FACTOR,
     KINDS,
     SERVICE_RETENTION_GAP,
     Shape,
@@ -81,7 +83,15 @@ def clean(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     e = raw["events"].copy()
     e["ts"], e["seconds"] = parse_ts(e.occurred_at), pd.to_numeric(e.duration_seconds, errors="coerce")
     e = e[e.ts.notna() & e.customer_id.isin(known) & ~(e.seconds < 0)].drop_duplicates("event_id")
-    return {"customers": c, "orders": o, "nps_responses": r, "touchpoints": t, "support_tickets": s, "events": e}
+
+    b = raw["subscriptions"].copy()
+    b["from_"], b["to"], b["trial"], b["cancelled"] = (parse_ts(b[c]) for c in ("valid_from", "valid_to", "trial_end",
+                                                                                "cancelled_at"))
+    b["mrr_"], b["amt"] = pd.to_numeric(b.mrr, errors="coerce"), pd.to_numeric(b.amount, errors="coerce")
+    b = b[b.from_.notna() & b.customer_id.isin(known) & ~(b.to < b.from_) & ~(b.mrr_ < 0) & ~(b.amt < 0)
+          & (b.mrr_.notna() | b.amt.notna())].drop_duplicates("period_id")
+    return {"customers": c, "orders": o, "nps_responses": r, "touchpoints": t, "support_tickets": s, "events": e,
+            "subscriptions": b}
 
 
 def orders_within(done: pd.DataFrame, anchors: pd.Series, days: int, after_days: float = 0) -> np.ndarray:
@@ -139,7 +149,7 @@ def effect_on(tmp_path_factory):
 def effect_off(tmp_path_factory):
     folder = tmp_path_factory.mktemp("effect_off")
     write_sample_data(folder, customers=EFFECT_CUSTOMERS, thank_you_effect=False, service_effect=False,
-                      activation_effect=False)
+                      activation_effect=False, appreciation_effect=False)
     return clean(read_raw(folder))
 
 
@@ -170,8 +180,10 @@ def test_the_bench_shape_makes_a_busier_business_and_the_default_shape_changes_n
     assert 9 <= per_customer["orders"] <= 12 and busy["orders"] > 2 * default["orders"]
     assert 0.3 <= per_customer["nps_responses"] <= 0.6
     assert per_customer["touchpoints"] <= 8 and busy["touchpoints"] < default["touchpoints"] / 2
-    # Issue 17's: about 0.3 support tickets and 20 product events per customer.
+    # Issue 17's: about 0.3 support tickets and 20 product events per customer; issue 18's: 0.5 subscriptions.
     assert 0.25 <= per_customer["support_tickets"] <= 0.35 and 17 <= per_customer["events"] <= 23
+    subscriptions = pd.read_csv(tmp_path / "c" / "subscriptions.csv", dtype=str).subscription_id.nunique()
+    assert 0.4 <= subscriptions / busy["customers"] <= 0.6
 
 
 def test_headers_ids_and_values_follow_the_contract(raw, data):
@@ -247,6 +259,9 @@ def test_invalid_rows_are_exactly_those_promised(raw, data, tmp_path):
     assert (raw["touchpoints"].customer_id == "C9999999").sum() == 1
     assert (raw["support_tickets"].customer_id == "C9999999").sum() == 1
     assert (raw["events"].customer_id == "C9999999").sum() == 1
+    subscriptions = raw["subscriptions"]
+    assert (parse_ts(subscriptions.valid_to) < parse_ts(subscriptions.valid_from)).sum() == 1
+    assert (pd.to_numeric(subscriptions.mrr, errors="coerce") < 0).sum() == 1
     # Without invalid rows, nothing is set aside.
     write_sample_data(tmp_path / "valid", customers=2_000, invalid_rows=False)
     clean_raw = read_raw(tmp_path / "valid")
@@ -410,3 +425,117 @@ def test_activated_customers_stay_longer_only_when_the_effect_is_on(effect_on, e
     assert on["gap"] == pytest.approx(ACTIVATION_RETENTION_GAP, abs=0.03)
     assert abs(off["gap"]) < 0.025 and abs(on["wishlist_gap"]) < 0.03
     assert on["share"] == pytest.approx(0.45, abs=0.02)
+
+
+# --- Subscriptions -------------------------------------------------------------------------------------------
+MONTH = pd.Timedelta(days=30.4375)  # a subscription's months run from its first paid moment
+# params/default.yaml's touchpoint_categories.appreciation (copied, as THEMES are).
+APPRECIATION = ["welcome", "thank_you", "check_in_call", "loyalty_reward", "anniversary", "birthday", "handwritten_note"]
+
+
+def _months_between(later: pd.Series, earlier: pd.Series) -> pd.Series:
+    return (later.dt.year - earlier.dt.year) * 12 + later.dt.month - earlier.dt.month
+
+
+def subscription_months(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per subscription and whole month of it in the data, counted from its first paid moment (after any
+    trial; never-paid trials have none) to the month it was cancelled in: was the customer appreciated before
+    the month began (an appreciation touchpoint), a detractor then (their latest identified answer before it
+    scored 0-6), and did they ask to cancel during it?"""
+    b = data["subscriptions"].sort_values(["subscription_id", "from_"])
+    subs = b.groupby("subscription_id").agg(customer_id=("customer_id", "first"), start=("from_", "first"),
+                                            trial_end=("trial", "first"), cancelled=("cancelled", "max"),
+                                            ends=("to", "last"))
+    subs["paid"] = subs.trial_end.where(subs.trial_end > subs.start, subs.start)
+    subs = subs[subs.ends.isna() | (subs.ends > subs.paid)]
+    whole = ((END - subs.paid) // MONTH).clip(lower=0)
+    asked = (subs.cancelled - subs.paid) // MONTH
+    months = np.where(asked.notna() & (asked < whole), asked + 1, whole).astype(int)
+    rows = subs.loc[subs.index.repeat(months)].reset_index()
+    rows["tick"] = rows.paid + rows.groupby("subscription_id").cumcount() * MONTH
+    rows["cancel"] = (rows.cancelled >= rows.tick) & (rows.cancelled < rows.tick + MONTH)
+    t = data["touchpoints"]
+    rows["appreciated"] = rows.customer_id.map(t[t.kind.isin(APPRECIATION)].groupby("customer_id").ts.min()) < rows.tick
+    r = data["nps_responses"]
+    answers = r[r.customer_id != ""][["customer_id", "ts", "s"]].sort_values("ts")
+    rows = pd.merge_asof(rows.sort_values("tick"), answers, left_on="tick", right_on="ts", by="customer_id",
+                         direction="backward", allow_exact_matches=False)
+    rows["detractor"] = rows.s <= 6
+    return rows
+
+
+def cancel_hazards(data: dict[str, pd.DataFrame]) -> dict:
+    m = subscription_months(data)
+    h = m.groupby(["detractor", "appreciated"]).cancel.mean()
+    return {"overall": m.cancel.mean(), "appreciated": h[(False, True)], "not_appreciated": h[(False, False)],
+            "appreciated_ratio": h[(False, True)] / h[(False, False)],
+            "detractor_ratio": m[m.detractor].cancel.mean() / m[~m.detractor].cancel.mean(),
+            # still subscribed a year on at these monthly hazards (non-detractor months)
+            "survival_12_gap": (1 - h[(False, True)]) ** 12 - (1 - h[(False, False)]) ** 12}
+
+
+def test_subscriptions_follow_the_contract_and_their_shapes(raw, data):
+    b, customers = data["subscriptions"], len(data["customers"])
+    assert b.period_id.str.fullmatch(r"SP\d{8}").all() and b.subscription_id.str.fullmatch(r"SUB\d{7}").all()
+    assert not b.duplicated(["subscription_id", "valid_from"]).any()
+    subs = b.sort_values(["subscription_id", "from_"]).groupby("subscription_id")
+    first = subs.head(1)
+    assert 0.4 <= len(first) / customers <= 0.6
+    assert first.trial.notna().mean() == pytest.approx(0.30, abs=0.03)
+    assert set(b.plan) == {"basic", "plus", "pro"} and set(b.currency) == {"EUR"}
+    assert set(b.status) == {"active", "canceled", "trialing"}
+    # Prices: monthly, quarterly, yearly and weekly amounts, or the mrr itself; never both, never neither.
+    assert (b.mrr_.isna() != b.amt.isna()).all() and 0.1 < b.mrr_.notna().mean() < 0.25
+    assert set(zip(b.interval, b.interval_count)) == {("month", "1"), ("month", "3"), ("year", "1"), ("week", "1"),
+                                                      ("", "")}
+    assert (b.interval == "month").mean() > 0.5 and set(b.quantity) == {"", "1", "2", "3"}
+    monthly = b[(b.interval == "month") & (b.interval_count == "1")]
+    assert set(zip(monthly.plan, monthly.amount)) == {("basic", "9.00"), ("plus", "19.00"), ("pro", "39.00")}
+    # Every stretch ends after it starts; running ones have no end; a plan change closes one where the next opens.
+    assert (b.to.isna() | (b.to > b.from_)).all()
+    assert (b.status[b.to.isna()] != "canceled").all() and b.to.isna().sum() > 0.3 * len(first)
+    ordered = b.sort_values(["subscription_id", "from_"])
+    following = ordered.groupby("subscription_id").shift(-1)
+    changed = following.from_.notna()
+    assert (following.from_[changed] == ordered.to[changed]).all()
+    rank = {"basic": 0, "plus": 1, "pro": 2}
+    step = following.plan[changed].map(rank) - ordered.plan[changed].map(rank)
+    assert (step == 1).sum() > 50 and (step == -1).sum() > 30 and (step.abs() == 1).all()  # upgrades, downgrades
+    # Some hold two subscriptions at once.
+    spans = first[["subscription_id", "customer_id", "from_"]].merge(subs.to.last().rename("ends"),
+                                                                     left_on="subscription_id", right_index=True)
+    pairs = spans.merge(spans, on="customer_id")
+    assert ((pairs.from__x < pairs.from__y) & (pairs.ends_x.isna() | (pairs.ends_x > pairs.from__y))).any()
+    # Cancellations: asked for within the data, by the end; reasons blank or naming a comment theme.
+    cancelled = b[b.cancelled.notna()]
+    assert (cancelled.status == "canceled").all() and (cancelled.cancelled < cancelled.to).all()
+    assert cancelled.cancelled.max() < END and b.from_.min() >= START and b.from_.max() < END
+    reasons = cancelled.cancel_reason
+    assert 0.25 < (reasons == "").mean() < 0.45
+    named = reasons[reasons != ""].map(lambda text: [t for t, words in THEMES.items()
+                                                      if any(w in text.lower() for w in words)])
+    assert named.map(len).gt(0).all() and set().union(*named) == set(THEMES)
+    # Customers who cancel and come back: some within subscriptions.reactivation_window_months (12), some later.
+    ended = subs.to.last().dropna()
+    ends = first[["subscription_id", "customer_id", "from_"]].merge(ended.rename("ends"), left_on="subscription_id",
+                                                                    right_index=True)
+    back = ends.merge(first[["customer_id", "from_"]], on="customer_id", suffixes=("", "_again"))
+    back = back[back.from__again >= back.ends]
+    gap = _months_between(back.from__again, back.ends - pd.Timedelta(seconds=1))
+    assert (gap <= 12).sum() > 50 and (gap > 12).sum() > 20
+    # Subscription activity in 2024-Q2 and each quarter of the 24 months before it.
+    for quarter in pd.period_range("2022Q2", "2024Q2", freq="Q"):
+        begun = (first.from_.dt.to_period("Q") == quarter).sum()
+        paying = (b.from_ < quarter.start_time) & (b.to.isna() | (b.to > quarter.start_time))
+        assert begun > 50 and paying.sum() > 50, quarter
+
+
+def test_appreciated_subscribers_cancel_less_only_when_the_effect_is_on(effect_on, effect_off):
+    on, off = cancel_hazards(effect_on), cancel_hazards(effect_off)
+    print(f"\nsubscription cancel hazards: on {on}, off {off}")
+    assert 0.03 <= on["overall"] <= 0.04 and 0.035 <= off["overall"] <= 0.045  # a month
+    for measured in (on, off):
+        assert measured["detractor_ratio"] == pytest.approx(DETRACTOR_CANCEL_FACTOR, abs=0.4)
+    assert on["appreciated_ratio"] == pytest.approx(APPRECIATED_CANCEL_FACTOR, abs=0.07)
+    assert 0.06 <= on["survival_12_gap"] <= 0.15  # about 10 points more still subscribed a year on
+    assert off["appreciated_ratio"] == pytest.approx(1.0, abs=0.08) and abs(off["survival_12_gap"]) < 0.04

@@ -1,7 +1,8 @@
 """A deterministic sample business: three years of customers, orders, NPS answers, touchpoints, support
-tickets and product events.
+tickets, product events and subscriptions.
 
-The data runs from 2022-01-01 (`DATA_START`) to 2024-12-31 (`DATA_END`); nothing is dated after it. The same
+The data runs from 2022-01-01 (`DATA_START`) to 2024-12-31 (`DATA_END`); nothing is dated after it but the
+scheduled end (valid_to) of a subscription cancelled near the end of the data. The same
 seed writes byte-identical files. New customers arrive at a rate that grows 2.4-fold over the three years,
 with more sign-ups around New Year and in November/December and fewer in summer. 92% of customers place a
 first order on the day they sign up or within 14 days; the rest never order. After each order a customer
@@ -66,6 +67,31 @@ Planted effects, which the analyses must recover:
    (`ACTIVATION_RETENTION_GAP`) more often: about 65% against 50%. Planted as lateness is (drawn given
    that outcome); `wishlist_created` (30% of new customers, in their first week) is unrelated to it. With
    `activation_effect=False` activation is drawn independently.
+7. Appreciated subscribers stay, detractors leave. A subscriber asks to cancel with a monthly hazard of 4%
+   (`CANCEL_HAZARD`), checked at the start of each month of the subscription (months of 30.4375 days from its
+   first paid moment): x0.7 (`APPRECIATED_CANCEL_FACTOR`) once the customer has had an appreciation
+   touchpoint (any kind of params' appreciation category, `APPRECIATION_KINDS`: welcome, thank_you, ...),
+   x2 (`DETRACTOR_CANCEL_FACTOR`) while their latest identified NPS answer scored 0-6. Over the sample that is
+   about 3.5% a month: about 4.0% for the not yet appreciated and 2.8% for the appreciated (non-detractor
+   months, about 58% of them appreciated), about 8% and 6% for detractors (4% of the months). With
+   `appreciation_effect=False` appreciation changes nothing (detractors still cancel twice as often).
+8. Invalid rows (continued): subscriptions get a stretch that ends before it starts and one with a negative
+   mrr.
+
+Subscriptions: half (`SUBSCRIBER_SHARE`) of the customers with a completed order subscribe at one of their
+completed orders (the first for half of them) and 12% of those take a second subscription 7-365 days later:
+about 0.5 subscriptions per customer, from January 2022 on, each row a stretch at one price (`period_id`
+SP..., `subscription_id` SUB...). Plans basic, plus and pro at 9, 19 and 39 EUR a month
+(`SUBSCRIPTION_PRICES`; the orders' currency, so no conversion), 1-3 seats; billed monthly (60%), quarterly
+(interval_count 3), yearly (ten months' price) or weekly as amount + interval, or given as mrr directly (17%).
+30% start on a 14-day trial (trial_end), a quarter of which are cancelled during it and end with it. Each month
+1.2% upgrade and 0.8% downgrade: the stretch closes (valid_to) where the next opens. A cancellation
+(cancelled_at, status canceled) ends the stretch at the end of the billing period it was asked in; its
+cancel_reason is blank (35%) or a phrase naming a theme of params' comment_themes (`CANCEL_REASONS`). 30%
+(`RETURN_SHARE`) of those who cancel after paying subscribe again, half 1-11 months after the end (within
+subscriptions.reactivation_window_months), half 13-24 months after it. Running stretches have an empty
+valid_to (status active, or trialing during a trial at the end of the data). Subscriptions draw from a random
+stream of their own, so the other exports are exactly as they were without them.
 
 Tickets: channel email, chat, phone or web; category delivery, billing, product, account or returns (returns
 and billing more often after a refunded or cancelled order), with comments that name a theme of the comment
@@ -97,11 +123,13 @@ rewards, anniversaries and birthdays, and a few dozen rows of a kind the contrac
 (`partner_offer`).
 
 Everything is vectorised: orders are simulated one "round" (the n-th order of every customer still
-active) at a time, and customers are processed in chunks of 25,000 whose rows are written straight to
-the CSV files, so memory stays bounded (about 0.5 GB). 20,000 customers take about a second, a million
-(4.6 million orders, 18 million touchpoints) about 15 seconds. Within each chunk rows are in time order;
-ids count up through the files. The files are UTF-8 (some names have accents) with a header and `\n`
-line ends; text is quoted only where CSV needs it, and a missing value is an empty field.
+active) at a time, subscriptions one month of every running subscription at a time, and customers are
+processed in chunks of 25,000 whose rows are written straight to the CSV files, so memory stays bounded
+(about 0.6 GB). 20,000 customers take about a second, a million (4.6 million orders, 18 million
+touchpoints, 0.55 million subscription stretches) about 15 seconds (the subscriptions add about 2). Within
+each chunk rows are in time order; ids count up through the files. The files are UTF-8 (some names have
+accents) with a header and `\n` line ends; text is quoted only where CSV needs it, and a missing value is an
+empty field.
 """
 
 from __future__ import annotations
@@ -156,7 +184,8 @@ POLICY_CHANGE_DAY = date(2024, 5, 2)
 HOSTILE_COMMENT_PERIOD = (date(2024, 4, 1), date(2024, 6, 30))  # answered then when possible (2024-Q2)
 HOSTILE_COMMENT = "<script>alert(1)</script><img src=x onerror=alert(2)> contact me at hostile@example.com"
 UNKNOWN_CUSTOMER_ID = "C9999999"
-INVALID_ROWS = {"customers": 3, "orders": 5, "nps_responses": 3, "touchpoints": 2, "support_tickets": 2, "events": 2}
+INVALID_ROWS = {"customers": 3, "orders": 5, "nps_responses": 3, "touchpoints": 2, "support_tickets": 2, "events": 2,
+                "subscriptions": 2}
 
 COLUMNS = {
     "customers": ("customer_id", "created_at", "email", "name", "phone", "acquisition_channel", "plan", "region"),
@@ -166,6 +195,9 @@ COLUMNS = {
     "support_tickets": ("ticket_id", "customer_id", "created_at", "first_response_at", "resolved_at", "channel",
                         "category", "satisfaction", "reopens", "comment"),
     "events": ("event_id", "customer_id", "occurred_at", "event", "duration_seconds"),
+    "subscriptions": ("period_id", "subscription_id", "customer_id", "plan", "status", "valid_from", "valid_to",
+                      "trial_end", "mrr", "amount", "currency", "interval", "interval_count", "quantity",
+                      "cancelled_at", "cancel_reason"),
 }
 CHUNK_CUSTOMERS = 25_000
 
@@ -197,6 +229,36 @@ WISHLIST_SHARE = 0.30
 SESSION_EVERY_DAYS = 23.0
 SESSION_MEDIAN_SECONDS = 240.0
 VIEWS_PER_SESSION = 1.6
+
+# Subscriptions: a line of business beside the orders (their own random stream, like tickets and events).
+SUBSCRIBER_SHARE = 0.50  # of the customers with a completed order
+SECOND_SUBSCRIPTION_SHARE = 0.12  # subscribers who take a second subscription beside the first
+SUBSCRIPTION_PLANS = ["basic", "plus", "pro"]
+SUBSCRIPTION_PLAN_SHARES = [0.50, 0.35, 0.15]
+SUBSCRIPTION_PRICES = [9.0, 19.0, 39.0]  # EUR a month
+# Billing: share, interval, interval_count, the amount billed per interval in months of the monthly price (a
+# year costs ten months), the billing period in days; "mrr": the row gives its monthly revenue directly.
+SUBSCRIPTION_BILLING = {"monthly": (0.60, "month", 1, 1.0, 30.4375), "quarterly": (0.05, "month", 3, 3.0, 91.3125),
+                        "yearly": (0.12, "year", 1, 10.0, 365.25), "weekly": (0.06, "week", 1, 12 / 52, 7.0),
+                        "mrr": (0.17, None, 1, 1.0, 30.4375)}
+SUBSCRIPTION_QUANTITY_SHARES = [0.85, 0.10, 0.05]  # 1, 2 or 3 seats
+TRIAL_SHARE, TRIAL_DAYS, TRIAL_CONVERSION = 0.30, 14, 0.75
+SUBSCRIPTION_MONTH_SECONDS = 2_629_800  # 30.4375 days: a subscription's months run from its first paid moment
+CANCEL_HAZARD = 0.04  # a month, for a subscriber neither appreciated nor a detractor
+APPRECIATED_CANCEL_FACTOR = 0.7  # from the first appreciation touchpoint on (appreciation_effect=True)
+DETRACTOR_CANCEL_FACTOR = 2.0  # while the customer's latest answer is a detractor's
+APPRECIATION_KINDS = ["welcome", "thank_you", "check_in_call", "loyalty_reward", "anniversary", "birthday",
+                      "handwritten_note"]  # params' touchpoint_categories.appreciation
+UPGRADE_HAZARD, DOWNGRADE_HAZARD = 0.012, 0.008  # a month
+RETURN_SHARE = 0.30  # of the cancelled subscriptions that had paid: the customer subscribes again later,
+RETURN_WITHIN_SHARE = 0.5  # half of them 1-11 months after the end (a reactivation), the others 13-24 months
+CANCEL_REASON_BLANK_SHARE = 0.35
+CANCEL_REASONS = ["Too expensive for what I use.", "The price went up again.", "It costs more than I can spend now.",
+                  "The staff were rude when I called.", "Unfriendly staff on the phone.",
+                  "There was a billing error on my account.", "I was charged the wrong amount, another mistake.",
+                  "The delivery of my box was always late.", "The courier kept leaving it outside.",
+                  "The quality has gone down.", "It broke and nobody replaced it.",
+                  "I waited weeks for an answer.", "No response to my emails.", "Support is slow to reply."]
 
 # --- Vocabularies ------------------------------------------------------------------------------------------
 FIRST_NAMES = ["Olivia", "Liam", "Amelia", "Noah", "Isla", "Oliver", "Ava", "George", "Mia", "Harry", "Sophia",
@@ -984,6 +1046,171 @@ class _Chunk:
             "duration_seconds": pc.if_else(pa.array(self.e_duration >= 0), duration, pa.nulls(m, pa.string())),
         }
 
+    # --- subscriptions (their own random stream as well)
+    def simulate_subscriptions(self, rng: np.random.Generator, appreciation_effect: bool) -> None:
+        """Subscriptions taken out at a completed order, month by month from the first paid moment: a cancel
+        hazard cut by APPRECIATED_CANCEL_FACTOR once the customer was appreciated (with `appreciation_effect`) and
+        raised by DETRACTOR_CANCEL_FACTOR while their latest answer is a detractor's; upgrades and downgrades
+        close one stretch and open the next; some who cancel come back. Waves: the subscriptions taken out at
+        orders, then those of customers who came back, then those who came back again."""
+        month = SUBSCRIPTION_MONTH_SECONDS
+        billing = list(SUBSCRIPTION_BILLING.values())
+        period_seconds = np.rint(np.array([b[4] for b in billing]) * 86_400).astype(np.int64)
+        # What the hazard reads, as the files show it: the first appreciation touchpoint (touchpoints are in time
+        # order) and each identified customer's answers, keyed by (customer, second).
+        appreciation = np.isin(self.t_kind, [_K[k] for k in APPRECIATION_KINDS])
+        appreciated_at = np.full(self.n, np.iinfo(np.int64).max)
+        appreciated_at[self.t_who[appreciation][::-1]] = self.t_sec[appreciation][::-1]
+        identified = ~self.r_anonymous
+        answer_keys = self.r_who[identified] * (1 << 32) + self.r_sec[identified]
+        by_key = np.argsort(answer_keys, kind="stable")
+        answer_keys, answer_scores = answer_keys[by_key], self.r_score[identified][by_key]
+
+        def detractor_now(who: np.ndarray, sec: np.ndarray) -> np.ndarray:
+            """Is the customer's latest answer before `sec` a detractor's (0-6)?"""
+            if not answer_keys.size:
+                return np.zeros(who.size, dtype=bool)
+            at = np.maximum(np.searchsorted(answer_keys, who * (1 << 32) + sec, side="left") - 1, 0)
+            return (answer_keys[at] // (1 << 32) == who) & (answer_keys[at] < who * (1 << 32) + sec) \
+                & (answer_scores[at] <= 6)
+
+        # Who subscribes: at their first completed order (half of them) or at another completed order of theirs.
+        done = np.flatnonzero(self.o_status == 0)
+        done = done[np.lexsort((self.o_sec[done], self.o_who[done]))]  # by customer, then time
+        count = np.bincount(self.o_who[done], minlength=self.n)
+        first_at = np.cumsum(count) - count
+        buyers = np.flatnonzero(count > 0)
+        takers = buyers[rng.random(buyers.size) < SUBSCRIBER_SHARE * self.shape.subscriptions]
+        nth = np.where(rng.random(takers.size) < 0.5, 0, (rng.random(takers.size) * count[takers]).astype(np.int64))
+        start = self.o_sec[done[first_at[takers] + nth]] + rng.integers(60, 1800, takers.size)
+        second = rng.random(takers.size) < SECOND_SUBSCRIPTION_SHARE
+        second_start = start[second] + rng.integers(7 * 86_400, 365 * 86_400, second.sum())
+        cust = np.concatenate([takers, takers[second]])
+        start = np.concatenate([start, second_start])
+        keep = start < _END_SECOND
+        cust, start = cust[keep], start[keep]
+
+        subs: list[tuple[np.ndarray, ...]] = []  # per wave: customer, start, billing form, quantity
+        rows: list[tuple[np.ndarray, ...]] = []  # subscription, from, to, plan, trial_end, cancelled_at, reason, status
+        first_sub = 0
+
+        def reason(k: int) -> np.ndarray:
+            return np.where(rng.random(k) < CANCEL_REASON_BLANK_SHARE, -1, rng.integers(0, len(CANCEL_REASONS), k))
+
+        def stretch(sub, frm, to, plan, trial, cancelled, why, status) -> None:
+            rows.append(tuple(np.broadcast_to(np.asarray(v, dtype=np.int64), np.shape(sub)).copy()
+                              for v in (sub, frm, to, plan, trial, cancelled, why, status)))
+
+        for _wave in range(3):
+            k = cust.size
+            if not k:
+                break
+            sub = first_sub + np.arange(k)
+            form = _pick(rng, k, [b[0] for b in billing])
+            quantity = _pick(rng, k, SUBSCRIPTION_QUANTITY_SHARES) + 1
+            subs.append((cust, start, form, quantity))
+            first_sub += k
+            plan = np.where(rng.random(k) < 0.7, self.plan[cust], _pick(rng, k, SUBSCRIPTION_PLAN_SHARES))
+            trial = rng.random(k) < TRIAL_SHARE
+            trial_end = np.where(trial, start + TRIAL_DAYS * 86_400, -1)
+            # Trials that do not convert: cancelled during the trial, ending with it (still running at the end
+            # of the data when the cancellation would come later).
+            lost = trial & (rng.random(k) >= TRIAL_CONVERSION)
+            asked = start + (rng.random(k) * TRIAL_DAYS * 86_400).astype(np.int64)
+            gone = lost & (asked < _END_SECOND)
+            stretch(sub[gone], start[gone], trial_end[gone], plan[gone], trial_end[gone], asked[gone],
+                    reason(int(gone.sum())), 1)
+            paid = np.where(trial, trial_end, start)
+            row_from, row_trial, current = start.copy(), trial_end.copy(), plan.copy()
+            tick = paid.copy()
+            ended = np.zeros(k, dtype=bool)
+            ended[lost] = True
+            ends = np.full(k, -1)
+            active = np.flatnonzero(~lost)
+            while active.size:
+                active = active[tick[active] < _END_SECOND]
+                if not active.size:
+                    break
+                t, who = tick[active], cust[active]
+                hazard = (CANCEL_HAZARD
+                          * np.where(appreciation_effect & (appreciated_at[who] < t), APPRECIATED_CANCEL_FACTOR, 1.0)
+                          * np.where(detractor_now(who, t), DETRACTOR_CANCEL_FACTOR, 1.0))
+                u = rng.random(active.size)
+                moment = t + rng.integers(3600, month - 3600, active.size)
+                inside = moment < _END_SECOND
+                cancel = (u < hazard) & inside
+                up = (u >= hazard) & (u < hazard + UPGRADE_HAZARD) & (current[active] < 2) & inside
+                down = ((u >= hazard + UPGRADE_HAZARD) & (u < hazard + UPGRADE_HAZARD + DOWNGRADE_HAZARD)
+                        & (current[active] > 0) & inside)
+                change = up | down
+                c = active[change]
+                stretch(sub[c], row_from[c], moment[change], current[c], row_trial[c], -1, -1, 0)
+                row_from[c], row_trial[c] = moment[change], -1
+                current[c] += np.where(up[change], 1, -1)
+                # A cancellation ends the stretch at the end of the billing period it was asked in.
+                c, asked_at = active[cancel], moment[cancel]
+                length = period_seconds[form[c]]
+                ends[c] = paid[c] + (asked_at - paid[c] + length - 1) // length * length
+                stretch(sub[c], row_from[c], ends[c], current[c], row_trial[c], asked_at, reason(c.size), 1)
+                ended[c] = True
+                active = active[~cancel]
+                tick[active] += month
+            running = np.flatnonzero(~ended | (lost & ~gone))
+            stretch(sub[running], row_from[running], -1, current[running], row_trial[running], -1, -1,
+                    np.where(row_trial[running] >= _END_SECOND, 2, 0))
+            # Some who cancelled after paying subscribe again: within the reactivation window or after it.
+            back = np.flatnonzero((ends >= 0) & (rng.random(k) < RETURN_SHARE))
+            gap = np.where(rng.random(back.size) < RETURN_WITHIN_SHARE, rng.integers(1, 12, back.size),
+                           rng.integers(13, 25, back.size))
+            again = ends[back] + gap * month + rng.integers(0, month, back.size)
+            keep = again < _END_SECOND
+            cust, start = cust[back][keep], again[keep]
+
+        empty = np.zeros(0, np.int64)
+        sub, frm, to, plan, trial, cancelled, why, status = map(np.concatenate, zip(*rows)) if rows else [empty] * 8
+        s_cust, s_start, s_form, s_quantity = map(np.concatenate, zip(*subs)) if subs else [empty] * 4
+        # Subscription numbers count up in order of their start; stretches are in time order.
+        number = np.empty(s_start.size, dtype=np.int64)
+        number[np.argsort(s_start, kind="stable")] = np.arange(s_start.size)
+        order = np.lexsort((number[sub], frm))
+        self.b_number, self.b_from, self.b_to = number[sub[order]], frm[order], to[order]
+        self.b_who, self.b_plan, self.b_trial = s_cust[sub[order]], plan[order], trial[order]
+        self.b_cancelled, self.b_reason, self.b_status = cancelled[order], why[order], status[order]
+        self.b_form, self.b_quantity = s_form[sub[order]], s_quantity[sub[order]]
+        self.b_subscriptions = s_start.size
+
+    def subscriptions_table(self, first_number: int, first_subscription: int) -> dict[str, pa.Array]:
+        m = self.b_number.size
+        billing = list(SUBSCRIPTION_BILLING.values())
+        direct = self.b_form == list(SUBSCRIPTION_BILLING).index("mrr")
+        monthly = np.array(SUBSCRIPTION_PRICES)[self.b_plan]
+        per_interval = np.rint(monthly * np.array([b[3] for b in billing])[self.b_form] * 100).astype(np.int64)
+        mrr_cents = np.rint(monthly * 100).astype(np.int64) * self.b_quantity
+        none = pa.nulls(m, pa.string())
+        interval = _strings([b[1] for b in billing]).take(pa.array(self.b_form))
+        count = pa.array(np.array([b[2] for b in billing])[self.b_form]).cast(pa.string())
+        given = pa.array(~direct)
+        return {
+            "period_id": _ids("SP", np.arange(first_number, first_number + m), 8),
+            "subscription_id": _ids("SUB", first_subscription + self.b_number, 7),
+            "customer_id": self.customer_ids.take(pa.array(self.b_who)),
+            "plan": _strings(SUBSCRIPTION_PLANS).take(pa.array(self.b_plan)),
+            "status": _strings(["active", "canceled", "trialing"]).take(pa.array(self.b_status)),
+            "valid_from": _timestamps(self.b_from),
+            "valid_to": _optional_timestamps(self.b_to),
+            "trial_end": _optional_timestamps(self.b_trial),
+            "mrr": pc.if_else(pa.array(direct), _amounts(mrr_cents), none),
+            "amount": pc.if_else(given, _amounts(per_interval), none),
+            "currency": _strings(["EUR"]).take(pa.array(np.zeros(m, dtype=np.int64))),
+            "interval": pc.if_else(given, interval, none),
+            "interval_count": pc.if_else(given, count, none),
+            "quantity": pc.if_else(given, pa.array(self.b_quantity).cast(pa.string()), none),
+            "cancelled_at": _optional_timestamps(self.b_cancelled),
+            "cancel_reason": _strings(CANCEL_REASONS + [None]).take(
+                pa.array(np.where(self.b_reason >= 0, self.b_reason, len(CANCEL_REASONS)))),
+        }
+
+
 def _invalid_rows(chunk: _Chunk, tables: dict, next_numbers: dict, customers: int) -> dict:
     """Mix INVALID_ROWS into the last chunk's tables."""
     rng = chunk.rng
@@ -1052,6 +1279,16 @@ def _invalid_rows(chunk: _Chunk, tables: dict, next_numbers: dict, customers: in
         {"event_id": f"E{number + 1:09d}", "customer_id": UNKNOWN_CUSTOMER_ID, "occurred_at": "2024-10-10 11:00:00",
          "event": "session", "duration_seconds": "60"},
     ], rng, [None] * 2)
+    number, subscription = next_numbers["subscriptions"], next_numbers["subscription"]
+    monthly = {"customer_id": someone, "plan": "basic", "currency": "EUR", "amount": "9.00", "interval": "month",
+               "interval_count": "1", "quantity": "1"}
+    tables["subscriptions"] = _mix_in(tables["subscriptions"], [
+        {**monthly, "period_id": f"SP{number:08d}", "subscription_id": f"SUB{subscription:07d}", "status": "canceled",
+         "valid_from": "2024-10-12 10:00:00", "valid_to": "2024-09-12 10:00:00", "cancelled_at": "2024-09-01 10:00:00"},
+        {"customer_id": someone, "plan": "plus", "currency": "EUR", "period_id": f"SP{number + 1:08d}",
+         "subscription_id": f"SUB{subscription + 1:07d}", "status": "active", "valid_from": "2024-10-13 10:00:00",
+         "mrr": "-19.00"},
+    ], rng, [None] * 2)
     return tables
 
 
@@ -1061,8 +1298,9 @@ class Shape:
     orders, `churn` multiplies the chance of leaving after each order, `marketing` multiplies how often
     promotions and upsells go out (and, up to 1, the newsletter's share of subscribers), `surveys` the share
     of orders followed by a survey (and so the NPS answers), `tickets` the share followed by a support ticket,
-    `usage` how often active customers use the product. The bench uses it to shape a workload like the
-    one it is asked to measure; the planted effects are sized for the default."""
+    `usage` how often active customers use the product, `subscriptions` the share of customers who subscribe.
+    The bench uses it to shape a workload like the one it is asked to measure; the planted effects are sized
+    for the default."""
 
     order_frequency: float = 1.0
     churn: float = 1.0
@@ -1070,13 +1308,14 @@ class Shape:
     surveys: float = 1.0
     tickets: float = 1.0  # multiplies the share of orders followed by a ticket
     usage: float = 1.0  # multiplies how often an active customer opens the product (sessions, views)
+    subscriptions: float = 1.0  # multiplies the share of customers who take out a subscription
 
 
 def write_sample_data(out: Path, seed: int = 7, customers: int = 20_000, thank_you_effect: bool = True,
                       invalid_rows: bool = True, shape: Shape = Shape(), service_effect: bool = True,
-                      activation_effect: bool = True) -> dict[str, int]:
-    """Writes customers.csv, orders.csv, nps_responses.csv, touchpoints.csv, support_tickets.csv and events.csv
-    into `out` (created if missing); returns rows written per export (invalid rows included)."""
+                      activation_effect: bool = True, appreciation_effect: bool = True) -> dict[str, int]:
+    """Writes customers.csv, orders.csv, nps_responses.csv, touchpoints.csv, support_tickets.csv, events.csv and
+    subscriptions.csv into `out` (created if missing); returns rows written per export (invalid rows included)."""
     if not 1 <= customers < 9_999_998:
         raise ValueError(f"customers must be between 1 and 9,999,997 (C9999999 is the unknown customer), "
                          f"not {customers}")
@@ -1090,11 +1329,14 @@ def write_sample_data(out: Path, seed: int = 7, customers: int = 20_000, thank_y
     bounds = np.linspace(0, customers, chunks + 1).round().astype(np.int64)
     # Tickets and events draw from streams of their own, so adding them left the other exports as they were.
     service_streams = np.random.SeedSequence([int(seed), 20250101]).spawn(chunks)
+    subscription_streams = np.random.SeedSequence([int(seed), 20250301]).spawn(chunks)
 
     quoted = {"customers": ("name", "email"), "orders": (), "nps_responses": ("comment",), "touchpoints": (),
-              "support_tickets": ("comment",), "events": ()}
+              "support_tickets": ("comment",), "events": (), "subscriptions": ("cancel_reason",)}
     files = {name: _CsvFile(out / f"{name}.csv", columns, quoted[name]) for name, columns in COLUMNS.items()}
-    next_numbers = {"orders": 1, "nps_responses": 1, "touchpoints": 1, "support_tickets": 1, "events": 1}
+    next_numbers = {"orders": 1, "nps_responses": 1, "touchpoints": 1, "support_tickets": 1, "events": 1,
+                    "subscriptions": 1}
+    next_subscription = 1
     hostile_planted = False
     try:
         for index in range(chunks):
@@ -1111,6 +1353,7 @@ def write_sample_data(out: Path, seed: int = 7, customers: int = 20_000, thank_y
             service_rng = np.random.default_rng(service_streams[index])
             chunk.simulate_service(service_rng, service_effect)
             chunk.simulate_usage(service_rng, activation_effect)
+            chunk.simulate_subscriptions(np.random.default_rng(subscription_streams[index]), appreciation_effect)
             tables = {
                 "customers": chunk.customers_table(),
                 "orders": chunk.orders_table(next_numbers["orders"]),
@@ -1118,11 +1361,13 @@ def write_sample_data(out: Path, seed: int = 7, customers: int = 20_000, thank_y
                 "touchpoints": chunk.touchpoints_table(next_numbers["touchpoints"]),
                 "support_tickets": chunk.tickets_table(next_numbers["support_tickets"]),
                 "events": chunk.events_table(next_numbers["events"]),
+                "subscriptions": chunk.subscriptions_table(next_numbers["subscriptions"], next_subscription),
             }
             for name in next_numbers:
                 next_numbers[name] += len(tables[name][COLUMNS[name][0]])
+            next_subscription += chunk.b_subscriptions
             if last and invalid_rows:
-                tables = _invalid_rows(chunk, tables, next_numbers, customers)
+                tables = _invalid_rows(chunk, tables, dict(next_numbers, subscription=next_subscription), customers)
             for name, table in tables.items():
                 files[name].write(table)
             del chunk, tables
