@@ -242,7 +242,9 @@ def test_expected_spend_shrinks_towards_the_population_mean(spend):
     """p (gamma + x m) / (p x + q - 1): the population mean for a customer with no repeat purchase (whatever their
     mean says), between it and their own mean otherwise, nearer their own the more purchases back it."""
     population = spend.mean_spend
-    assert conditional_expected_spend(spend, [0, 0], [0.0, 500.0]) == pytest.approx([population, population])
+    assert conditional_expected_spend(spend, [0, 0, 0], [0.0, 500.0, np.nan]) == pytest.approx([population] * 3)
+    with pytest.raises(ValueError, match="mean_spend must be finite"):
+        conditional_expected_spend(spend, [2], [np.nan])
     own = np.array([100.0, 100.0, 100.0])
     expected = conditional_expected_spend(spend, [1, 5, 50], own)
     weights = spend.p * np.array([1, 5, 50]) / (spend.p * np.array([1, 5, 50]) + spend.q - 1)

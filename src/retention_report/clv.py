@@ -248,8 +248,8 @@ def conditional_expected_purchases(params: BetaGeoParams, t, frequency, recency,
     (Fader, Hardie and Lee 2005, eq. 10):
     (a + b + x - 1) / (a - 1) * [1 - ((alpha + T) / (alpha + T + t))^(r + x) 2F1(r + x, b + x; a + b + x - 1; z)]
     * P(alive), z = t / (alpha + T + t). The hypergeometric term is evaluated in Euler's equivalent form
-    ((alpha + T) / (alpha + T + t))^(a - 1) 2F1(a + b - 1 - r, a - 1; a + b + x - 1; z), whose parameters do not
-    grow with x (scipy's 2F1 loses accuracy when they do). `t` broadcasts against the customers."""
+    ((alpha + T) / (alpha + T + t))^(a - 1) 2F1(a + b - 1 - r, a - 1; a + b + x - 1; z), whose first two
+    parameters do not grow with x. `t` broadcasts against the customers (a column of times gives one row each)."""
     x, t_x, age, _ = _summaries(frequency, recency, T)
     t = np.asarray(t, dtype=float)
     if np.any(t < 0):
@@ -292,7 +292,7 @@ def _discounted_hyp2f1(A, B, C, z, euler_power) -> np.ndarray:
     return out
 
 
-def _positive_series_hyp2f1(A, B, C, z, max_terms: int = 1_000_000) -> np.ndarray:
+def _positive_series_hyp2f1(A, B, C, z, max_terms: int = 100_000) -> np.ndarray:
     """2F1(A, B; C; z) = sum_k (A)_k (B)_k / ((C)_k k!) z^k for A, B, C > 0 and 0 <= z < 1, summed until the terms
     no longer change the sum (they rise while k < about A z, then fall geometrically)."""
     total = np.ones_like(z)
@@ -304,7 +304,9 @@ def _positive_series_hyp2f1(A, B, C, z, max_terms: int = 1_000_000) -> np.ndarra
         active &= ~((term <= 1e-17 * total) & (k + 1.0 > A * z))
         if not active.any():
             break
+    total[active] = np.nan  # not converged: say so rather than return a partial sum
     return total
+
 
 def expected_cumulative_repeat_purchases(params: BetaGeoParams, first_purchase, times, weights=None) -> np.ndarray:
     """The tracking plot's expected line: at each calendar time in `times`, the repeat purchases the model expects
@@ -323,9 +325,11 @@ def expected_cumulative_repeat_purchases(params: BetaGeoParams, first_purchase, 
 # ---------------------------------------------------------------------------------------------------- Gamma-Gamma
 
 def _spend_inputs(frequency, mean_spend, weights=None):
-    x, m = _array(frequency, "frequency"), _array(mean_spend, "mean_spend")
+    """Validated arrays; a customer with no repeat purchase has no mean spend (NULL from SQL): 0 stands for it."""
+    x, m = _array(frequency, "frequency"), np.asarray(mean_spend, dtype=float).reshape(-1)
     if x.size != m.size:
         raise ValueError(f"frequency and mean_spend differ in length ({x.size} vs {m.size}).")
+    m = _array(np.where(x == 0, 0.0, m), "mean_spend")
     return x, m, _weights(weights, x.size)
 
 
@@ -367,7 +371,7 @@ def _gamma_gamma_objective(x, m, w):
 def fit_gamma_gamma(frequency, mean_spend, weights=None, min_customers: int = 30) -> GammaGammaParams:
     """The Gamma-Gamma maximising the likelihood of repeat customers' mean spend per repeat purchase (`mean_spend`,
     over `frequency` repeat purchases, the papers' m_x); rows with no repeat purchase or no spend are left out, as
-    in the papers. Raises NotEnoughData with fewer than `min_customers` such customers."""
+    in the papers (their mean spend may be NaN). Raises NotEnoughData with fewer than `min_customers` such customers."""
     x, m, w = _spend_inputs(frequency, mean_spend, weights)
     keep = (x > 0) & (m > 0) & (w > 0)
     x, m, w = x[keep], m[keep], w[keep]
@@ -387,9 +391,8 @@ def conditional_expected_spend(params: GammaGammaParams, frequency, mean_spend) 
     """E[spend per purchase | x, m] = p (gamma + x m) / (p x + q - 1) (Fader and Hardie 2013): a weighted
     average of the population mean p gamma / (q - 1) and the customer's own mean m, with weight p x / (p x + q - 1)
     on m. Customers with no repeat purchase (x = 0, whatever `mean_spend` says) get the population mean."""
-    x, m, _ = _spend_inputs(frequency, np.nan_to_num(np.asarray(mean_spend, dtype=float)))
+    x, m, _ = _spend_inputs(frequency, mean_spend)
     p, q, g = params.p, params.q, params.gamma
-    m = np.where(x > 0, m, 0.0)
     return p * (g + x * m) / (p * x + q - 1.0)
 
 
