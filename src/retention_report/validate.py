@@ -96,6 +96,7 @@ def check_params(params: dict[str, Any]) -> None:
                        ("response_target_hours", params.get("response_target_hours", 24))):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ExportError(f"params: {key} must be a positive number, not {value!r}.")
+    check_clv_params(params)
     zone = params.get("timezone", "UTC")
     if not isinstance(zone, str) or not zone:
         raise ExportError(f"params: timezone must be a time zone name such as UTC or Europe/Berlin, not {zone!r}.")
@@ -104,6 +105,25 @@ def check_params(params: dict[str, Any]) -> None:
             probe.execute("SELECT timezone($tz, TIMESTAMPTZ '2024-01-01 00:00:00+00')", {"tz": zone}).fetchall()
     except duckdb.Error as exc:
         raise ExportError(f"params: timezone {zone!r} is not a time zone name (e.g. UTC, Europe/Berlin).") from exc
+
+
+def check_clv_params(params: dict[str, Any]) -> None:
+    """Refuse settings the predictions (predictions.py) could not use: a time unit, whole numbers of weeks and
+    months, shares between 0 and 1, a rate of 0 or more."""
+    unit = params.get("clv_time_unit", "weeks")
+    if unit not in ("weeks", "days"):
+        raise ExportError(f"params: clv_time_unit must be weeks or days, not {unit!r}.")
+    for key, default in (("holdout_weeks", 26), ("clv_horizon_months", 12)):
+        value = params.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ExportError(f"params: {key} must be a whole number of 1 or more, not {value!r}.")
+    for key, default, low, high in (("max_holdout_error", 0.15, 0, None), ("alive_threshold", 0.5, 0, 1),
+                                    ("discount_rate", 0.10, None, None)):
+        value = params.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or \
+                (low is not None and value <= low) or (high is not None and value >= high):
+            within = f"between {low} and {high}" if high is not None else "above 0" if low is not None else "0 or more"
+            raise ExportError(f"params: {key} must be a number {within}, not {value!r}.")
 
 
 def validate_exports(data_dir: Path, params: dict[str, Any]) -> list[ExportSummary]:

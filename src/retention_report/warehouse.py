@@ -20,6 +20,7 @@ from .exports import (CONTRACT, Export, drop_raw_export, export_settings, fill_s
                       load_raw_export)
 from .params import PROJECT_ROOT
 from .periods import Period
+from .predictions import write_predictions
 from .segments import write_segment_choice
 
 SQL_DIR = PROJECT_ROOT / "sql"
@@ -192,8 +193,16 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
             if on_step:
                 on_step("segments")
             values["segment_columns_chosen"] = write_segment_choice(con, params).columns
+        predicted = False
         for model in chosen:
             if model.layer != "staging":
+                if model.name.startswith("zz_") and not predicted:
+                    # The models fitted in Python (predictions.py), after every mart they read and before the
+                    # call list that reads them.
+                    if on_step:
+                        on_step("predictions")
+                    write_predictions(con, params, period.end)
+                    predicted = True
                 run(model)
         for export in CONTRACT.values():
             drop_raw_export(con, export.name)

@@ -1,0 +1,127 @@
+"""Who is slipping away, through a real build: orders simulated from the BG/NBD process itself (the holdout
+passes, and P(alive) and expected purchases equal lifetimes' computed from the raw orders by its own pipeline),
+from strictly periodic buyers (the holdout fails: "not reliable"), from too few customers (no model, no failed
+build), and a planted customer who stopped buying since the previous period (valuable and slipping)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import customer, order
+
+START = date(2022, 1, 3)
+PARAMS = {"holdout_weeks": 26, "clv_time_unit": "weeks", "min_sample": 30}
+
+
+def bgnbd_orders(n: int, seed: int, r=0.6, alpha=6.0, a=0.8, b=2.5, until=date(2024, 12, 31)) -> list[dict]:
+    """Customers whose purchases follow BG/NBD: a Poisson rate per week ~ gamma(r, 1/alpha), a dropout chance
+    after each purchase ~ beta(a, b); first purchases spread over 2022's first half-year."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(n):
+        rate, drop = rng.gamma(r, 1 / alpha), rng.beta(a, b)
+        day = START + timedelta(days=int(rng.integers(0, 180)))
+        spend = rng.gamma(6.0, 4.0)
+        k = 0
+        while day <= until:
+            rows.append(order(f"o{c}-{k}", f"c{c}", str(day), f"{max(1.0, rng.gamma(8, spend / 8)):.2f}"))
+            k += 1
+            if rng.random() < drop:
+                break
+            day += timedelta(days=int(min(5000, max(1, round(7 * rng.exponential(1 / rate))))))
+    return rows
+
+
+def _build(build_warehouse, orders, **params):
+    people = sorted({o["customer_id"] for o in orders})
+    return build_warehouse("2024-Q2", params_override=dict(PARAMS, **params),
+                           customers=[customer(c, "2022-01-01") for c in people], orders=orders)
+
+
+def _fit(con) -> dict:
+    return con.execute("SELECT * FROM clv_fit").df().iloc[0].to_dict()
+
+
+def test_on_bgnbd_data_the_holdout_passes_and_p_alive_equals_lifetimes_from_the_raw_orders(build_warehouse):
+    lifetimes = pytest.importorskip("lifetimes")
+    orders = bgnbd_orders(3000, seed=5)
+    con = _build(build_warehouse, orders)
+    fit = _fit(con)
+    assert fit["status"] == "fitted" and fit["holdout_status"] == "checked"
+    assert fit["holdout_error"] < 0.10 and fit["reliable"]
+    # lifetimes' own pipeline from the raw orders: purchases by day, observed to the period's last day, in weeks.
+    frame = pd.DataFrame(orders).assign(ordered_at=lambda f: pd.to_datetime(f.ordered_at),
+                                        amount=lambda f: f.amount.astype(float))
+    summary = lifetimes.utils.summary_data_from_transaction_data(
+        frame[frame.ordered_at <= "2024-06-30"], "customer_id", "ordered_at", monetary_value_col="amount",
+        observation_period_end="2024-06-30", freq="D")
+    summary[["recency", "T"]] /= 7
+    oracle = lifetimes.BetaGeoFitter().fit(summary.frequency, summary.recency, summary["T"])
+    assert [fit[k] for k in ("r", "alpha", "a", "b")] == pytest.approx(
+        [oracle.params_[k] for k in ("r", "alpha", "a", "b")], rel=1e-3)
+    mine = con.execute("SELECT customer_id, p_alive, expected_purchases FROM clv_predictions").df() \
+        .set_index("customer_id").loc[summary.index]
+    alive = oracle.conditional_probability_alive(summary.frequency, summary.recency, summary["T"])
+    horizon = 12 * 365.25 / 12 / 7  # twelve months in weeks
+    expected = oracle.conditional_expected_number_of_purchases_up_to_time(horizon, summary.frequency,
+                                                                          summary.recency, summary["T"])
+    np.testing.assert_allclose(mine.p_alive, alive, rtol=2e-3, atol=1e-4)
+    np.testing.assert_allclose(mine.expected_purchases, expected, rtol=2e-3, atol=1e-4)
+    # The tracking table's last cumulative prediction is the holdout's predicted total, week by week adding up.
+    tracking = con.execute("SELECT * FROM clv_tracking ORDER BY week").df()
+    assert len(tracking) == 26 and tracking.predicted.sum() == pytest.approx(fit["holdout_predicted"])
+    assert tracking.actual.sum() == fit["holdout_actual"]
+
+
+def test_strictly_periodic_buyers_are_not_reliable(build_warehouse):
+    # Everyone buys every 28 days, eight times, then stops: no Poisson purchases, no random dropout.
+    orders = [order(f"o{c}-{k}", f"c{c}", str(START + timedelta(days=3 * c + 28 * k)))
+              for c in range(200) for k in range(8)]
+    fit = _fit(_build(build_warehouse, orders + [order("last", "c0", "2024-12-31")]))
+    assert fit["status"] == "fitted" and fit["holdout_error"] > 0.15 and not fit["reliable"]
+
+
+def test_too_few_customers_give_no_model_and_a_reason_not_a_failed_build(build_warehouse):
+    con = _build(build_warehouse, [order("o1", "c1", "2024-01-05"), order("o2", "c1", "2024-02-05")])
+    fit = _fit(con)
+    assert fit["status"] == "not enough data" and "30" in fit["reason"] and not fit["reliable"]
+    assert con.execute("SELECT count(*) FROM clv_predictions").fetchone()[0] == 0
+
+
+def test_a_holdout_the_data_does_not_reach_is_not_checked(build_warehouse):
+    orders = bgnbd_orders(1500, seed=2, until=date(2024, 6, 10))  # the data ends before the period does
+    fit = _fit(_build(build_warehouse, orders))
+    assert fit["holdout_status"] == "the data ends before the period does" and not fit["reliable"]
+
+
+def test_a_valuable_customer_who_stopped_since_the_previous_period_is_slipping(build_warehouse):
+    orders = bgnbd_orders(2500, seed=9)
+    # Weekly buyers of large baskets through 2023 up to the previous period's end; one stops on 2024-03-25, the
+    # other goes on.
+    for who, last in (("stopped", date(2024, 3, 25)), ("goes_on", date(2024, 6, 24))):
+        day = date(2023, 1, 2)
+        while day <= last:
+            orders.append(order(f"{who}-{day}", who, str(day), "400.00"))
+            day += timedelta(days=7)
+    con = _build(build_warehouse, orders)
+    rows = con.execute("SELECT customer_id, p_alive, p_alive_previous, valuable_and_slipping, value_lost "
+                       "FROM clv_predictions WHERE customer_id IN ('stopped', 'goes_on')").df().set_index("customer_id")
+    assert rows.loc["stopped", "p_alive_previous"] > 0.9 and rows.loc["stopped", "p_alive"] < 0.1
+    assert rows.loc["stopped", "valuable_and_slipping"] and rows.loc["stopped", "value_lost"] > 0
+    assert not rows.loc["goes_on", "valuable_and_slipping"] and rows.loc["goes_on", "p_alive"] > 0.9
+
+
+def test_params_the_models_cannot_use_are_refused():
+    from retention_report.exports import ExportError
+    from retention_report.validate import check_clv_params
+
+    for bad, words in (({"clv_time_unit": "months"}, "weeks or days"), ({"holdout_weeks": 0}, "whole number"),
+                       ({"alive_threshold": 1.5}, "between 0 and 1"), ({"max_holdout_error": 0}, "above 0"),
+                       ({"discount_rate": -0.1}, "0 or more")):
+        with pytest.raises(ExportError, match=words):
+            check_clv_params(bad)
+    check_clv_params({})
