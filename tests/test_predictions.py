@@ -125,3 +125,19 @@ def test_params_the_models_cannot_use_are_refused():
         with pytest.raises(ExportError, match=words):
             check_clv_params(bad)
     check_clv_params({})
+
+
+def test_the_call_list_names_the_slipping_customer_only_when_the_predictions_are_reliable(build_warehouse):
+    orders = bgnbd_orders(2500, seed=9)
+    day = date(2023, 1, 2)
+    while day <= date(2024, 3, 25):
+        orders.append(order(f"stopped-{day}", "stopped", str(day), "400.00"))
+        day += timedelta(days=7)
+    reliable = _build(build_warehouse, orders)
+    reasons = dict(reliable.execute("SELECT customer_id, reasons FROM reach_out").fetchall())
+    assert "valuable and slipping: P(alive) 9" in reasons["stopped"] and " at 2024-03-31, 0% now" in reasons["stopped"]
+    assert _fit(reliable)["reliable"]
+    # The same data with a holdout limit no prediction meets: nobody is called for slipping.
+    strict = _build(build_warehouse, orders, max_holdout_error=1e-9)
+    assert not _fit(strict)["reliable"]
+    assert not any("slipping" in r for (r,) in strict.execute("SELECT reasons FROM reach_out").fetchall())

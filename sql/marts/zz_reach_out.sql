@@ -4,7 +4,8 @@
 -- reach_out: one row per customer to call now, for any reason the report knows (a ticket answered late, left
 -- unresolved or rated bad; a detractor not followed up; a loyal customer never thanked; a subscriber who asked to
 -- cancel in the period: "asked to cancel: <plan>, <MRR lost> <currency>/month, <reason theme>", still paying or
--- not), most valuable first (revenue up to the period's end: completed orders, and a subscriber's MRR for each
+-- not; a valuable customer whose probability of still being active fell below alive_threshold since the previous
+-- period, when the predictions passed their holdout check), most valuable first (revenue up to the period's end: completed orders, and a subscriber's MRR for each
 -- month paid, subscription_customer_months), cut to calls_per_week times the weeks in the period. A customer with
 -- several reasons is listed once, with every reason.
 CREATE OR REPLACE TABLE reach_out AS
@@ -23,6 +24,16 @@ WITH reasons AS (
            || coalesce(nullif(s.reason_theme, ''), 'no reason given')
            || CASE WHEN s.still_running THEN ' (still paying)' ELSE ' (no longer paying)' END
     FROM subscription_reach_out AS s CROSS JOIN reporting_currency AS r
+    UNION ALL
+    -- Forward-looking, and only where the holdout check found the predictions reliable (clv_fit).
+    SELECT p.customer_id, 5,
+           'valuable and slipping: P(alive) ' || printf('%.0f%%', 100 * p.p_alive_previous) || ' at '
+           || strftime($previous_end_exclusive::DATE - 1, '%Y-%m-%d') || ', ' || printf('%.0f%%', 100 * p.p_alive)
+           || ' now; predicted value over ' || $clv_horizon_months || ' months '
+           || printf('%.2f', p.predicted_value_previous) || ' then, ' || printf('%.2f', p.predicted_value)
+           || coalesce(' ' || r.currency, '') || ' now'
+    FROM clv_predictions AS p CROSS JOIN clv_fit AS f CROSS JOIN reporting_currency AS r
+    WHERE f.reliable AND p.valuable_and_slipping
 ),
 revenue AS (
     SELECT customer_id, sum(revenue) AS revenue
