@@ -141,3 +141,21 @@ def test_the_call_list_names_the_slipping_customer_only_when_the_predictions_are
     strict = _build(build_warehouse, orders, max_holdout_error=1e-9)
     assert not _fit(strict)["reliable"]
     assert not any("slipping" in r for (r,) in strict.execute("SELECT reasons FROM reach_out").fetchall())
+
+
+def test_groups_and_the_alive_distribution_add_up_to_the_predictions(build_warehouse):
+    con = _build(build_warehouse, bgnbd_orders(1200, seed=4))
+    predictions = con.execute("SELECT * FROM clv_predictions").df()
+    groups = con.execute("SELECT * FROM clv_groups").df()
+    everyone = groups[groups.breakdown == "all"].iloc[0]
+    assert everyone.customers == len(predictions)
+    assert everyone.mean_p_alive == pytest.approx(predictions.p_alive.mean())
+    assert everyone.predicted_value == pytest.approx(predictions.predicted_value.sum())
+    years = groups[groups.breakdown == "first purchase year"]
+    assert years.customers.sum() == len(predictions) and set(years.group) == {"2022"}
+    # Active in the last year: last purchase day within 365 days of the period's last day (weeks x 7).
+    active = predictions[(predictions.age - predictions.recency) * 7 <= 365]
+    assert everyone.active_last_year == len(active) and everyone.at_risk == (active.p_alive < 0.5).sum()
+    bins = con.execute("SELECT bin, customers FROM clv_alive_distribution ORDER BY bin").fetchall()
+    assert [b for b, _ in bins] == list(range(10)) and sum(n for _, n in bins) == len(active)
+    assert dict(bins)[9] == ((active.p_alive >= 0.9)).sum()
