@@ -33,7 +33,8 @@ SELECT breakdown, "group", count(*) AS customers,
        coalesce(sum(value_lost) FILTER (WHERE valuable_and_slipping), 0) AS slipping_value_lost
 FROM grouped
 GROUP BY breakdown, "group"
-ORDER BY breakdown = 'all' DESC, breakdown, customers DESC, "group";
+ORDER BY breakdown = 'all' DESC, breakdown, CASE WHEN breakdown = 'first purchase year' THEN "group" END,
+         customers DESC, "group";
 
 -- clv_alive_distribution: the customers active in the 12 months to the period's end by their probability of still
 -- being active, in tenths (0-10%, ..., 90-100%).

@@ -181,3 +181,28 @@ def write_predictions(con: duckdb.DuckDBPyConnection, params: dict[str, Any], pe
         con.register("_frame", frame)
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _frame")
         con.unregister("_frame")
+
+
+def verdict_line(fit, detailed: bool = False) -> str:
+    """The holdout check of a clv_fit row in words: what was predicted and made, the error against
+    max_holdout_error; `detailed` opens with the verdict ("Reliable for this business" or not)."""
+    if fit["status"] != "fitted":
+        return f"no model could be fitted ({fit['reason']})."
+    weeks = int(fit["holdout_weeks"])
+    if fit["holdout_status"] == "not enough data":
+        words = (f"the model could not be checked: the data up to {weeks} weeks before the period's end cannot carry "
+                 f"it ({fit['reason']})")
+    elif fit["holdout_status"] != "checked":
+        words = f"the model could not be checked over the last {weeks} weeks: {fit['holdout_status']}"
+    else:
+        error, limit = float(fit["holdout_error"]), float(fit["max_holdout_error"])
+        made = (f"they made {fit['holdout_actual']:,.0f}: " + (f"an error of {error:.1%}" if math.isfinite(error)
+                                                               else "none, so the error has no measure")
+                + f", {'within' if error <= limit else 'beyond'} the {limit:.0%} allowed (`max_holdout_error`)")
+        words = (f"fitted on the data up to {weeks} weeks before the period's end, the model predicted "
+                 f"{fit['holdout_predicted']:,.0f} repeat purchases in those weeks by the "
+                 f"{int(fit['holdout_customers']):,} customers known then; {made}")
+    if not detailed:
+        return words + "."
+    opening = "**Reliable for this business:** " if fit["reliable"] else "**Not reliable for this business:** "
+    return opening + words[0].upper() + words[1:] + "."
