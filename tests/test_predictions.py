@@ -159,3 +159,30 @@ def test_groups_and_the_alive_distribution_add_up_to_the_predictions(build_wareh
     bins = con.execute("SELECT bin, customers FROM clv_alive_distribution ORDER BY bin").fetchall()
     assert [b for b, _ in bins] == list(range(10)) and sum(n for _, n in bins) == len(active)
     assert dict(bins)[9] == ((active.p_alive >= 0.9)).sum()
+
+
+def test_the_page_marks_predictions_that_fail_their_check_and_shows_those_that_pass(run_page):
+    periodic = [order(f"o{c}-{k}", f"c{c}", str(START + timedelta(days=3 * c + 28 * k)))
+                for c in range(200) for k in range(8)] + [order("last", "c0", "2024-12-31")]
+    people = [customer(f"c{c}", "2022-01-01") for c in range(200)]
+    text = run_page("50_lifetime_value.ipynb", period="2024-Q2", params_override=PARAMS, customers=people,
+                    orders=periodic)
+    assert "**Not reliable for this business:** Fitted on the data up to 26 weeks before" in text
+    assert "beyond the 15% allowed (`max_holdout_error`)" in text
+    assert text.count("**Not reliable for this business** (the check above)") >= 2
+
+
+def test_the_page_on_data_the_model_fits(run_page):
+    orders = bgnbd_orders(1500, seed=5)
+    people = [customer(c, "2022-01-01") for c in sorted({o["customer_id"] for o in orders})]
+    text = run_page("50_lifetime_value.ipynb", period="2024-Q2", params_override=PARAMS, customers=people,
+                    orders=orders)
+    assert "**Reliable for this business:** Fitted on the data up to 26 weeks before" in text
+    assert "within the 15% allowed" in text and "Not reliable" not in text
+    assert "customers who bought in the 12 months to the end of 2024-Q2" in text and "nan" not in text
+
+
+def test_the_page_without_enough_customers_says_so(run_page):
+    text = run_page("50_lifetime_value.ipynb", period="2024-Q2", params_override=PARAMS,
+                    customers=[customer("c1")], orders=[order("o1", "c1", "2024-01-05")])
+    assert "No model could be fitted on the orders up to the end of 2024-Q2" in text and "nan" not in text
