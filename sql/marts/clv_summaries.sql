@@ -13,7 +13,7 @@ WITH cuts AS (
     UNION ALL SELECT 'calibration', $period_end_exclusive::DATE - to_days(7 * $holdout_weeks::INTEGER)
 ),
 purchase_days AS (
-    SELECT customer_id, ordered_at::DATE AS day, sum(amount)::DOUBLE AS value
+    SELECT customer_id, ordered_at::DATE AS day, sum(amount) AS value  -- exact decimals: sums in any order agree
     FROM stg_orders
     WHERE list_contains($active_statuses, status) AND ordered_at < $period_end_exclusive
     GROUP BY ALL
@@ -21,7 +21,7 @@ purchase_days AS (
 per_cut AS (
     SELECT c.cut, any_value(c.cut_at) AS cut_at, d.customer_id, min(d.day) AS first_day, max(d.day) AS last_day,
            count(*) - 1 AS frequency,
-           (sum(d.value) - arg_min(d.value, d.day)) / nullif(count(*) - 1, 0) AS repeat_value
+           CAST(sum(d.value) - arg_min(d.value, d.day) AS DOUBLE) / nullif(count(*) - 1, 0) AS repeat_value
     FROM cuts AS c JOIN purchase_days AS d ON d.day < c.cut_at
     GROUP BY c.cut, d.customer_id
 ),

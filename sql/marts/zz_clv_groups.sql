@@ -23,14 +23,17 @@ grouped AS (
     FROM customers AS c JOIN cohort_segments AS g USING (customer_id)
     WHERE g.segment_column <> 'all'
 )
+-- Sums of doubles depend on the order the threads add them in: each value is summed as a decimal of 12 places, so
+-- two builds of the same data agree to the last digit.
 SELECT breakdown, "group", count(*) AS customers,
        count(*) FILTER (WHERE active_last_year) AS active_last_year,
-       avg(p_alive) AS mean_p_alive,
+       CAST(sum(p_alive::DECIMAL(38, 12)) AS DOUBLE) / count(*) AS mean_p_alive,
        count(*) FILTER (WHERE active_last_year AND p_alive < $alive_threshold) AS at_risk,
-       sum(expected_purchases) AS expected_purchases,
-       sum(predicted_value) AS predicted_value,
+       CAST(sum(expected_purchases::DECIMAL(38, 12)) AS DOUBLE) AS expected_purchases,
+       CAST(sum(predicted_value::DECIMAL(38, 12)) AS DOUBLE) AS predicted_value,
        count(*) FILTER (WHERE valuable_and_slipping) AS slipping,
-       coalesce(sum(value_lost) FILTER (WHERE valuable_and_slipping), 0) AS slipping_value_lost
+       CAST(coalesce(sum(value_lost::DECIMAL(38, 12)) FILTER (WHERE valuable_and_slipping), 0) AS DOUBLE)
+           AS slipping_value_lost
 FROM grouped
 GROUP BY breakdown, "group"
 ORDER BY breakdown = 'all' DESC, breakdown, CASE WHEN breakdown = 'first purchase year' THEN "group" END,
