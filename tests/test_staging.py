@@ -179,14 +179,19 @@ def _digest(con, table: str, columns: list[str]) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("name", ["sample", "stripe_survey"])
-def test_declared_staging_gives_the_tables_the_hand_written_models_gave(tmp_path, sample_data, name):
+def test_declared_staging_gives_the_tables_the_hand_written_models_gave(tmp_path, name):
     import json
     import yaml
 
     recorded = json.loads(DIGESTS.read_text(encoding="utf-8"))["tables"][name]
     params = load_params()
-    data = sample_data
-    if name != "sample":
+    if name == "sample":
+        # The sample as it was when the digests were recorded: its seasons were stronger then (lifetime-value page).
+        from retention_report.sample_data import Shape, write_sample_data
+
+        data = tmp_path / "sample"
+        write_sample_data(data, shape=Shape(december=1.7, late_november=1.3, january=0.85))
+    else:
         data = FIXTURES / name
         params["exports"] = yaml.safe_load((data / "params.yaml").read_text(encoding="utf-8"))["exports"]
     path = warehouse.build_warehouse(tmp_path / "wh.duckdb", data, parse_period("2024-Q2"), params,

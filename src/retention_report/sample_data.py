@@ -142,6 +142,7 @@ empty field.
 
 from __future__ import annotations
 
+import functools
 import math
 import unicodedata
 from dataclasses import dataclass
@@ -373,13 +374,18 @@ _WEEKDAY = (_CAL + 3) % 7  # 0 = Monday (1970-01-01 was a Thursday)
 _PROGRAMME_DAY = _day(WELCOME_PROGRAMME_START)
 _PRICE_RISE_DAY = _day(PRICE_RISE[0])
 
-# Purchase pace over the calendar: gaps are drawn in "shopping time", which runs faster in December.
-_PACE = np.ones(_N_DAYS)
-_PACE[_MONTH == 12] = DECEMBER_BOOST
-_PACE[(_MONTH == 11) & (_MDAY >= 24)] = 1.1
-_PACE[_MONTH == 1] = 0.95
-_PACE[(_MONTH == 7) | (_MONTH == 8)] = 0.9
-_SHOPPING_TIME = np.cumsum(_PACE)
+
+
+@functools.lru_cache(maxsize=4)
+def _shopping_time(december: float, late_november: float, january: float, summer: float) -> np.ndarray:
+    """Purchase pace over the calendar: gaps are drawn in "shopping time", which runs faster in December (and
+    the last week of November) and slower in January and in July and August; the cumulative pace per day."""
+    pace = np.ones(_N_DAYS)
+    pace[_MONTH == 12] = december
+    pace[(_MONTH == 11) & (_MDAY >= 24)] = late_november
+    pace[_MONTH == 1] = january
+    pace[(_MONTH == 7) | (_MONTH == 8)] = summer
+    return np.cumsum(pace)
 
 # Acquisition: 2.4-fold growth over the three years, seasonality by month, fewer sign-ups at weekends.
 _MONTH_SEASON = np.array([1.15, 0.95, 1.0, 1.0, 0.95, 0.9, 0.85, 0.85, 1.0, 1.05, 1.25, 1.3])
@@ -531,6 +537,7 @@ class _Chunk:
     def __init__(self, rng: np.random.Generator, created: np.ndarray, first_number: int, thank_you_effect: bool,
                  shape: "Shape"):
         self.rng, self.created, self.first_number, self.shape = rng, created, first_number, shape
+        self.shopping_time = _shopping_time(shape.december, shape.late_november, shape.january, shape.summer)
         self.n = n = len(created)
         self.number = np.arange(first_number, first_number + n)
         year = _YEAR[created]
@@ -636,7 +643,7 @@ class _Chunk:
             stays = rng.random(active.size) >= _sigmoid(log_odds) * churn_factor[active] * self.shape.churn
             active, day = active[stays], day[stays]
             gap = rng.gamma(2.0, self.mean_gap[active] / 2.0)
-            day = np.searchsorted(_SHOPPING_TIME, _SHOPPING_TIME[day] + gap)
+            day = np.searchsorted(self.shopping_time, self.shopping_time[day] + gap)
             within = day <= _LAST
             active, day = active[within], day[within]
             k += 1
@@ -1306,9 +1313,10 @@ class Shape:
     orders, `churn` multiplies the chance of leaving after each order, `marketing` multiplies how often
     promotions and upsells go out (and, up to 1, the newsletter's share of subscribers), `surveys` the share
     of orders followed by a survey (and so the NPS answers), `tickets` the share followed by a support ticket,
-    `usage` how often active customers use the product, `subscriptions` the share of customers who subscribe.
-    The bench uses it to shape a workload like the one it is asked to measure; the planted effects are sized
-    for the default."""
+    `usage` how often active customers use the product, `subscriptions` the share of customers who subscribe;
+    `december`, `late_november`, `january` and `summer` (July and August) the purchase pace in those seasons
+    (the sample's until the lifetime-value page: 1.7, 1.3, 0.85 and 0.9). The bench uses it to shape a workload
+    like the one it is asked to measure; the planted effects are sized for the default."""
 
     order_frequency: float = 1.0
     churn: float = 1.0
@@ -1317,6 +1325,10 @@ class Shape:
     tickets: float = 1.0  # multiplies the share of orders followed by a ticket
     usage: float = 1.0  # multiplies how often an active customer opens the product (sessions, views)
     subscriptions: float = 1.0  # multiplies the share of customers who take out a subscription
+    december: float = DECEMBER_BOOST
+    late_november: float = 1.1
+    january: float = 0.95
+    summer: float = 0.9
 
 
 def write_sample_data(out: Path, seed: int = 7, customers: int = 20_000, thank_you_effect: bool = True,
