@@ -53,6 +53,7 @@ def test_on_bgnbd_data_the_holdout_passes_and_p_alive_equals_lifetimes_from_the_
     fit = _fit(con)
     assert fit["status"] == "fitted" and fit["holdout_status"] == "checked"
     assert fit["holdout_error"] < 0.10 and fit["reliable"]
+    assert fit["sees_leaving"] and fit["dropout_per_purchase"] == pytest.approx(fit["a"] / (fit["a"] + fit["b"]))
     # lifetimes' own pipeline from the raw orders: purchases by day, observed to the period's last day, in weeks.
     frame = pd.DataFrame(orders).assign(ordered_at=lambda f: pd.to_datetime(f.ordered_at),
                                         amount=lambda f: f.amount.astype(float))
@@ -143,6 +144,24 @@ def test_the_call_list_names_the_slipping_customer_only_when_the_predictions_are
     assert not any("slipping" in r for (r,) in strict.execute("SELECT reasons FROM reach_out").fetchall())
 
 
+def never_leaving_orders() -> list[dict]:
+    """BG/NBD buyers who (almost) never drop out, and one weekly big buyer who stopped on 2024-03-25."""
+    orders = bgnbd_orders(2000, seed=3, a=0.01, b=200.0)
+    day = date(2023, 1, 2)
+    while day <= date(2024, 3, 25):
+        orders.append(order(f"stopped-{day}", "stopped", str(day), "400.00"))
+        day += timedelta(days=7)
+    return orders
+
+
+def test_a_fit_that_sees_no_one_leave_says_so_and_calls_nobody_for_slipping(build_warehouse):
+    con = _build(build_warehouse, never_leaving_orders())
+    fit = _fit(con)
+    # The purchase predictions may pass their check; the chances of still being active tell nobody apart.
+    assert fit["status"] == "fitted" and fit["dropout_per_purchase"] < 0.01 and not fit["sees_leaving"]
+    assert not any("slipping" in r for (r,) in con.execute("SELECT reasons FROM reach_out").fetchall())
+
+
 def test_groups_and_the_alive_distribution_add_up_to_the_predictions(build_warehouse):
     con = _build(build_warehouse, bgnbd_orders(1200, seed=4))
     predictions = con.execute("SELECT * FROM clv_predictions").df()
@@ -178,8 +197,17 @@ def test_the_page_on_data_the_model_fits(run_page):
     text = run_page("50_lifetime_value.ipynb", period="2024-Q2", params_override=PARAMS, customers=people,
                     orders=orders)
     assert "**Reliable for this business:** Fitted on the data up to 26 weeks before" in text
-    assert "within the 15% allowed" in text and "Not reliable" not in text
+    assert "within the 15% allowed" in text and "Not reliable" not in text and "almost no one leave" not in text
     assert "customers who bought in the 12 months to the end of 2024-Q2" in text and "nan" not in text
+
+
+def test_the_page_says_when_the_fit_sees_no_one_leave(run_page):
+    orders = never_leaving_orders()
+    people = [customer(c, "2022-01-01") for c in sorted({o["customer_id"] for o in orders})]
+    text = run_page("50_lifetime_value.ipynb", period="2024-Q2", params_override=PARAMS, customers=people,
+                    orders=orders)
+    assert text.count("But the model sees almost no one leave: it puts the chance of leaving after a purchase at") == 2
+    assert "so no customer can be seen slipping" in text and "nan" not in text
 
 
 def test_the_page_without_enough_customers_says_so(run_page):

@@ -25,7 +25,8 @@ WITH reasons AS (
            || CASE WHEN s.still_running THEN ' (still paying)' ELSE ' (no longer paying)' END
     FROM subscription_reach_out AS s CROSS JOIN reporting_currency AS r
     UNION ALL
-    -- Forward-looking, and only where the holdout check found the predictions reliable (clv_fit).
+    -- Forward-looking, and only where the holdout check found the predictions reliable and the fit sees customers
+    -- leave at all (clv_fit).
     SELECT p.customer_id, 5,
            'valuable and slipping: P(alive) ' || printf('%.0f%%', 100 * p.p_alive_previous) || ' at '
            || strftime($previous_end_exclusive::DATE - 1, '%Y-%m-%d') || ', ' || printf('%.0f%%', 100 * p.p_alive)
@@ -33,7 +34,7 @@ WITH reasons AS (
            || printf('%.2f', p.predicted_value_previous) || ' then, ' || printf('%.2f', p.predicted_value)
            || coalesce(' ' || r.currency, '') || ' now'
     FROM clv_predictions AS p CROSS JOIN clv_fit AS f CROSS JOIN reporting_currency AS r
-    WHERE f.reliable AND p.valuable_and_slipping
+    WHERE f.reliable AND f.sees_leaving AND p.valuable_and_slipping
 ),
 revenue AS (
     SELECT customer_id, sum(revenue) AS revenue

@@ -3,7 +3,8 @@
 (clv.py holds the models); and the holdout check of how well the model predicts this business. The results are
 tables of the warehouse, so the call list (zz_reach_out.sql) and the page read them as they read any mart:
 
-- clv_fit: one row: whether the models could be fitted, their parameters, the holdout check and its verdict;
+- clv_fit: one row: whether the models could be fitted, their parameters, the holdout check and its verdict,
+  and whether the fit sees customers leave at all (sees_leaving);
 - clv_tracking: per week of the holdout, actual and predicted repeat purchases, weekly and cumulative;
 - clv_conditional: per calibration frequency (0 to 6, then 7 or more), actual and predicted holdout purchases;
 - clv_predictions: per customer who bought by the period's end: P(alive) now and at the previous period's end,
@@ -24,6 +25,9 @@ from .clv import (DAYS_PER_MONTH, NotEnoughData, conditional_expected_purchases,
 
 FREQUENCY_GROUPS = 7  # the conditional-expectations plot's groups: 0, 1, ..., 6 and "7 or more", as in the paper
 VALUABLE_SHARE = 0.2  # "valuable": the top fifth by predicted value at the previous period's end
+# Below this mean chance of leaving after a purchase (a / (a + b)) the fit sees almost no one leave: every
+# P(alive) sits near 1, so it cannot tell who left from who is quiet (a year of history often fits so).
+MIN_DROPOUT = 0.01
 
 
 def unit_days(params: dict[str, Any]) -> float:
@@ -176,6 +180,8 @@ def write_predictions(con: duckdb.DuckDBPyConnection, params: dict[str, Any], pe
             fit.update(holdout_status="not enough data", reason=str(exc))
     fit["reliable"] = bool(fit["status"] == "fitted" and fit["holdout_status"] == "checked"
                            and fit.get("holdout_error", math.inf) <= limit)
+    fit["dropout_per_purchase"] = fit["a"] / (fit["a"] + fit["b"]) if fit["status"] == "fitted" else math.nan
+    fit["sees_leaving"] = bool(fit["dropout_per_purchase"] >= MIN_DROPOUT)
     for name, frame in (("clv_fit", pd.DataFrame([fit])), ("clv_tracking", tracking),
                         ("clv_conditional", conditional), ("clv_predictions", predictions)):
         con.register("_frame", frame)
@@ -205,4 +211,12 @@ def verdict_line(fit, detailed: bool = False) -> str:
     if not detailed:
         return words + "."
     opening = "**Reliable for this business:** " if fit["reliable"] else "**Not reliable for this business:** "
-    return opening + words[0].upper() + words[1:] + "."
+    return opening + words[0].upper() + words[1:] + "." + ("" if fit["sees_leaving"] else " " + leaving_caveat(fit))
+
+
+def leaving_caveat(fit) -> str:
+    """Why a fit that sees almost no one leave (sees_leaving false) cannot say who is slipping away."""
+    return (f"But the model sees almost no one leave: it puts the chance of leaving after a purchase at "
+            f"{fit['dropout_per_purchase']:.2%}, so nearly every customer's chance of still being a customer is close "
+            f"to 100% and it cannot tell who has left from who is only quiet. Its purchase predictions stand; who "
+            f"is slipping away needs a longer history (or a business whose customers do leave).")
