@@ -283,7 +283,8 @@ def _discounted_hyp2f1(A, B, C, z, euler_power) -> np.ndarray:
     parameters do not grow with x; where scipy cannot evaluate that (a degenerate fit with r and alpha in the
     millions, as strictly periodic buyers give), by summing the original series, whose terms are all positive."""
     A, B, C, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (A, B, C, z)))
-    out = np.exp(euler_power * np.log1p(-z)) * hyp2f1(C - A, C - B, C, z)
+    with np.errstate(invalid="ignore", over="ignore"):  # what scipy cannot evaluate is summed below
+        out = np.exp(euler_power * np.log1p(-z)) * hyp2f1(C - A, C - B, C, z)
     bad = ~np.isfinite(out)
     if bad.any():
         out = np.array(out, dtype=float)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 import duckdb
 import numpy as np
@@ -149,18 +149,20 @@ PREDICTIONS = {"customer_id": "object", **{c: "float64" for c in (
     "age", "value_lost")}, "valuable_and_slipping": "bool"}
 
 
-def write_predictions(con: duckdb.DuckDBPyConnection, params: dict[str, Any], period_end: date) -> None:
+def write_predictions(con: duckdb.DuckDBPyConnection, params: dict[str, Any], period_end: date,
+                      on_step: Callable[[str], None] = lambda step: None) -> None:
     """Fit, check and predict from clv_summaries (sql/marts/clv_summaries.sql) into clv_fit, clv_tracking,
     clv_conditional and clv_predictions. Data that cannot carry a model (too few customers, nobody who bought
     twice) gives a clv_fit that says why and empty tables, never a failed build. The holdout counts only when the
     data reaches the period's last day (`period_end`); the predictions are reliable when its error is at most
-    max_holdout_error."""
+    max_holdout_error. `on_step` names the two fits (the bench times each)."""
     min_customers = int(params.get("min_sample", 30))
     limit = float(params.get("max_holdout_error", 0.15))
     fit: dict[str, Any] = {"status": "fitted", "reason": "", "holdout_status": "checked", "max_holdout_error": limit,
                            "time_unit": params.get("clv_time_unit", "weeks"), "holdout_weeks":
                            int(params.get("holdout_weeks", 26))}
     tracking, conditional, predictions = _empty(TRACKING), _empty(CONDITIONAL), _empty(PREDICTIONS)
+    on_step("predictions fit")
     try:
         figures, predictions = customer_predictions(_summaries(con, "period"), _summaries(con, "previous"), params,
                                                     min_customers)
@@ -168,6 +170,7 @@ def write_predictions(con: duckdb.DuckDBPyConnection, params: dict[str, Any], pe
     except NotEnoughData as exc:
         fit.update(status="not enough data", reason=str(exc), holdout_status="not checked")
     if fit["status"] == "fitted":
+        on_step("predictions holdout")
         data_end = con.execute("SELECT max(ordered_at)::DATE FROM stg_orders").fetchone()[0]
         try:
             figures, tracking, conditional = holdout_check(

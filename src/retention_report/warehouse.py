@@ -199,9 +199,7 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
                 if model.name.startswith("zz_") and not predicted:
                     # The models fitted in Python (predictions.py), after every mart they read and before the
                     # call list that reads them.
-                    if on_step:
-                        on_step("predictions")
-                    write_predictions(con, params, period.end)
+                    write_predictions(con, params, period.end, **({"on_step": on_step} if on_step else {}))
                     predicted = True
                 run(model)
         for export in CONTRACT.values():
