@@ -223,5 +223,6 @@ def leaving_caveat(fit) -> str:
     chance = f"{dropout:.2%}" if dropout >= 0.0001 else "less than 0.01%"  # never a bare "0.00%"
     return (f"But the model sees almost no one leave: it puts the chance of leaving after a purchase at "
             f"{chance}, so nearly every customer's chance of still being a customer is close "
-            f"to 100% and it cannot tell who has left from who is only quiet. Its purchase predictions stand; who "
-            f"is slipping away needs a longer history (or a business whose customers do leave).")
+            f"to 100% and it cannot tell who has left from who is only quiet. "
+            + ("Its purchase predictions stand; who" if fit["reliable"] else "Who")
+            + " is slipping away needs a longer history (or a business whose customers do leave).")
