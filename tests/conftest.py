@@ -43,13 +43,15 @@ def order(order_id: str, customer_id: str, ordered_at: str, amount: str = "10.00
 
 @pytest.fixture
 def build_warehouse(tmp_path):
-    """Build a warehouse from tiny exports; returns a read-only DuckDB connection."""
+    """Build a warehouse from tiny exports; returns a read-only DuckDB connection. `keep_staging=True` for a test
+    that reads the staged exports (`stg_*`), which a build otherwise holds only in memory."""
     opened = []
 
-    def _build(period: str = "2024-Q1", params_override: dict | None = None, **exports) -> duckdb.DuckDBPyConnection:
+    def _build(period: str = "2024-Q1", params_override: dict | None = None, keep_staging: bool = False,
+               **exports) -> duckdb.DuckDBPyConnection:
         data = write_exports(tmp_path / f"data{len(opened)}", **exports)
         params = load_params()
-        params.update(params_override or {})
+        params.update(params_override or {}, keep_staging=keep_staging)
         path = warehouse.build_warehouse(tmp_path / f"wh{len(opened)}.duckdb", data, parse_period(period), params)
         con = duckdb.connect(str(path), read_only=True)
         opened.append(con)

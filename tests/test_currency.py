@@ -132,7 +132,7 @@ def test_fx_rates_convert_every_amount_before_the_marts(build_warehouse):
               priced("o4", "c3", "2024-03-08", "7.25", ""),  # no currency given: taken to be EUR
               priced("o5", "c0", "2024-03-09", "40.00", "GBP", status="refunded"),
               priced("o6", "c1", "2024-03-10", "1234.56", "GBP"), priced("o7", "c2", "2023-12-30", "5.00", "USD")]
-    con = build_warehouse(customers=CUSTOMERS, orders=orders,
+    con = build_warehouse(customers=CUSTOMERS, orders=orders, keep_staging=True,
                           params_override={"reporting_currency": "EUR", "fx_rates": rates})
     revenue = con.execute("SELECT value FROM period_kpis WHERE metric = 'revenue'").fetchone()[0]
     expected = independent_revenue(orders, rates)

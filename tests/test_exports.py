@@ -138,7 +138,8 @@ def test_a_bad_row_of_a_parquet_export_is_set_aside_with_its_file_and_row(tmp_pa
     _write_parquet(tmp_path / "data" / "orders.parquet",
                    "SELECT * FROM (VALUES ('o1', 'c1', '2024-04-01 10:00:00', '5'), ('o2', 'c1', '2024-04-02', '-1'), "
                    "('o3', 'nobody', '2024-04-03', '7')) t(order_id, customer_id, ordered_at, amount)")
-    path = build_warehouse(tmp_path / "wh.duckdb", tmp_path / "data", parse_period("2024-Q2"), load_params())
+    path = build_warehouse(tmp_path / "wh.duckdb", tmp_path / "data", parse_period("2024-Q2"),
+                           dict(load_params(), keep_staging=True))
     with duckdb.connect(str(path), read_only=True) as con:
         aside = con.execute("SELECT split_part(file, '/', -1), row, line, \"column\", reason FROM set_aside "
                             "ORDER BY row").fetchall()

@@ -243,7 +243,8 @@ def test_preset_for_names_the_known_presets_and_what_each_maps():
 def stage(fixture: str, tmp_path: Path) -> duckdb.DuckDBPyConnection:
     folder = FIXTURES / fixture
     params = load_params(None, folder / "params.yaml")
-    path = warehouse.build_warehouse(tmp_path / "wh.duckdb", folder, parse_period("2024-Q1"), params,
+    path = warehouse.build_warehouse(tmp_path / "wh.duckdb", folder, parse_period("2024-Q1"),
+                                     dict(params, keep_staging=True),
                                      layers=("staging",))
     return duckdb.connect(str(path), read_only=True)
 
@@ -561,7 +562,8 @@ def test_amplitude_events_stage_from_the_export_flattened_with_utc_times(tmp_pat
             types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM '{data / 'events.parquet'}'").fetchall()}
         assert types["event_time"] == "TIMESTAMP" and types["user_id"] == "VARCHAR"
     params = load_params(None, FIXTURES / "amplitude" / "params.yaml")
-    path = warehouse.build_warehouse(tmp_path / "wh.duckdb", data, parse_period("2024-Q1"), params,
+    path = warehouse.build_warehouse(tmp_path / "wh.duckdb", data, parse_period("2024-Q1"),
+                                     dict(params, keep_staging=True),
                                      layers=("staging",))
     con = duckdb.connect(str(path), read_only=True)
     new_york = ZoneInfo("America/New_York")

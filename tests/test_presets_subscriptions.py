@@ -24,7 +24,8 @@ COLUMNS = ("period_id", "subscription_id", "customer_id", "valid_from", "valid_t
 
 def stage(folder: Path, tmp_path: Path, params_folder: Path | None = None) -> duckdb.DuckDBPyConnection:
     params = load_params(None, (params_folder or folder) / "params.yaml")
-    path = warehouse.build_warehouse(tmp_path / "wh.duckdb", folder, parse_period("2024-Q1"), params,
+    path = warehouse.build_warehouse(tmp_path / "wh.duckdb", folder, parse_period("2024-Q1"),
+                                     dict(params, keep_staging=True),
                                      layers=("staging",))
     return duckdb.connect(str(path), read_only=True)
 

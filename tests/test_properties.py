@@ -219,7 +219,8 @@ def write_exports(folder: Path, exports: Exports) -> dict[str, list[tuple[str, i
 
 def stage(folder: Path, exports: Exports) -> tuple[duckdb.DuckDBPyConnection, dict]:
     written = write_exports(folder, exports)
-    path = warehouse.build_warehouse(folder / "wh.duckdb", folder, parse_period("2024-Q1"), load_params(),
+    path = warehouse.build_warehouse(folder / "wh.duckdb", folder, parse_period("2024-Q1"),
+                                     dict(load_params(), keep_staging=True),
                                      layers=("staging",))
     return duckdb.connect(str(path), read_only=True), written
 

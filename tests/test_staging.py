@@ -24,7 +24,8 @@ def stage(folder: Path, files: dict[str, str | bytes], exports: dict | None = No
         path = folder / name
         path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
     settings = dict(load_params(), exports=exports or {}, **params)
-    path = warehouse.build_warehouse(folder / "wh.duckdb", folder, parse_period("2024-Q1"), settings,
+    path = warehouse.build_warehouse(folder / "wh.duckdb", folder, parse_period("2024-Q1"),
+                                     dict(settings, keep_staging=True),
                                      layers=("staging",))
     return duckdb.connect(str(path), read_only=True)
 
@@ -194,7 +195,8 @@ def test_declared_staging_gives_the_tables_the_hand_written_models_gave(tmp_path
     else:
         data = FIXTURES / name
         params["exports"] = yaml.safe_load((data / "params.yaml").read_text(encoding="utf-8"))["exports"]
-    path = warehouse.build_warehouse(tmp_path / "wh.duckdb", data, parse_period("2024-Q2"), params,
+    path = warehouse.build_warehouse(tmp_path / "wh.duckdb", data, parse_period("2024-Q2"),
+                                     dict(params, keep_staging=True),
                                      layers=("staging",))
     with duckdb.connect(str(path), read_only=True) as con:
         for table, before in recorded.items():
@@ -218,7 +220,9 @@ def test_staging_has_one_pattern_for_every_export():
     assert models == ["_shared.sql", "customer_keys.sql", "derived_customers.sql.j2", "stg_export.sql.j2"]
     for export in CONTRACT.values():
         sql = staging.staging_sql(export, [], "row")
-        assert f"CREATE OR REPLACE TABLE stg_{export.name} AS" in sql and f"'duplicate {export.key}'" in sql
+        assert f"CREATE OR REPLACE TEMP TABLE stg_{export.name} AS" in sql and f"'duplicate {export.key}'" in sql
+        kept = staging.staging_sql(export, [], "row", temp=False)
+        assert f"CREATE OR REPLACE TABLE stg_{export.name} AS" in kept
 
 
 LINES = ("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice,Country\n"
@@ -247,7 +251,8 @@ def _stage_lines(tmp_path, exports=LINE_EXPORT, files=None) -> duckdb.DuckDBPyCo
     for name, text in (files or {"2024-01.csv": LINES}).items():
         (tmp_path / "pos" / name).write_text(text, encoding="utf-8")
     params = dict(load_params(), exports=exports)
-    path = warehouse.build_warehouse(tmp_path / "wh.duckdb", tmp_path, parse_period("2024-Q1"), params,
+    path = warehouse.build_warehouse(tmp_path / "wh.duckdb", tmp_path, parse_period("2024-Q1"),
+                                     dict(params, keep_staging=True),
                                      layers=("staging",))
     return duckdb.connect(str(path), read_only=True)
 

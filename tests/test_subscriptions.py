@@ -212,7 +212,7 @@ def test_rows_that_break_the_contract_are_set_aside_by_file_row_and_column(build
             sub("neg", "c1", "2024-01-01", "", amount="-5", interval="month"),
             sub("who", "nobody", "2024-01-01", "", mrr="10.00")]
     con = build_warehouse("2024-Q2", customers=[customer("c1")], orders=[order("o1", "c1", "2024-12-31")],
-                          subscriptions=rows)
+                          subscriptions=rows, keep_staging=True)
     aside = {(row, column, reason) for row, column, reason in con.execute(
         "SELECT row, \"column\", reason FROM set_aside WHERE export = 'subscriptions'").fetchall()}
     assert aside == {(2, "period_id", "duplicate period_id"), (3, "valid_to", "ends before it starts"),

@@ -169,7 +169,8 @@ def test_shopify_orders_stage_with_statuses_time_zones_and_customers_by_email(tm
 
     shopify = FIXTURES / "shopify"
     params = load_params(None, shopify / "params.yaml")
-    path = warehouse.build_warehouse(tmp_path / "wh.duckdb", shopify, parse_period("2024-Q1"), params,
+    path = warehouse.build_warehouse(tmp_path / "wh.duckdb", shopify, parse_period("2024-Q1"),
+                                     dict(params, keep_staging=True),
                                      layers=("staging",))
     with duckdb.connect(str(path), read_only=True) as con:
         rows = con.execute("SELECT order_id, customer_id, ordered_at::VARCHAR, amount::VARCHAR, status "

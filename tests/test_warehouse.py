@@ -45,6 +45,7 @@ def test_bound_parameters_hold_the_period_bounds_and_scalar_params():
 
 def test_staging_sets_invalid_rows_aside_with_file_row_column_and_reason(build_warehouse):
     con = build_warehouse(
+        keep_staging=True,
         customers=[customer("c1"), customer("c2"), customer("c2"), customer("", "2024-01-01"),
                    customer("c3", "31/02/2024x")],
         orders=[order("o1", "c1", "2024-01-05 10:00:00"), order("o2", "c1", "2024-01-06", amount="-3"),
@@ -141,7 +142,7 @@ def test_welcome_coverage_counts_days_zero_to_seven_after_the_first_order(build_
 
 
 def test_absent_optional_exports_give_empty_tables(build_warehouse):
-    con = build_warehouse(customers=[customer("c1")], orders=[order("o1", "c1", "2024-01-05")])
+    con = build_warehouse(customers=[customer("c1")], orders=[order("o1", "c1", "2024-01-05")], keep_staging=True)
     present = dict(con.execute("SELECT export, present FROM export_files").fetchall())
     assert present == {"customers": True, "orders": True, "nps_responses": False, "touchpoints": False,
                        "support_tickets": False, "events": False, "subscriptions": False}

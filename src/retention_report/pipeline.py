@@ -233,7 +233,7 @@ class Build:
         result.steps.append((current[0], time.perf_counter() - current[1]))
         with duckdb.connect(str(self.warehouse_path), read_only=True) as con:
             first, last = con.execute(
-                "SELECT min(ordered_at)::DATE, max(ordered_at)::DATE FROM stg_orders").fetchone()
+                "SELECT first_day, last_day FROM export_ranges WHERE export = 'orders'").fetchone()
             set_aside = con.execute("SELECT count(*) FROM set_aside").fetchone()[0]
         check_within_data(self.period, first, last)
         return {"first": str(first), "last": str(last), "set_aside": int(set_aside)}

@@ -171,7 +171,7 @@ def write_predictions(con: duckdb.DuckDBPyConnection, params: dict[str, Any], pe
         fit.update(status="not enough data", reason=str(exc), holdout_status="not checked")
     if fit["status"] == "fitted":
         on_step("predictions holdout")
-        data_end = con.execute("SELECT max(ordered_at)::DATE FROM stg_orders").fetchone()[0]
+        data_end = con.execute("SELECT last_day FROM export_ranges WHERE export = 'orders'").fetchone()[0]
         try:
             figures, tracking, conditional = holdout_check(
                 _summaries(con, "calibration"), con.execute("SELECT week, purchases FROM clv_holdout_weekly").df(),

@@ -110,11 +110,13 @@ def extra_columns(con: duckdb.DuckDBPyConnection, export: Export) -> list[str]:
 
 
 def staging_sql(export: Export, extras: list[str], grain: str = "row", derived_customers: bool = False,
-                normalise_ids: bool = True) -> str:
+                normalise_ids: bool = True, temp: bool = True) -> str:
     """The staging SQL of one export. `derived_customers`: the customers are derived from these orders, so
     a customer_id needs no link (it names the customer it creates). `normalise_ids` false when no id of the
     export is written as a decimal (`warehouse._ids_normalised` counted none): plain text is read as it is,
-    and rr_id's check of every id is skipped (about 0.1 s per id column at 7 million rows)."""
+    and rr_id's check of every id is skipped (about 0.1 s per id column at 7 million rows). `temp`: the staged
+    table is a temporary table of the build's connection (held in memory, spilling to the build's temp folder),
+    not written into the warehouse file (see `warehouse.keeps_staging`)."""
     line = grain == "line"
     problems = []
     for column in export.all_columns:
@@ -153,11 +155,11 @@ def staging_sql(export: Export, extras: list[str], grain: str = "row", derived_c
         extras=quoted_extras, raw_kept=_raw_kept(export), problems=problems, line_problems=line_problems,
         grouped=grouped,
         link="" if derived_customers else export.customer_link, derived_link=derived_customers,
-        output=list(export.all_columns) + quoted_extras + ["_file", "_row"],
+        output=list(export.all_columns) + quoted_extras + ["_file", "_row"], temp=temp,
     )
 
 
-def derived_customers_sql(customer_columns: list[str], order_extras: list[str]) -> str:
+def derived_customers_sql(customer_columns: list[str], order_extras: list[str], temp: bool = True) -> str:
     """Customers made from the orders when there is no customers export: created at their first order, each
     `customer_columns` value their most frequent among their orders (ties: the earliest order's)."""
     by_lower = {e.lower(): e for e in order_extras}
@@ -169,7 +171,7 @@ def derived_customers_sql(customer_columns: list[str], order_extras: list[str]) 
             raise ExportError(f"params: exports.orders.customer_columns names {column!r}, which is not a column of "
                               f"the orders (their extra columns are: {', '.join(order_extras) or 'none'}).")
         columns.append(_quote(by_lower[column.lower()]))
-    return _template(DERIVED_CUSTOMERS).render(columns=columns)
+    return _template(DERIVED_CUSTOMERS).render(columns=columns, temp=temp)
 
 
 @lru_cache(maxsize=None)

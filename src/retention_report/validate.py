@@ -142,9 +142,10 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> list[ExportSummary]:
     summaries = []
     for name, export in CONTRACT.items():
         present, rows_read, grain, records, normalised, derived = files.get(name, (False, 0, "row", 0, 0, False))
+        # From export_ranges: the staged tables themselves live only as long as the build's connection.
         staged, first, last = con.execute(
-            f"SELECT count(*), min({export.date_column})::DATE, max({export.date_column})::DATE FROM stg_{name}"
-        ).fetchone()
+            "SELECT rows_staged, first_day, last_day FROM export_ranges WHERE export = $e", {"e": name}
+        ).fetchone() or (0, None, None)
         summary = ExportSummary(name, bool(present), export.required, int(rows_read or 0), int(staged), first, last,
                                 grain=grain or "row", records=int(records or 0), ids_normalised=int(normalised or 0),
                                 derived=bool(derived))

@@ -150,6 +150,16 @@ def connect(path: Path, params: dict[str, Any], read_only: bool = False) -> duck
     return con
 
 
+def keeps_staging(params: dict[str, Any]) -> bool:
+    """`keep_staging: true` writes the staged exports (`stg_*`) into the warehouse file too, for an analyst (or a
+    test) reading them row by row. By default they are temporary tables of the build's connection: written into
+    the file they cost more than reading and typing every export (issue 8's bench), and no notebook reads them."""
+    value = params.get("keep_staging", False)
+    if not isinstance(value, bool):
+        raise ValueError(f"params: keep_staging must be true or false, not {value!r}.")
+    return value
+
+
 def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str, Any],
                     sql_dir: Path = SQL_DIR, on_step: Callable[[str], None] | None = None,
                     layers: tuple[str, ...] = LAYERS) -> Path:
@@ -194,14 +204,17 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
                 on_step("segments")
             values["segment_columns_chosen"] = write_segment_choice(con, params).columns
         predicted = False
-        for model in chosen:
-            if model.layer != "staging":
-                if model.name.startswith("zz_") and not predicted:
-                    # The models fitted in Python (predictions.py), after every mart they read and before the
-                    # call list that reads them.
-                    write_predictions(con, params, period.end, **({"on_step": on_step} if on_step else {}))
-                    predicted = True
-                run(model)
+        marts = [m for m in chosen if m.layer != "staging"]
+        last_readers = {} if keeps_staging(params) else last_reader_of_staging(marts)
+        for model in marts:
+            if model.name.startswith("zz_") and not predicted:
+                # The models fitted in Python (predictions.py), after every mart they read and before the
+                # call list that reads them.
+                write_predictions(con, params, period.end, **({"on_step": on_step} if on_step else {}))
+                predicted = True
+            run(model)
+            for table in last_readers.get(model.name, ()):
+                con.execute(f"DROP TABLE IF EXISTS temp.{table}")  # memory back as soon as no model needs it
         for export in CONTRACT.values():
             drop_raw_export(con, export.name)
         con.execute("CHECKPOINT")
@@ -209,6 +222,20 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
         con.close()
     partial.replace(path)
     return path
+
+
+def last_reader_of_staging(marts: list[Model]) -> dict[str, list[str]]:
+    """For each mart, the staged tables (`stg_<export>`) no mart after it names: dropped once it has run."""
+    last: dict[str, str] = {}
+    for model in marts:
+        text = _strip_comments(model.path.read_text(encoding="utf-8"))
+        for export in CONTRACT:
+            if re.search(rf"\bstg_{export}\b", text):
+                last[f"stg_{export}"] = model.name
+    readers: dict[str, list[str]] = {}
+    for table, model in last.items():
+        readers.setdefault(model, []).append(table)
+    return readers
 
 
 def stage_exports(con: duckdb.DuckDBPyConnection, data_dir: Path, params: dict[str, Any], values: dict[str, Any],
@@ -229,7 +256,8 @@ def stage_exports(con: duckdb.DuckDBPyConnection, data_dir: Path, params: dict[s
                 on_step("staging derived customers")
             extras = [row[0] for row in con.execute("DESCRIBE stg_orders").fetchall()
                       if row[0] not in CONTRACT["orders"].all_columns and row[0] not in ("_file", "_row")]
-            run_sql(con, staging.derived_customers_sql(settings["orders"]["customer_columns"], extras), values,
+            run_sql(con, staging.derived_customers_sql(settings["orders"]["customer_columns"], extras,
+                                                       temp=not keeps_staging(params)), values,
                     source=str(staging.DERIVED_CUSTOMERS))
             con.execute("INSERT INTO export_files VALUES ('customers', false, 0, 'row', "
                         "(SELECT count(*) FROM stg_customers), 0, true)")
@@ -245,7 +273,7 @@ def stage_exports(con: duckdb.DuckDBPyConnection, data_dir: Path, params: dict[s
             normalised = _ids_normalised(con, export) if present else 0
             extras = staging.extra_columns(con, export)
             sql = staging.staging_sql(export, extras, grain, derived_customers=derived and name == "orders",
-                                      normalise_ids=normalised > 0)
+                                      normalise_ids=normalised > 0, temp=not keeps_staging(params))
             run_sql(con, sql, values, source=f"{staging.TEMPLATE} ({name})")
             records = (con.execute(f"SELECT count(DISTINCT {export.key}) FROM _stg_{name}_lines").fetchone()[0]
                        if grain == "line" else rows)
