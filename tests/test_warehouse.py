@@ -6,6 +6,8 @@ import duckdb
 import pytest
 
 from conftest import customer, order
+from retention_report import warehouse
+from retention_report.exports import CONTRACT
 from retention_report.periods import parse_period
 from retention_report.warehouse import SqlModelError, bind_parameters, run_sql, split_statements
 
@@ -155,3 +157,22 @@ def test_absent_optional_exports_give_empty_tables(build_warehouse):
     assert con.execute("SELECT DISTINCT coverage FROM subscription_period_kpis").fetchall() == [("no data",)]
     assert con.execute("SELECT count(*) FROM stg_events").fetchone() == (0,)
     assert con.execute("SELECT responses FROM nps_period_counts WHERE period_role = 'current'").fetchone() == (0,)
+
+
+def test_staged_exports_stay_in_memory_unless_kept(build_warehouse):
+    """The file keeps the marts and what the exports gave; the staged rows only with keep_staging."""
+    exports = dict(customers=[customer("c1"), customer("c2")],
+                   orders=[order("o1", "c1", "2024-01-05"), order("o2", "c2", "2024-02-05")])
+    tables = lambda con: {row[0] for row in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database()").fetchall()}
+    default, kept = tables(build_warehouse(**exports)), tables(build_warehouse(keep_staging=True, **exports))
+    assert not {t for t in default if t.startswith(("stg_", "raw_"))}
+    assert {"cohort_cells", "period_kpis", "set_aside", "export_ranges", "lifetime_by_customer"} <= default
+    assert kept - default == {f"stg_{name}" for name in CONTRACT}
+    # The same marts either way.
+    assert {t for t in kept if not t.startswith("stg_")} == default
+
+
+def test_keep_staging_must_be_true_or_false():
+    with pytest.raises(ValueError, match="keep_staging must be true or false"):
+        warehouse.keeps_staging({"keep_staging": "yes"})
