@@ -127,14 +127,19 @@ def _log_bounds(n: int):
     return [(-_LOG_BOUND, _LOG_BOUND)] * n
 
 
+STATIONARY = 1e-6  # a gradient this small (per unit of log-parameter, on the mean log-likelihood) is nil
+
+
 def _maximise(objective, start: np.ndarray) -> np.ndarray:
     """The log-parameters maximising the mean log-likelihood: L-BFGS-B on its analytic gradient; should that stop
-    short (a line search failing on a flat ridge), Nelder-Mead from where it stopped, then L-BFGS-B again to
-    polish."""
+    short (a line search failing on a flat ridge) away from a stationary point, Nelder-Mead from where it stopped,
+    then L-BFGS-B again to polish. A line search that fails where the gradient is already nil (every component
+    of the mean log-likelihood's gradient under STATIONARY) has found the optimum: it only could not improve the
+    last digits. Nelder-Mead took 19,594 evaluations there on 10,000 repeat customers, for the same optimum."""
     options = {"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10}
     result = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=_log_bounds(start.size),
                       options=options)
-    if not result.success:
+    if not result.success and not (np.isfinite(result.fun) and np.max(np.abs(result.jac)) < STATIONARY):
         rough = minimize(lambda theta: objective(theta)[0], result.x, method="Nelder-Mead",
                          bounds=_log_bounds(start.size), options={"maxiter": 4000, "xatol": 1e-10, "fatol": 1e-14})
         result = minimize(objective, rough.x, jac=True, method="L-BFGS-B", bounds=_log_bounds(start.size),
