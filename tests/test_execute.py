@@ -84,3 +84,28 @@ def test_a_kernel_that_died_while_starting_is_started_once_more(tmp_path, monkey
     with pytest.raises(RuntimeError, match="died before replying"):
         execute.run_notebook(tmp_path / "nb.ipynb", out, {})
     assert len(calls) == 2  # once more, not for ever
+
+
+def test_a_pooled_kernel_gives_each_notebook_a_fresh_namespace_in_its_folder(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    leaves = notebook(folder / "a.ipynb", "import os; left_behind = 42; print(os.getpid())")
+    looks = notebook(folder / "b.ipynb", "import os\nprint(os.getpid(), 'left_behind' in dir(), 'os' in dir() and "
+                     "os.getcwd())")
+    fails = notebook(folder / "c.ipynb", "import os; print(os.getpid()); raise RuntimeError('injected failure')")
+    pool = execute.KernelPool(1, tmp_path / "logs").start()
+    try:
+        first = execute.run_notebook(leaves, tmp_path / "1.ipynb", {}, pool=pool)
+        second = execute.run_notebook(looks, tmp_path / "2.ipynb", {}, pool=pool)
+        with pytest.raises(execute.NotebookError, match="injected failure"):
+            execute.run_notebook(fails, tmp_path / "3.ipynb", {}, pool=pool)
+        fourth = execute.run_notebook(looks, tmp_path / "4.ipynb", {}, pool=pool)  # the failed kernel is gone
+    finally:
+        pool.close()
+    printed = lambda path: nbformat.read(path, as_version=4).cells[-1].outputs[0]["text"].split()
+    pid = printed(first)[0]
+    assert printed(second) == [pid, "False", str(folder)]  # the same kernel, nothing left behind, in the folder
+    counts = [c.execution_count for c in nbformat.read(second, as_version=4).cells]
+    assert counts == list(range(1, len(counts) + 1))  # numbered as a fresh kernel numbers them
+    failed_pid = nbformat.read(tmp_path / "3.ipynb", as_version=4).cells[-1].outputs[0]["text"].split()[0]
+    assert failed_pid == pid and printed(fourth)[0] != pid and printed(fourth)[1:] == ["False", str(folder)]

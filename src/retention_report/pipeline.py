@@ -187,8 +187,8 @@ class Build:
             key = self.warehouse_key(params, hashes)
         except Exception as exc:
             raise StageError("warehouse", exc) from exc
-        done = record.get("warehouse", key)
-        if not (not self.force and done and _signature(self.warehouse_path) == done.get("file")):
+        done = self._reusable_warehouse(key, record)
+        if done is None:
             record.forget("warehouse")
             with self.stage("warehouse", result):
                 summary = self._build_warehouse(params, result)
@@ -211,6 +211,10 @@ class Build:
                         definitions=definitions(params))
         (self.build_dir / "params.yaml").write_text(yaml.safe_dump(resolved, sort_keys=True), encoding="utf-8")
         return key
+
+    def _reusable_warehouse(self, key: str, record: cache.StageRecord) -> dict | None:
+        done = record.get("warehouse", key)
+        return done if not self.force and done and _signature(self.warehouse_path) == done.get("file") else None
 
     def _build_warehouse(self, params: dict, result: BuildResult) -> dict:
         current: list = [None, 0.0]
@@ -250,10 +254,16 @@ class Build:
     def page_dir(self, notebook: str) -> Path:
         return self.build_dir / "pages" / Path(notebook).stem
 
+    @staticmethod
+    def notebook_workers(params: dict) -> int:
+        return int(params.get("notebook_workers") or (params.get("duckdb") or {}).get("threads") or os.cpu_count()
+                   or 1)
+
     def run_notebooks(self, notebooks: list[str], warehouse_key: str, params: dict, record: cache.StageRecord,
-                      hashes: cache.FileHashes, result: BuildResult) -> None:
+                      hashes: cache.FileHashes, result: BuildResult, pool: execute.KernelPool | None = None) -> None:
         """The notebooks are independent (each reads marts, writes its own tables), so they run side by side,
-        one kernel per core by default (`notebook_workers`, else `duckdb.threads`, in params)."""
+        one kernel per core by default (`notebook_workers`, else `duckdb.threads`, in params), on the kernels of
+        `pool` (started while the warehouse built; else started here when a notebook is to run)."""
         code = cache.code_version(*sorted(
             p.name for p in cache.PACKAGE_DIR.glob("*.py") if p.name not in NOTEBOOK_CODE_EXCLUDED), hashes=hashes)
         # The summary links the data quality page by the name reports/site.yml gives it.
@@ -273,14 +283,17 @@ class Build:
                 record.forget(f"notebook {notebook}")
                 todo.append(notebook)
         if todo:
-            workers = int(params.get("notebook_workers") or (params.get("duckdb") or {}).get("threads")
-                          or os.cpu_count() or 1)
+            workers = max(1, min(self.notebook_workers(params), len(todo)))
             for notebook in todo:
                 self._emit("start", f"notebook {notebook}")
                 shutil.rmtree(self.page_dir(notebook), ignore_errors=True)
-            with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool:
-                futures = [pool.submit(self._timed_notebook, nb) for nb in todo]
-                outcomes = [future.result() for future in futures]
+            pool = pool or execute.KernelPool(workers, self.log_dir).start()
+            try:
+                with ThreadPoolExecutor(max_workers=workers) as threads:
+                    futures = [threads.submit(self._timed_notebook, nb, pool) for nb in todo]
+                    outcomes = [future.result() for future in futures]
+            finally:
+                pool.close()
             for notebook, (seconds, error) in zip(todo, outcomes):
                 if error is not None:
                     raise StageError(f"notebook {notebook}", error)
@@ -292,11 +305,11 @@ class Build:
                     record.put(f"notebook {notebook}", keys[notebook], private=private)
         self._assemble_data(notebooks)
 
-    def _timed_notebook(self, notebook: str) -> tuple[float, BaseException | None]:
+    def _timed_notebook(self, notebook: str, pool: execute.KernelPool) -> tuple[float, BaseException | None]:
         started = time.perf_counter()
         try:
             execute.run_notebook(execute.NOTEBOOKS_DIR / notebook, self.build_dir / notebook,
-                                 self.notebook_parameters(notebook), log=self.log_dir / f"{notebook}.log")
+                                 self.notebook_parameters(notebook), log=self.log_dir / f"{notebook}.log", pool=pool)
         except Exception as exc:  # reported per notebook, in declaration order, by the caller
             seconds = time.perf_counter() - started
             self._emit("done", f"notebook {notebook}", seconds)
@@ -347,11 +360,22 @@ class Build:
         return result
 
     def _run(self, params: dict, record: cache.StageRecord, hashes: cache.FileHashes, result: BuildResult) -> None:
-        warehouse_key = self.run_warehouse(params, record, hashes, result)
-
         _, pages = render.site_declaration()
         notebooks = [spec.notebook for spec in pages]
-        self.run_notebooks(notebooks, warehouse_key, params, record, hashes, result)
+        # A warehouse to build means every notebook runs after it: their kernels start now, beside it.
+        pool = None
+        try:
+            if self._reusable_warehouse(self.warehouse_key(params, hashes), record) is None:
+                pool = execute.KernelPool(max(1, min(self.notebook_workers(params), len(notebooks))),
+                                          self.log_dir).start()
+        except Exception:  # (the warehouse stage says what is wrong with the data folder or params)
+            pass
+        try:
+            warehouse_key = self.run_warehouse(params, record, hashes, result)
+            self.run_notebooks(notebooks, warehouse_key, params, record, hashes, result, pool=pool)
+        finally:
+            if pool is not None:
+                pool.close()
 
         started = time.perf_counter()
         key = self.render_key(notebooks, params, hashes)
