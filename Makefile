@@ -12,7 +12,7 @@ RR := $(VENV)/bin/retention-report
 SAMPLE := data/sample/customers.csv
 # User-given values reach the commands through the environment ("$$PERIOD"), never pasted into the command
 # line the shell parses: a value holding `...`, $(...) or a quote stays one inert argument.
-export PERIOD DATA SITE PORT CUSTOMERS
+export PERIOD DATA SITE PORT CUSTOMERS CURVE
 AXE := tests/browser/node_modules/axe-core/axe.min.js
 
 .PHONY: setup report serve test lab bench clean
@@ -52,8 +52,9 @@ lab: setup
 # A build on the sample business scaled up (default 1,000,000 customers) beside a hand-written DuckDB query and
 # pandas, measured in the same run (takes several minutes; never part of `make test`). docs/performance.md.
 CUSTOMERS ?= 1000000
+CURVE ?= 3000000
 bench: setup
-	$(RR) bench --customers "$$CUSTOMERS"
+	$(RR) bench --customers "$$CUSTOMERS" --curve "$$CURVE"
 
 clean:
 	rm -rf build reports/_site reports/._site.* reports/.quarto

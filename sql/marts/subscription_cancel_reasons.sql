@@ -18,12 +18,22 @@ asked AS (SELECT * EXCLUDE (paid_from) FROM carried WHERE paid_from IS NOT NULL 
 theme_patterns AS (  -- one pattern per theme, its keywords' patterns as alternatives
     SELECT theme, '(' || string_agg(pattern, '|') || ')' AS pattern FROM nps_theme_patterns GROUP BY theme
 ),
-named_first AS (  -- where in the reason each theme is first named: the length of the text before its first match
-    SELECT a.subscription_id, a.cancelled_at, p.theme
-    FROM asked AS a JOIN theme_patterns AS p ON regexp_matches(lower(a.reason), p.pattern)
+-- A pattern that is a column is compiled anew for every row it meets: each distinct reason is matched, and only
+-- against the themes whose keywords it contains (a keyword's pattern matches only where the keyword is).
+reasons AS (SELECT DISTINCT lower(reason) AS text FROM asked WHERE reason IS NOT NULL),
+candidates AS (
+    SELECT DISTINCT r.text, k.theme FROM reasons AS r JOIN nps_theme_patterns AS k ON contains(r.text, k.keyword)
+),
+text_first AS (  -- where in the reason each theme is first named: the length of the text before its first match
+    SELECT c.text, p.theme
+    FROM candidates AS c JOIN theme_patterns AS p USING (theme)
+    WHERE regexp_matches(c.text, p.pattern)
     QUALIFY row_number() OVER (
-        PARTITION BY a.subscription_id, a.cancelled_at
-        ORDER BY length(regexp_replace(lower(a.reason), p.pattern || '.*$', '', 's')), p.theme) = 1
+        PARTITION BY c.text ORDER BY length(regexp_replace(c.text, p.pattern || '.*$', '', 's')), p.theme) = 1
+),
+named_first AS (
+    SELECT a.subscription_id, a.cancelled_at, t.theme
+    FROM asked AS a JOIN text_first AS t ON lower(a.reason) = t.text
 )
 SELECT a.subscription_id, a.customer_id, a.plan, a.cancelled_at, CAST(a.mrr AS DECIMAL(18, 2)) AS mrr_lost,
        CASE WHEN a.reason IS NULL THEN 'no reason given' ELSE coalesce(n.theme, 'other') END AS reason_theme

@@ -11,12 +11,17 @@ window_tickets AS (
     WHERE t.created_at >= $period_end_exclusive::TIMESTAMP - INTERVAL 12 MONTH AND t.created_at < $period_end_exclusive
       AND t.created_at::DATE + $churn_after_days::INTEGER <= d.last_day
 ),
-theme_patterns AS (  -- one pattern per theme, its keywords' patterns as alternatives: one match per theme
-    SELECT theme, '(' || string_agg(pattern, '|') || ')' AS pattern FROM nps_theme_patterns GROUP BY theme
+-- A pattern that is a column is compiled anew for every row it meets: each distinct text is matched, and only
+-- against the keywords it contains (a keyword's pattern matches only where the keyword is), never every ticket.
+texts AS (SELECT DISTINCT lower(comment) AS text FROM window_tickets WHERE comment IS NOT NULL),
+text_themes AS (
+    SELECT DISTINCT x.text, p.theme
+    FROM texts AS x JOIN nps_theme_patterns AS p
+      ON CASE WHEN contains(x.text, p.keyword) THEN regexp_matches(x.text, p.pattern) ELSE false END
 ),
 themed AS (
-    SELECT DISTINCT w.ticket_id, p.theme
-    FROM window_tickets AS w JOIN theme_patterns AS p ON regexp_matches(lower(w.comment), p.pattern)
+    SELECT DISTINCT w.ticket_id, t.theme
+    FROM window_tickets AS w JOIN text_themes AS t ON lower(w.comment) = t.text
 ),
 next_orders AS (  -- per ticket: the first completed order after it (one join, not a lookup per ticket)
     SELECT w.ticket_id, min(o.ordered_at) AS next_at

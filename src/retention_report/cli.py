@@ -276,6 +276,8 @@ def profile_table(result: pipeline.BuildResult, title: str) -> Table:
 def bench(
     customers: int = typer.Option(1_000_000, min=1000, help="Customers in the generated workload."),
     small: int = typer.Option(20_000, min=1000, help="Customers in the small workload (the fixed cost)."),
+    curve: int = typer.Option(3_000_000, min=0, help="Customers of one more build (CSV, run once), for the cost per "
+                                                      "order as the data grows; 0 skips it."),
     tmp: Optional[Path] = typer.Option(None, help="Folder for the workload (default: the system's temp folder)."),
     keep: bool = typer.Option(False, help="Keep the generated workload and builds."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the measurements to this JSON file."),
@@ -292,7 +294,8 @@ def bench(
         markdown = check_file_option("--markdown", markdown) if markdown is not None else None
     except OptionError as exc:
         _fail(str(exc), 2)
-    report = benchmark.run_bench(customers, small, tmp, keep, print_fn=lambda line: console.print(line, highlight=False))
+    report = benchmark.run_bench(customers, small, tmp, keep, print_fn=lambda line: console.print(line, highlight=False),
+                                 curve=curve)
     benchmark.print_report(report, Console(width=160))
     if json_out:
         json_out.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
