@@ -128,13 +128,20 @@ class KernelPool:
             _shut_down(km)
 
 
-async def _run_code(km: AsyncKernelManager, code: str) -> None:
+async def _run_code(km: AsyncKernelManager, code: str, started: bool = True) -> None:
+    """Run `code` and wait for its reply on the shell channel (no output is read: the kernel's broadcast channel
+    is not listened to, so a message sent before this client joined it cannot be waited for). A kernel just
+    started is first waited for until it answers (`started` false)."""
     client = km.client()
     client.start_channels()
     try:
-        await client.wait_for_ready(timeout=KERNEL_READY_SECONDS)
-        reply = await client.execute_interactive(code, store_history=False, timeout=KERNEL_READY_SECONDS,
-                                                 output_hook=lambda message: None)
+        if not started:
+            await client.wait_for_ready(timeout=KERNEL_READY_SECONDS)
+        msg_id = client.execute(code, silent=True, store_history=False)
+        while True:
+            reply = await client.get_shell_msg(timeout=KERNEL_READY_SECONDS)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
         if reply["content"]["status"] != "ok":
             raise RuntimeError(f"{reply['content'].get('ename')}: {reply['content'].get('evalue')}")
     finally:
@@ -143,7 +150,7 @@ async def _run_code(km: AsyncKernelManager, code: str) -> None:
 
 async def _start_warm(km: AsyncKernelManager) -> None:
     await km.start_kernel()
-    await _run_code(km, "\n".join(f"import {name}" for name in WARM_IMPORTS) + "\ndel " +
+    await _run_code(km, started=False, code="\n".join(f"import {name}" for name in WARM_IMPORTS) + "\ndel " +
                     ", ".join(sorted({name.split(".")[0] for name in WARM_IMPORTS})))
 
 
