@@ -176,3 +176,21 @@ def test_staged_exports_stay_in_memory_unless_kept(build_warehouse):
 def test_keep_staging_must_be_true_or_false():
     with pytest.raises(ValueError, match="keep_staging must be true or false"):
         warehouse.keeps_staging({"keep_staging": "yes"})
+
+
+def test_customer_facts_and_months_by_hand(build_warehouse):
+    con = build_warehouse(
+        "2024-Q1",
+        customers=[customer("c1"), customer("c2"), customer("c3")],
+        orders=[order("o1", "c1", "2024-01-05 10:00:00", "10.00"), order("o2", "c1", "2024-01-20", "5.50"),
+                order("o3", "c1", "2024-03-02", "7.00"), order("o4", "c2", "2024-02-10", "20.00", "refunded"),
+                order("o5", "c2", "2024-02-11", "3.00"), order("o6", "c1", "2024-04-02", "1.00")])
+    facts = con.execute("SELECT customer_id, first_active_at::VARCHAR, last_active_at::VARCHAR, completed_orders, "
+                        "revenue::VARCHAR FROM customer_facts ORDER BY customer_id").fetchall()
+    # c3 never bought: not active, no row. The April order is after the period but is the customer's own.
+    assert facts == [("c1", "2024-01-05 10:00:00", "2024-04-02 00:00:00", 4, "23.50"),
+                     ("c2", "2024-02-11 00:00:00", "2024-02-11 00:00:00", 1, "3.00")]
+    months = con.execute("SELECT customer_id, month::VARCHAR, active, completed_orders, revenue::VARCHAR "
+                         "FROM customer_months ORDER BY ALL").fetchall()
+    assert months == [("c1", "2024-01-01", True, 2, "15.50"), ("c1", "2024-03-01", True, 1, "7.00"),
+                      ("c2", "2024-02-01", True, 1, "3.00")]  # up to the period's end; the refund is no purchase

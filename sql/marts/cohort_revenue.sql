@@ -3,11 +3,7 @@
 -- always the completed orders' (status in active_statuses), whatever makes a customer active (param activity).
 CREATE OR REPLACE TABLE cohort_revenue AS
 WITH order_months AS (
-    SELECT customer_id, date_trunc('month', ordered_at)::DATE AS order_month, sum(amount) AS revenue
-    FROM stg_orders
-    WHERE list_contains($active_statuses, status)
-      AND ordered_at < $period_end_exclusive
-    GROUP BY ALL
+    SELECT customer_id, month AS order_month, revenue FROM customer_months WHERE completed_orders > 0
 ),
 revenue AS (
     SELECT m.cohort_month, date_diff('month', m.cohort_month, o.order_month) AS months_since_first,
