@@ -7,6 +7,7 @@ kernel") goes to a log file beside the build, never to the user's terminal.
 from __future__ import annotations
 
 import asyncio
+import gc
 import queue
 import threading
 from pathlib import Path
@@ -126,6 +127,9 @@ class KernelPool:
             kernels, self._all = self._all, []
         for km in kernels:
             _shut_down(km)
+        # Collected here, not in a process forked later (the fallback renderer's workers): an open zeromq socket
+        # finalised in a forked child, whose context threads did not survive the fork, crashed it (seen once in CI).
+        gc.collect()
 
 
 async def _run_code(km: AsyncKernelManager, code: str, started: bool = True) -> None:
@@ -160,8 +164,14 @@ def _fresh_for(km: AsyncKernelManager, folder: Path) -> None:
 
 
 def _shut_down(km: AsyncKernelManager) -> None:
+    """Kill the kernel, then close every socket this process holds to it: its manager's own zeromq context, which
+    the clients nbclient made for it share (nbclient leaves a kernel it does not own, and those clients, open)."""
     try:
         asyncio.run(km.shutdown_kernel(now=True))
+    except Exception:
+        pass
+    try:
+        km.context.destroy(linger=0)
     except Exception:
         pass
 
