@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import ctypes
+import gc
 import html
 import importlib.metadata
 import json
@@ -259,6 +260,13 @@ def _die_with_the_build() -> None:
         return
     if os.getppid() == 1:  # the build died before the line above ran
         os._exit(1)
+
+
+# A forked render worker never finalises what it inherited: the build's open sockets (notebook kernels' zeromq
+# sockets) and the rest belong to the build, and finalising one without the threads that served it crashed a worker.
+# (Frozen objects are kept out of the collector; the worker's own are collected as usual.)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=gc.freeze)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
