@@ -40,8 +40,9 @@ report: setup
 serve: setup
 	$(RR) serve --site "$$SITE" --port "$$PORT"
 
+# One worker per core, each taking whole test files (a file's tests share its fixtures, such as a sample build).
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 # JupyterLab on notebooks/ with the sample warehouse built (the notebooks' defaults read it).
 lab: setup
