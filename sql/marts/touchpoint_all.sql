@@ -1,7 +1,8 @@
 -- touchpoint_categorised (file touchpoint_all: it runs first of the touchpoint marts): one row per staged touchpoint
 -- with its category from the params map ('uncategorised' for a kind the map does not name). A view: a copy of
--- every touchpoint would cost a full write for a join with a table of a dozen rows.
-CREATE OR REPLACE VIEW touchpoint_categorised AS
+-- every touchpoint would cost a full write for a join with a table of a dozen rows. Temporary, as the staged
+-- touchpoints it reads are: a view kept in the warehouse would name a table that is gone once the build ends.
+CREATE OR REPLACE TEMP VIEW touchpoint_categorised AS
 SELECT t.touchpoint_id, t.customer_id, t.occurred_at, t.kind, t.channel, t.personalized,
        coalesce(c.category, 'uncategorised') AS category
 FROM stg_touchpoints AS t

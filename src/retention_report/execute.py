@@ -16,11 +16,25 @@ from typing import Any
 import papermill
 from jupyter_client.manager import AsyncKernelManager
 from papermill.exceptions import PapermillExecutionError
+from papermill.iorw import LocalHandler, papermill_io
 
 from .params import PROJECT_ROOT
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 KERNEL = "python3"
+
+
+class _LocalFiles(LocalHandler):
+    """papermill's local files without its working-folder switch: papermill keeps one folder for every run in the
+    process and enters it with os.chdir around each read and write, so notebooks running side by side in threads
+    left this process in another run's folder (a relative --site then resolved elsewhere). Every path given to
+    papermill here is absolute; no folder is entered."""
+
+    def cwd(self, new_path):
+        return None
+
+
+papermill_io.register("local", _LocalFiles())
 
 
 class NotebookError(RuntimeError):
