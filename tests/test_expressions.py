@@ -230,6 +230,7 @@ FRAGMENTS = ["Quantity", "UnitPrice", "InvoiceNo", "'a;b'", "';'", "1", "2.5", "
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=12))
 @example(["'", "--", "'"])  # a string literal holding `--` (found by hypothesis: text, not a comment)
+@example(["NOT", "Quantity"])  # binds, then fails on the values ('6' is no boolean): a runtime error (found by CI)
 def test_compiled_sql_has_no_semicolon_and_runs(fragments):
     text = " ".join(fragments)
     try:
@@ -241,4 +242,7 @@ def test_compiled_sql_has_no_semicolon_and_runs(fragments):
     code = re.sub(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"", "''", sql)
     assert ";" not in sql and "--" not in code and "/*" not in code
     assert not re.search(r"\b(select|from|read_csv|sum)\b", code, re.IGNORECASE)
-    evaluate(text)  # it binds and runs over real rows (a runtime error is still possible, but not a bind one)
+    try:
+        evaluate(text)  # it binds and runs over real rows
+    except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.OutOfRangeException):
+        pass  # a runtime error on these rows' values is still possible (the build names the file); a bind one is not
