@@ -122,14 +122,17 @@ class KernelPool:
             return None
         return item if isinstance(item, AsyncKernelManager) else None
 
-    def give_back(self, km: AsyncKernelManager, reusable: bool) -> None:
+    def give_back(self, km: AsyncKernelManager, reusable: bool, replace: bool = True) -> None:
+        """A kernel back after its notebook: queued again, or (not reusable) shut down and, unless the build is
+        being stopped (`replace` false), replaced."""
         if reusable:
             self._ready.put(km)
         else:
             with self._lock:
                 self._all = [k for k in self._all if k is not km]
             _shut_down(km)
-            self._start_another()
+            if replace:
+                self._start_another()
 
     def close(self) -> None:
         """Shut every kernel down (at once: a kernel between notebooks has nothing to finish)."""
@@ -209,8 +212,8 @@ def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any], log: 
     if km is not None:
         try:
             _execute(notebook, output, parameters, log, km=km)
-        except BaseException:
-            pool.give_back(km, reusable=False)
+        except BaseException as exc:  # (Ctrl-C: no kernel is started for a build that is stopping)
+            pool.give_back(km, reusable=False, replace=isinstance(exc, Exception))
             raise
         pool.give_back(km, reusable=True)
         return output
