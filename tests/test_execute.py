@@ -109,3 +109,20 @@ def test_a_pooled_kernel_gives_each_notebook_a_fresh_namespace_in_its_folder(tmp
     assert counts == list(range(1, len(counts) + 1))  # numbered as a fresh kernel numbers them
     failed_pid = nbformat.read(tmp_path / "3.ipynb", as_version=4).cells[-1].outputs[0]["text"].split()[0]
     assert failed_pid == pid and printed(fourth)[0] != pid and printed(fourth)[1:] == ["False", str(folder)]
+
+
+def test_a_pool_closed_inside_a_running_event_loop_still_stops_its_kernels(tmp_path):
+    import asyncio
+
+    import psutil
+
+    pool = execute.KernelPool(1, tmp_path / "logs").start()
+    km = pool.take()
+    pid = km.provisioner.process.pid
+    pool.give_back(km, reusable=True)
+
+    async def close_from_a_loop():
+        pool.close()
+
+    asyncio.run(close_from_a_loop())
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

@@ -109,7 +109,7 @@ class KernelPool:
             km = kernel_manager_logging_to(log)(kernel_name=KERNEL)
             with self._lock:
                 self._all.append(km)
-            asyncio.run(_start_warm(km))
+            _run_async(_start_warm, km)
             self._ready.put(km)
         except Exception as exc:  # the notebook that would have taken it starts its own kernel instead
             self._ready.put(exc)
@@ -175,16 +175,36 @@ async def _start_warm(km: AsyncKernelManager) -> None:
                     ", ".join(sorted({name.split(".")[0] for name in WARM_IMPORTS})))
 
 
+def _run_async(function, *args) -> Any:
+    """`asyncio.run(function(*args))` in a thread of its own: the caller may be inside a running event loop (a
+    build started from a program driving a browser), where asyncio.run refuses to run and the kernel would be left
+    running."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(function(*args))
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
 def _fresh_for(km: AsyncKernelManager, folder: Path) -> None:
     """The kernel as a new one would be for a notebook in `folder`: empty namespace, new session, that folder."""
-    asyncio.run(_run_code(km, f"get_ipython().reset(new_session=True)\n__import__('os').chdir({str(folder)!r})"))
+    _run_async(_run_code, km, f"get_ipython().reset(new_session=True)\n__import__('os').chdir({str(folder)!r})")
 
 
 def _shut_down(km: AsyncKernelManager) -> None:
     """Kill the kernel, then close every socket this process holds to it: its manager's own zeromq context, which
     the clients nbclient made for it share (nbclient leaves a kernel it does not own, and those clients, open)."""
     try:
-        asyncio.run(km.shutdown_kernel(now=True))
+        _run_async(km.shutdown_kernel, True)
     except Exception:
         pass
     try:
