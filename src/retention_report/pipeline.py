@@ -287,13 +287,14 @@ class Build:
             for notebook in todo:
                 self._emit("start", f"notebook {notebook}")
                 shutil.rmtree(self.page_dir(notebook), ignore_errors=True)
-            pool = pool or execute.KernelPool(workers, self.log_dir).start()
+            kernels = pool or execute.KernelPool(workers, self.log_dir).start()
             try:
                 with ThreadPoolExecutor(max_workers=workers) as threads:
-                    futures = [threads.submit(self._timed_notebook, nb, pool) for nb in todo]
+                    futures = [threads.submit(self._timed_notebook, nb, kernels) for nb in todo]
                     outcomes = [future.result() for future in futures]
             finally:
-                pool.close()
+                if pool is None:  # (a pool given by the caller is the caller's to close)
+                    kernels.close()
             for notebook, (seconds, error) in zip(todo, outcomes):
                 if error is not None:
                     raise StageError(f"notebook {notebook}", error)
