@@ -38,6 +38,24 @@ def test_a_failing_cell_is_named(tmp_path):
     source = notebook(tmp_path / "bad.ipynb", "raise RuntimeError('injected failure')")
     with pytest.raises(execute.NotebookError, match=r"bad.ipynb failed in cell \d+ \(RuntimeError: injected failure\)"):
         execute.run_notebook(source, tmp_path / "out.ipynb", {})
+    # The error names the executed notebook: it is written (once, at the failure) with the traceback in it.
+    failed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert [o["ename"] for o in failed.cells[-1].outputs if o["output_type"] == "error"] == ["RuntimeError"]
+
+
+def test_the_executed_notebook_is_written_once_not_after_every_cell(tmp_path, monkeypatch):
+    """Each save serialises the whole notebook: saved around every cell, the cohort page cost a second more."""
+    import papermill.iorw
+
+    writes = []
+    real = papermill.iorw.write_ipynb
+    monkeypatch.setattr(papermill.iorw, "write_ipynb", lambda nb, path: (writes.append(path), real(nb, path)))
+    monkeypatch.setattr("papermill.execute.write_ipynb", papermill.iorw.write_ipynb)
+    monkeypatch.setattr("papermill.engines.write_ipynb", papermill.iorw.write_ipynb)
+    source = notebook(tmp_path / "a.ipynb", "y = x + 1", "z = y * 2", "print(z)")
+    out = execute.run_notebook(source, tmp_path / "out.ipynb", {"x": 1})
+    assert nbformat.read(out, as_version=4).cells[-1].outputs[0]["text"] == "4\n"
+    assert writes == [str(out)]
 
 
 def test_the_kernel_runs_in_the_notebooks_folder_and_this_process_never_changes_its_own(tmp_path, monkeypatch):

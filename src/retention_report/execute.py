@@ -257,6 +257,10 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, Any], log: Path
         papermill.execute_notebook(
             str(notebook), str(output), parameters=parameters, kernel_name=KERNEL,
             progress_bar=False, log_output=False, report_mode=False,
+            # Written once, when the notebook has run (or failed: papermill writes it with the error then), not
+            # before and after every cell: each save serialises the whole notebook, charts' data included (2 MB,
+            # 0.1 s for the cohort page at its end), and two saves per cell held the build's threads to one core.
+            request_save_on_cell_execute=False,
             kernel_manager_class=kernel_manager_logging_to(log), **({"km": km} if km is not None else {}),
             # The kernel starts in the notebook's folder, as in Jupyter. Not papermill's `cwd`: that changes
             # the working directory of this whole process, under the other notebooks running beside it, and
