@@ -365,3 +365,22 @@ def test_hostile_computed_columns_fail_validate_and_the_build_in_one_line(tmp_pa
         errors = [line for line in result.output.splitlines() if "exports.orders.compute.amount" in line]
         assert errors and ("not allowed" in errors[0] or "refused" in errors[0]), result.output
     assert not (tmp_path / "site").exists()
+
+
+def test_a_repeated_key_is_set_aside_and_keys_made_from_the_place_never_repeat(tmp_path):
+    """Events may come without ids: each is keyed by its file and row, which no other row repeats; a given id
+    repeated is set aside after its first row, whichever of them has another problem."""
+    events = ("event_id,customer_id,occurred_at,event\n"
+              "e1,c1,2024-01-05 10:00:00,login\n"       # row 1: kept
+              ",c1,2024-01-05 10:01:00,login\n"         # row 2: keyed by its place
+              "e1,c2,2024-01-05 10:02:00,login\n"       # row 3: e1 again
+              ",c2,2024-01-05 10:03:00,login\n"         # row 4: keyed by its place
+              " e2,c1,not a date,login\n"               # row 5: unreadable date (its own problem first)
+              "e2 ,c1,2024-01-05 10:05:00,login\n")     # row 6: e2 again, written with other spaces
+    con = stage(tmp_path, {"orders.csv": HEADER, "events.csv": events})
+    aside_rows = con.execute("SELECT row, reason, value FROM set_aside WHERE export = 'events' ORDER BY row").fetchall()
+    assert aside_rows == [(3, "duplicate event_id", "e1"), (5, "unparseable date", "not a date"),
+                          (6, "duplicate event_id", "e2")]
+    staged = con.execute("SELECT _row, event_id FROM stg_events ORDER BY _row").fetchall()
+    assert [row for row, _ in staged] == [1, 2, 4]
+    assert staged[0][1] == "e1" and staged[1][1].endswith("events.csv:2") and staged[2][1].endswith("events.csv:4")

@@ -61,12 +61,6 @@ def _made_key(export: Export, normalise_ids: bool) -> str:
     return " || ' from ' || ".join(parts)
 
 
-def _raw_key(export: Export, normalise_ids: bool) -> str:
-    """A raw row's key as staging makes it, to find repeated keys (a place is never repeated: left NULL)."""
-    given = f"{'rr_id' if normalise_ids else 'rr_text'}({export.key})"
-    return f"coalesce({given}, {_made_key(export, normalise_ids)})" if export.key_from else given
-
-
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -151,7 +145,8 @@ def staging_sql(export: Export, extras: list[str], grain: str = "row", derived_c
         name=export.name, key=export.key, date=export.date_column, record=RECORDS.get(export.name, "row"),
         line=line,
         typed=[{"name": c, "sql": _typed_sql(export, c, line, normalise_ids)} for c in export.all_columns],
-        id_text="rr_id" if normalise_ids else "rr_text", raw_key=_raw_key(export, normalise_ids),
+        id_text="rr_id" if normalise_ids else "rr_text", place_key=export.key_from_place,
+        given_key=(f"{export.key} IS NOT NULL" + (f" AND NOT (contains({export.key}, ':') AND {export.key} = _file || ':' || _row)" if export.key_from_place else "")),
         extras=quoted_extras, raw_kept=_raw_kept(export), problems=problems, line_problems=line_problems,
         grouped=grouped,
         link="" if derived_customers else export.customer_link, derived_link=derived_customers,
