@@ -83,6 +83,15 @@ def test_the_median_interval_is_the_order_statistics_conover_names(build_warehou
     # Ranks n/2 - 1.96 sqrt(n)/2 (rounded down) and 1 + n/2 + 1.96 sqrt(n)/2 (rounded up), 1-based.
     j, k = math.floor(n / 2 - 1.959964 * math.sqrt(n) / 2), math.ceil(1 + n / 2 + 1.959964 * math.sqrt(n) / 2)
     assert (low, high) == pytest.approx((hours[j - 1], hours[k - 1]))
+    # The resolution time's median has the same interval, from its own order statistics.
+    tickets = [ticket(f"t{i}", "c1", "2024-02-01 10:00:00", resolution_minutes=str(m)) for i, m in enumerate(minutes[:60])]
+    con = build_warehouse(period="2024-Q1", customers=[customer("c1")], orders=[order("o1", "c1", "2024-01-02")],
+                          support_tickets=tickets)
+    low, high = con.execute("SELECT median_resolution_ci_low, median_resolution_ci_high FROM support_resolution_bounds "
+                            "WHERE breakdown = 'all'").fetchone()
+    hours, n = np.sort(minutes[:60] / 60), 60
+    j, k = math.floor(n / 2 - 1.959964 * math.sqrt(n) / 2), math.ceil(1 + n / 2 + 1.959964 * math.sqrt(n) / 2)
+    assert (low, high) == pytest.approx((hours[j - 1], hours[k - 1]))
     # Its coverage, by the binomial distribution: P(X(j) <= median <= X(k)) at least 95% (rounding outwards
     # makes it a little conservative).
     from scipy.stats import binom

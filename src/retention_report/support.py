@@ -43,6 +43,11 @@ def hours_text(value: object) -> str:
     return "–" if pd.isna(value) else f"{float(value):,.1f}"
 
 
+def hours_interval_text(low: object, high: object) -> str:
+    """An interval in hours: `5.0 to 7.5`; `–` when there is none."""
+    return "–" if pd.isna(low) else f"{hours_text(low)} to {hours_text(high)}"
+
+
 def share_text(rate: object, low: object, high: object) -> str:
     """A share with its interval: `69.0% (65.7% to 72.2%)`; `–` when there is no share."""
     if pd.isna(rate):
