@@ -259,7 +259,7 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, Any], log: Path
             progress_bar=False, log_output=False, report_mode=False,
             # Written once, when the notebook has run (or failed: papermill writes it with the error then), not
             # before and after every cell: each save serialises the whole notebook, charts' data included (2 MB,
-            # 0.1 s for the cohort page at its end), and two saves per cell held the build's threads to one core.
+            # 0.1 s for the cohort page at its end), and the saves of notebooks run side by side wait for each other.
             request_save_on_cell_execute=False,
             kernel_manager_class=kernel_manager_logging_to(log), **({"km": km} if km is not None else {}),
             # The kernel starts in the notebook's folder, as in Jupyter. Not papermill's `cwd`: that changes

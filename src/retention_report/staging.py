@@ -61,6 +61,14 @@ def _made_key(export: Export, normalise_ids: bool) -> str:
     return " || ' from ' || ".join(parts)
 
 
+def _given_key(export: Export) -> str:
+    """A staged row whose key was given, not made from its place (`_made_key`): only those can repeat."""
+    given = f"{export.key} IS NOT NULL"
+    if export.key_from_place:  # (the ':' test first: building each row's place is the dearer part)
+        given += f" AND NOT (contains({export.key}, ':') AND {export.key} = _file || ':' || _row)"
+    return given
+
+
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -146,7 +154,7 @@ def staging_sql(export: Export, extras: list[str], grain: str = "row", derived_c
         line=line,
         typed=[{"name": c, "sql": _typed_sql(export, c, line, normalise_ids)} for c in export.all_columns],
         id_text="rr_id" if normalise_ids else "rr_text", place_key=export.key_from_place,
-        given_key=(f"{export.key} IS NOT NULL" + (f" AND NOT (contains({export.key}, ':') AND {export.key} = _file || ':' || _row)" if export.key_from_place else "")),
+        given_key=_given_key(export),
         extras=quoted_extras, raw_kept=_raw_kept(export), problems=problems, line_problems=line_problems,
         grouped=grouped,
         link="" if derived_customers else export.customer_link, derived_link=derived_customers,
