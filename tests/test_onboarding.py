@@ -254,10 +254,35 @@ def _effect_and_best(folder, tmp_path, name):
     return activation_effect(strata), split
 
 
+def _came_back_after_day_90_of_those_not_back_by_it(folder, period_end: str, window: int = 7) -> float:
+    """Of the customers (first completed order before `period_end`) with no completed order on days window + 1
+    to 90 after their first, the share with one on days 91 to 180: from orders.csv, not from the warehouse."""
+    orders = pd.read_csv(folder / "orders.csv", dtype=str, keep_default_na=False)
+    orders["day"] = pd.to_datetime(orders.ordered_at, errors="coerce").dt.normalize()
+    orders = orders[(orders.status == "completed") & orders.day.notna()]
+    first = orders.groupby("customer_id").day.min()
+    first = first[first < period_end]
+    later = orders.join(first.rename("first"), on="customer_id", how="inner")
+    later = later[later.day > later["first"] + pd.Timedelta(days=window)]
+    days = (later.groupby("customer_id").day.min() - first).dt.days.reindex(first.index)  # NaN: never again
+    not_back = days.isna() | (days > 90)
+    return float((not_back & (days <= 180)).sum() / not_back.sum())
+
+
 def test_the_planted_activation_effect_is_found(sample_data, tmp_path):
+    """Activation is planted on days 8-90 (+15 points). By day 180 a customer not back by day 90 comes back with
+    chance q whatever their first week (sample_data), so the gap at 180 days is +15 x (1 - q)."""
+    from retention_report.sample_data import ACTIVATION_RETENTION_GAP
+
     effect, split = _effect_and_best(sample_data, tmp_path, "planted")
-    d = effect[effect.group == "difference"].set_index("horizon_days").loc[90]
+    diffs = effect[effect.group == "difference"].set_index("horizon_days")
+    d = diffs.loc[90]
     assert d.ci_low > 0 and 0.10 < d.retention_rate < 0.20  # planted: +15 points on days 8-90
+    q = _came_back_after_day_90_of_those_not_back_by_it(sample_data, "2024-07-01")
+    assert 0 < q < 0.5
+    d = diffs.loc[180]
+    assert d.ci_low > 0 and 0.10 * (1 - q) < d.retention_rate < 0.20 * (1 - q)
+    assert d.ci_low < ACTIVATION_RETENTION_GAP * (1 - q) < d.ci_high
     assert best_event(split).event in ("profile_completed", "app_installed")
     wishlist = split.set_index("event").loc["wishlist_created"]
     assert wishlist.adjusted_low < 0 < wishlist.adjusted_high  # planted as unrelated
@@ -269,8 +294,10 @@ def test_without_the_planted_effect_the_interval_holds_zero(tmp_path):
     folder = tmp_path / "null"
     write_sample_data(folder, customers=20_000, activation_effect=False)
     effect, _ = _effect_and_best(folder, tmp_path, "null")
-    d = effect[effect.group == "difference"].set_index("horizon_days").loc[90]
-    assert d.ci_low < 0 < d.ci_high
+    diffs = effect[effect.group == "difference"].set_index("horizon_days")
+    assert sorted(diffs.index) == [90, 180]
+    for horizon, d in diffs.iterrows():  # 3 and 6 months
+        assert d.ci_low < 0 < d.ci_high, horizon
 
 
 # --- The page ---------------------------------------------------------------------------------------------------
@@ -290,6 +317,80 @@ def test_the_page_without_key_events_says_so(run_page):
     assert "minutes" in text  # time in the product needs no key event
     for word in ("nan", "None", "NaN"):
         assert word not in text
+
+
+def _visible_text(page: str) -> str:
+    """A page's words as a reader sees them: scripts (the charts' data) and tags dropped, entities read."""
+    import html
+    import re
+
+    page = re.sub(r"<script\b.*?</script>", " ", page, flags=re.S)
+    page = re.sub(r"</?(?:em|strong|code|a|span)\b[^>]*>", "", page)  # inside a sentence: no space
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+def _funnel_rows(page: str) -> list[list[str]]:
+    """The cells of the funnel table's body rows (the table after the funnel's caption)."""
+    import html
+    import re
+
+    table = page[page.index("key events done in order within"):]
+    body = table[table.index("<tbody>"):table.index("</tbody>")]
+    return [[html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+
+def test_the_page_with_events_shows_the_funnel_verdicts_and_cautions(sample_site, sample_data):
+    """The sample's onboarding page (events, key events app_installed then profile_completed, the effect planted):
+    the funnel against the new customers and steps counted here from orders.csv and events.csv, its shares
+    shares; a verdict for each horizon; the multiple-comparison caution and the association caveats."""
+    import re
+
+    from conftest import SAMPLE_PERIOD
+
+    page = (sample_site.site / SAMPLE_PERIOD / "onboarding.html").read_text(encoding="utf-8")
+    text = _visible_text(page)
+    # New customers of 2024-Q2 (first completed order in it) and the funnel, counted here: step 1 an install in
+    # the first 7 days, step 2 a completed profile after that install, in the same 7 days.
+    orders = pd.read_csv(sample_data / "orders.csv", dtype=str, keep_default_na=False)
+    orders["at"] = pd.to_datetime(orders.ordered_at, errors="coerce")
+    first = orders[(orders.status == "completed") & orders["at"].notna()].groupby("customer_id")["at"].min()
+    new = first[(first >= "2024-04-01") & (first < "2024-07-01")]
+    events = pd.read_csv(sample_data / "events.csv", dtype=str, keep_default_na=False)
+    events["at"] = pd.to_datetime(events.occurred_at, errors="coerce")
+    events = events.join(new.rename("day0"), on="customer_id", how="inner")
+    week = events[(events["at"] >= events.day0) & (events["at"] < events.day0 + pd.Timedelta(days=7))]
+    installed = week[week.event == "app_installed"].groupby("customer_id")["at"].min()
+    profiles = week[week.event == "profile_completed"].join(installed.rename("installed_at"), on="customer_id",
+                                                              how="inner")
+    steps = [len(installed), profiles[profiles["at"] > profiles.installed_at].customer_id.nunique()]
+    assert len(new) > 1000 and steps[0] > steps[1] > 0
+    assert f"The funnel of 2024-Q2's {len(new):,} new customers" in text
+    rows = _funnel_rows(page)
+    assert [r[:3] for r in rows] == [["1", "app_installed", f"{steps[0]:,}"], ["2", "profile_completed", f"{steps[1]:,}"]]
+    for row, share_of_new, share_of_before in zip(rows, [s / len(new) for s in steps],
+                                                  [steps[0] / len(new), steps[1] / steps[0]]):
+        for cell, share in zip(row[3:], (share_of_new, share_of_before)):
+            assert cell.endswith("%") and 0 <= float(cell[:-1]) <= 100, row
+            assert cell == f"{share:.1%}", row
+    worst = min(range(2), key=lambda i: [steps[0] / len(new), steps[1] / steps[0]][i])
+    assert (f"The largest drop is before step {worst + 1} ({['app_installed', 'profile_completed'][worst]}): "
+            f"{[steps[0] / len(new), steps[1] / steps[0]][worst]:.1%} of those who reached the step before took it."
+            in text)
+    # A verdict at each horizon: planted, so beyond the interval at 3 and 6 months.
+    for horizon in (90, 180):
+        assert re.search(rf"{horizon} days: the share of activated customers who ordered again between day 8 and "
+                         rf"day {horizon} differed by \+\d+\.\d points .*?: activated customers ordered again more "
+                         r"often, beyond the 95% interval\.", text), horizon
+    # The multiple-comparison caution (Bonferroni) and the association caveats.
+    assert re.search(r"With (\d+) events compared, the best-looking one is partly picked by chance: adjusted for "
+                     r"the \1 comparisons \(Bonferroni\), its interval is [+-]\d+\.\d to [+-]\d+\.\d points, which "
+                     r"(still excludes 0|includes 0, so it may be chance)\.", text)
+    assert "This is an association, not proof that activation causes retention" in text
+    assert "An association, not an experiment: it does not show that getting more customers" in text
+    assert "this is an association: doing the event may only mark a keener customer" in text
+    for word in ("nan", "None", "NaN", "NaT", "(blank)", "nan%"):
+        assert word not in text.split(), word
 
 
 # --- Activity from product events: day 0 is the first activity, coming back is any activity ----------------------

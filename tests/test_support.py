@@ -14,7 +14,7 @@ from retention_report import warehouse
 from retention_report.intervals import wilson_interval
 from retention_report.params import load_params
 from retention_report.periods import parse_period
-from retention_report.support import promptness_effect, theme_rows
+from retention_report.support import promptness_effect, response_rows, theme_rows
 
 
 def ticket(ticket_id: str, customer_id: str, created_at: str, **extra) -> dict:
@@ -70,6 +70,73 @@ def test_response_times_due_tickets_resolution_and_csat_from_times_or_minutes(bu
                           "90 days or more": 0}  # only t4 has no answer; t3, t6, t7, t8 were answered
     counts = con.execute("SELECT * FROM support_period_counts WHERE period_role = 'current'").df().iloc[0]
     assert (counts.tickets, counts.eligible_for_target, counts.answered_within_target) == (7, 6, 4)
+
+
+def test_category_and_segment_rows_and_the_resolution_interval_by_hand(build_warehouse):
+    """The tickets of the test above, with categories and a `plan` on the customers (c8 has none): each category
+    and plan row, its shares and the resolution median's interval worked out here."""
+    plans = {"c1": "basic", "c2": "basic", "c3": "premium", "c4": "premium", "c5": "basic", "c6": "premium",
+             "c7": "basic"}
+    customers = [customer(f"c{i}", **({"plan": plans[f"c{i}"]} if f"c{i}" in plans else {})) for i in range(1, 9)]
+    orders = [order("o1", "c1", "2024-01-02 10:00:00")]
+    tickets = [
+        ticket("t1", "c1", "2024-02-01 10:00:00", first_response_at="2024-02-01 12:00:00",
+               resolved_at="2024-02-02 10:00:00", channel="email", satisfaction="good", category="delivery"),
+        ticket("t2", "c2", "2024-02-03 10:00:00", first_response_minutes="90", resolution_minutes="600",
+               channel="chat", satisfaction="2", category="billing"),
+        ticket("t3", "c3", "2024-02-05 10:00:00", first_response_at="2024-02-07 10:00:00", channel="email",
+               satisfaction="5", category="delivery"),
+        ticket("t4", "c4", "2024-03-31 20:00:00", channel="email"),  # no category; not yet due
+        ticket("t5", "c5", "2024-03-01 10:00:00", channel="phone", status="solved", category="delivery"),
+        ticket("t6", "c6", "2024-03-02 10:00:00", first_response_minutes="1440", channel="phone",
+               satisfaction="offered", category="billing"),
+        ticket("t7", "c7", "2023-12-20 10:00:00", first_response_at="2023-12-20 11:00:00", category="billing"),
+        ticket("t8", "c8", "2024-01-10 10:00:00", first_response_at="2024-01-10 10:30:00",
+               resolved_at="2024-04-03 10:00:00", category="billing"),
+    ]
+    con = build_warehouse(period="2024-Q1", customers=customers, orders=orders, support_tickets=tickets)
+    response = response_rows(con.execute("SELECT * FROM support_response").df()).set_index(["breakdown", "value"])
+    t8_resolution = _hours("2024-01-10 10:00:00", "2024-04-03 10:00:00")  # 84 days
+    assert t8_resolution == 2016
+    nan = float("nan")
+    # (breakdown, value): tickets, answered, due, within target, median first response, resolved, median
+    # resolution, rated, satisfied. First responses (hours): t1 2, t2 1.5, t3 48, t6 24 (on the target: within),
+    # t8 0.5; t4 and t5 unanswered (t4 not yet due). Resolution times: t1 24, t2 10, t8 2016; t5 is resolved by
+    # its status, without a time. Ratings: t1 good, t2 2 (bad), t3 5 (good); t6 only offered. t7 is before Q1.
+    expected = {
+        ("category", "billing"): (3, 3, 3, 3, 1.5, 2, (10 + 2016) / 2, 1, 0),           # t2 t6 t8
+        ("category", "delivery"): (3, 2, 3, 1, (2 + 48) / 2, 2, 24.0, 2, 2),            # t1 t3 t5
+        ("category", "not given"): (1, 0, 0, 0, nan, 0, nan, 0, 0),                     # t4
+        ("plan", "basic"): (3, 2, 3, 2, (2 + 1.5) / 2, 3, (24 + 10) / 2, 2, 1),         # c1 c2 c5 (c7's is before)
+        ("plan", "premium"): (3, 2, 2, 1, (48 + 24) / 2, 0, nan, 1, 1),                 # c3 c4 c6
+        ("plan", "not given"): (1, 1, 1, 1, 0.5, 1, 2016.0, 0, 0),                      # c8
+    }
+    got = response.loc[[k for k in response.index if k[0] in ("category", "plan")]]
+    assert sorted(got.index) == sorted(expected)
+    columns = ["tickets", "answered", "due", "within_target", "median_first_response_hours", "resolved",
+               "median_resolution_hours", "rated", "satisfied"]
+    for key, values in expected.items():
+        assert got.loc[key, columns].tolist() == pytest.approx(list(values), nan_ok=True), key
+    # The shares: within the target of those due, resolved of all, good of those rated (NaN where none).
+    shares = {("category", "billing"): (1.0, 2 / 3, 0.0), ("category", "delivery"): (1 / 3, 2 / 3, 1.0),
+              ("category", "not given"): (nan, 0.0, nan), ("plan", "basic"): (2 / 3, 1.0, 0.5),
+              ("plan", "premium"): (0.5, 0.0, 1.0), ("plan", "not given"): (1.0, 1.0, nan)}
+    for key, values in shares.items():
+        assert got.loc[key, ["within_target_rate", "resolution_rate", "csat_rate"]].tolist() == pytest.approx(
+            list(values), nan_ok=True), key
+    # Every breakdown counts each of the period's 7 tickets once.
+    assert response.groupby(level="breakdown").tickets.sum().to_dict() == {"all": 7, "category": 7, "channel": 7,
+                                                                          "plan": 7}
+    # The resolution median's interval: with n = 1, 2 or 3 times, Conover's ranks are 1 and n (n/2 - 0.98 sqrt(n)
+    # is below 1, 1 + n/2 + 0.98 sqrt(n) above n): the smallest and the largest time.
+    assert all(_ranks(n) == (1, n) for n in (1, 2, 3))
+    bounds = {(b, v): (lo, hi) for b, v, lo, hi in con.execute("SELECT * FROM support_resolution_bounds").fetchall()}
+    assert bounds[("all", "all")] == pytest.approx((10.0, 2016.0))
+    assert bounds[("category", "billing")] == pytest.approx((10.0, 2016.0))
+    assert bounds[("category", "delivery")] == pytest.approx((24.0, 24.0))
+    assert bounds[("plan", "basic")] == pytest.approx((10.0, 24.0))
+    assert bounds[("plan", "not given")] == pytest.approx((2016.0, 2016.0))
+    assert ("plan", "premium") not in bounds and ("category", "not given") not in bounds  # no resolution time
 
 
 def test_the_median_interval_is_the_order_statistics_conover_names(build_warehouse):
@@ -154,10 +221,43 @@ def test_promptness_is_compared_within_strata_as_computed_here(build_warehouse):
                                                                                   rel=1e-5)
 
 
-def test_the_sample_recovers_the_planted_cost_of_late_answers(sample_site):
+def _completed_orders(folder) -> pd.DataFrame:
+    """The sample's completed orders straight from orders.csv (its invalid rows dropped: unreadable moments or
+    amounts, negative amounts, a repeated order id), with `at` (moment) and `value` (amount)."""
+    orders = pd.read_csv(folder / "orders.csv", dtype=str, keep_default_na=False)
+    orders["at"] = pd.to_datetime(orders.ordered_at, errors="coerce")
+    orders["value"] = pd.to_numeric(orders.amount, errors="coerce")
+    return orders[(orders.status == "completed") & orders["at"].notna() & (orders.value >= 0)].drop_duplicates("order_id")
+
+
+def _share_of_180_day_returns_back_by_day_90(folder, period_end: str) -> float:
+    """Of the customers who placed a completed order within 180 calendar days after their first ticket (raised
+    before `period_end`), the share who did so within 90: from the CSV files, not from the warehouse."""
+    tickets = pd.read_csv(folder / "support_tickets.csv", dtype=str, keep_default_na=False)
+    tickets["at"] = pd.to_datetime(tickets.created_at, errors="coerce")
+    first = tickets[tickets["at"].notna() & (tickets["at"] < period_end)].groupby("customer_id")["at"].min()
+    orders = _completed_orders(folder).join(first.rename("ticket_at"), on="customer_id", how="inner")
+    following = orders[orders["at"] > orders.ticket_at].groupby("customer_id")["at"].min()
+    days = (following.dt.normalize() - first.reindex(following.index).dt.normalize()).dt.days
+    return float((days <= 90).sum() / (days <= 180).sum())
+
+
+def test_the_sample_recovers_the_planted_cost_of_late_answers(sample_site, sample_data):
+    """Lateness is planted on the 180-day outcome (sample_data: drawn given it), so at 90 days the cost is the
+    180-day one times the share of 180-day returns that come back by day 90: P(back by 90 | late) =
+    P(back by 90 | back by 180) P(back by 180 | late), the same for on time."""
+    from retention_report.sample_data import SERVICE_RETENTION_GAP
+
     effect = pd.read_csv(sample_site.site / SAMPLE_PERIOD / "data" / "support_promptness_effect.csv")
     d = effect[(effect.group == "difference") & (effect.horizon_days == 180)].iloc[0]
     assert d.ci_high < 0 and -0.20 < d.retention_rate < -0.06  # planted: about -12 to -14 points
+    by_90 = _share_of_180_day_returns_back_by_day_90(sample_data, str(parse_period(SAMPLE_PERIOD).end_exclusive))
+    assert 0.5 < by_90 < 1
+    d90 = effect[(effect.group == "difference") & (effect.horizon_days == 90)].iloc[0]
+    assert d90.ci_high < 0 and -0.20 * by_90 < d90.retention_rate < -0.06 * by_90
+    # the 90-day interval holds the planted cost scaled to 90 days (-12 points over all tickets, about -14 over
+    # first tickets)
+    assert d90.ci_low < -0.14 * by_90 and -SERVICE_RETENTION_GAP * by_90 < d90.ci_high
     text = (sample_site.site / SAMPLE_PERIOD / "support.html").read_text(encoding="utf-8")
     assert "answered late stayed less often, beyond the 95% interval" in text
     assert "an association, not proof" in text and "nan" not in text.lower().split()
@@ -197,6 +297,40 @@ def test_the_call_list_is_private_and_no_contact_detail_reaches_the_site(sample_
                           if p.is_file() and p.suffix in (".html", ".csv", ".json", ".js"))
     for email in calls.email.head(50):
         assert email not in site_text
+
+
+def test_the_merged_call_list_is_cut_to_calls_per_week_most_valuable_first(sample_site, sample_data):
+    """reach_out.csv holds at most calls_per_week x the period's weeks (days / 7 rounded up) customers, once each:
+    of every customer some list names (support, detractors, loyal unthanked, cancelling subscribers, valuable and
+    slipping), the most valuable by revenue to the period's end (completed orders, from orders.csv here, plus the
+    MRR of each month a subscription was paid)."""
+    import duckdb
+    import yaml
+
+    params = yaml.safe_load((sample_site.build_dir / "params.yaml").read_text(encoding="utf-8"))
+    period = parse_period(SAMPLE_PERIOD)
+    weeks = math.ceil((period.end_exclusive - period.start).days / 7)
+    cap = int(params["calls_per_week"]) * weeks
+    assert (weeks, cap) == (13, 325)  # 2024-Q2: 91 days; 25 calls a week
+    with duckdb.connect(str(sample_site.build_dir / "warehouse.duckdb"), read_only=True) as con:
+        named = {c for (c,) in con.execute(
+            "SELECT customer_id FROM support_reach_out UNION SELECT customer_id FROM nps_followup_list "
+            "UNION SELECT customer_id FROM touchpoint_loyal_candidates "
+            "UNION SELECT customer_id FROM subscription_reach_out "
+            "UNION SELECT p.customer_id FROM clv_predictions AS p, clv_fit AS f "
+            "WHERE f.reliable AND f.sees_leaving AND p.valuable_and_slipping").fetchall()}
+        mrr = con.execute("SELECT customer_id, sum(mrr::DOUBLE) AS mrr FROM subscription_customer_months "
+                          "WHERE month < $end GROUP BY customer_id", {"end": period.end_exclusive}).df()
+    orders = _completed_orders(sample_data)
+    revenue = orders[orders["at"] < str(period.end_exclusive)].groupby("customer_id").value.sum().add(
+        mrr.set_index("customer_id").mrr, fill_value=0)
+    calls = pd.read_csv(sample_site.site.parent / "private" / SAMPLE_PERIOD / "reach_out.csv", dtype={"revenue": float})
+    assert len(named) > cap and len(calls) == min(cap, len(named))  # the cut bites on the sample
+    assert calls.customer_id.is_unique and set(calls.customer_id) <= named
+    assert calls.revenue.tolist() == pytest.approx(revenue.reindex(calls.customer_id).fillna(0).round(2).tolist())
+    assert calls.revenue.is_monotonic_decreasing
+    left_off = revenue.reindex(sorted(named - set(calls.customer_id))).fillna(0)
+    assert left_off.max() <= calls.revenue.min()  # nobody left off is worth more than the last one kept
 
 
 # ---------------------------------------------------------------- each mart against figures computed here

@@ -492,3 +492,14 @@ def test_no_personal_data_anywhere_in_the_site(sample_site, sample_data):
     held = {e.lower() for e in call_list.email} | set(call_list.name) | {re.sub(r"\D", "", p) for p in call_list.phone}
     assert held <= emails | names | phones and len(call_list) == 25 * 13
     assert _personal_data_in(path.read_text(encoding="utf-8"), emails, names, phones) == held
+    # ... and so does the merged call list (reach_out.csv: every reason, one row per customer), whose contacts
+    # the scan of the site above found none of.
+    path = sample_site.site.parent / "private" / SAMPLE_PERIOD / "reach_out.csv"
+    reach_out = pd.read_csv(path, dtype=str, keep_default_na=False)
+    held = ({e.lower() for e in reach_out.email if e} | {n for n in reach_out.name if n}
+            | {re.sub(r"\D", "", p) for p in reach_out.phone if p})
+    period = parse_period(SAMPLE_PERIOD)
+    cap = load_params()["calls_per_week"] * math.ceil((period.end_exclusive - period.start).days / 7)
+    assert held <= emails | names | phones and len(reach_out) == cap  # the sample names more customers than that
+    assert (reach_out.email != "").all() and (reach_out.phone != "").all()
+    assert _personal_data_in(path.read_text(encoding="utf-8"), emails, names, phones) == held
