@@ -226,10 +226,9 @@ def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any], log: 
         return _run_once(notebook, output, parameters, log, pool)
     except NotebookError as exc:
         # CPython 3.11 before 3.11.8 shares one AST recursion counter between threads, so a kernel's thread
-        # parsing code while a cell is compiled (garbage collection can hand the GIL over mid-parse) fails that cell
-        # with this SystemError (python/cpython#106905;
-        # seen once in CI in a build that had run a thousand times). The notebook is deterministic: run it once
-        # more, on a kernel of its own.
+        # parsing code while a cell is compiled (garbage collection can hand the GIL over mid-parse) fails that
+        # cell with this SystemError (python/cpython#106905; seen once in CI, in a build that had run a thousand
+        # times). The notebook is deterministic: run it once more, on a kernel of its own.
         if "AST constructor recursion depth mismatch" not in str(exc):
             raise
         return _run_once(notebook, output, parameters, log, None)
