@@ -93,6 +93,9 @@ class Visit:
     def open(self, path: str):
         response = self.page.goto(f"{self.base}/{path}", wait_until="networkidle")
         assert response is not None and response.status == 200, path
+        # The whole document parsed before anything is read: once, on a busy CI machine, the NPS page's text
+        # ended in the middle of a table when read (networkidle alone does not promise the parse has finished).
+        self.page.wait_for_function("document.readyState === 'complete'")
         return self.page
 
     def close(self):
