@@ -475,9 +475,6 @@ def load_raw_export(con: duckdb.DuckDBPyConnection, data_dir: Path, export: Expo
     table = _rows_table(export.name)
     con.execute(f"DROP VIEW IF EXISTS raw_{export.name}")
     con.execute(f"DROP TABLE IF EXISTS {table}")
-    helpers = ("NULL::VARCHAR AS _file, 0::BIGINT AS _row_base, NULL::BIGINT AS _line, "
-               "NULL::TIMESTAMPTZ AS _exported_at, 0::BIGINT AS _breaks, "
-               f"NULL::VARCHAR AS _date_format, NULL::VARCHAR AS _{export.date_column}_parsed")
     if not files:
         if export.required:
             raise ExportError(
@@ -485,14 +482,16 @@ def load_raw_export(con: duckdb.DuckDBPyConnection, data_dir: Path, export: Expo
                 f"(expected {export.name}.csv, .csv.gz, .parquet or a folder {export.name}/, or the files named by "
                 f"exports.{export.name}.path in params)."
             )
+        _new_parts(con, export.name)
         columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in export.all_columns)
-        con.execute(f"CREATE TEMP TABLE {table} AS SELECT {columns}, {helpers} LIMIT 0")
-        _number_rows(con, export.name)
+        con.execute(f"CREATE TEMP TABLE {table} AS SELECT {columns}, 0::USMALLINT AS _part LIMIT 0")
+        _number_rows(con, export)
         return 0
 
     rows = _read_in_place(con, files, export, renames, resolved)
     if rows is not None:
         return rows
+    _new_parts(con, export.name)
     for index, group in enumerate(_same_header_groups(files)):
         for path in group:
             _refuse_empty(path, export)
@@ -514,8 +513,16 @@ def load_raw_export(con: duckdb.DuckDBPyConnection, data_dir: Path, export: Expo
                                   f"{first_line}") from again
     _translate_values(con, table, resolved["values"])
     _add_parsed_dates(con, export, resolved)
-    _number_rows(con, export.name)
+    _number_rows(con, export)
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def _new_parts(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """`_raw_parts`: for each file copied into a raw table, its number there, path, first rowid and time of
+    writing (see _number_rows); the export's earlier parts forgotten."""
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS _raw_parts (export VARCHAR, part USMALLINT, file VARCHAR, "
+                "row_base BIGINT, exported_at TIMESTAMPTZ)")
+    con.execute("DELETE FROM _raw_parts WHERE export = $e", {"e": name})
 
 
 def _rows_table(name: str) -> str:
@@ -531,11 +538,21 @@ def drop_raw_export(con: duckdb.DuckDBPyConnection, name: str) -> None:
 # Rows are numbered by where they sit in the table: DuckDB keeps a file's rows in file order when it reads
 # them in parallel (insertion order is preserved), so a row's `rowid` less its file's first `rowid` is its
 # place in the file. Numbering them with `row_number() OVER ()` instead held the whole read to one thread
-# (twice the time of reading the file).
-def _number_rows(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """`raw_<name>`: the loaded rows, each with `_row`, its 1-based data row within its file."""
-    con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{name} AS SELECT * EXCLUDE (_row_base, _breaks), "
-                f"rowid - _row_base + 1 AS _row FROM {_rows_table(name)}")
+# (twice the time of reading the file). What is the same for every row of a file (its path, first rowid and
+# time of writing) is kept once, in `_raw_parts`, and each row holds only its file's number (`_part`): held
+# per row, those columns weighed more than the export's own values (20,000,000 events: 3.0 GB against 1.9 GB,
+# so the raw rows and the staged ones no longer fitted DuckDB's memory together and spilled to disk).
+def _number_rows(con: duckdb.DuckDBPyConnection, export: Export) -> None:
+    """`raw_<name>`: the loaded rows, each with its file (`_file`, `_exported_at`) and `_row`, its 1-based data
+    row within its file; `_date_format` and `_<date>_parsed` NULL unless a date_format filled them."""
+    table = _rows_table(export.name)
+    columns = {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+    parsed = f"_{export.date_column}_parsed"
+    dates = "" if parsed in columns else f", NULL::VARCHAR AS _date_format, NULL::VARCHAR AS {parsed}"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{export.name} AS "
+                f"SELECT r.* EXCLUDE (_part), p.file AS _file, r.rowid - p.row_base + 1 AS _row, NULL::BIGINT AS _line, "
+                f"p.exported_at AS _exported_at{dates} "
+                f"FROM {table} AS r JOIN _raw_parts AS p ON p.export = {_sql_text(export.name)} AND p.part = r._part")
 
 
 def _same_header_groups(files: list[Path]) -> list[list[Path]]:
@@ -591,9 +608,12 @@ def _load_files(con: duckdb.DuckDBPyConnection, table: str, first: bool, group: 
                            for c in found)
         breaks = f"CASE WHEN {any_break} THEN {count} ELSE 0 END"
     # The rows are copied into a table before staging reads them, so DuckDB cannot push staging's casts into
-    # the CSV reader, where a bad value would fail the read instead of being set aside. `_row_base` is the
-    # table's `rowid` of the file's first row (see _number_rows); for several files it is set once read.
+    # the CSV reader, where a bad value would fail the read instead of being set aside. Each file is a part
+    # (`_raw_parts`) with its first `rowid` in the table (see _number_rows); for several files read in one pass
+    # the parts are told apart by file name once read.
     row_base = 0 if first else con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    part = con.execute("SELECT coalesce(max(part) + 1, 0) FROM _raw_parts WHERE export = $e",
+                       {"e": export.name}).fetchone()[0]
     several = len(group) > 1
     reader = _reader(path, encoding, resolved["delimiter"])
     values = _reader_values(path, encoding, resolved["delimiter"])
@@ -605,30 +625,39 @@ def _load_files(con: duckdb.DuckDBPyConnection, table: str, first: bool, group: 
                   "comment = '', "
                   f"columns = $columns, filename = true{', encoding = $encoding' if encoding else ''})")
         values.update(path=[str(p) for p in group], delimiter=delimiter, columns={c: "VARCHAR" for c in found})
-    else:
-        values["file"] = str(path)
+    # `_breaks` is kept only until the rows holding one are noted (_note_line_breaks); `_filename` (several
+    # files) only until each row's part is known.
     statement = (
-        f"SELECT {', '.join(selected + extras)}, {'filename' if several else '$file'} AS _file, "
-        f"$row_base::BIGINT AS _row_base, NULL::BIGINT AS _line, $exported_at::TIMESTAMPTZ AS _exported_at, "
-        f"({breaks})::BIGINT AS _breaks, NULL::VARCHAR AS _date_format, "
-        f"NULL::VARCHAR AS _{export.date_column}_parsed "
+        f"SELECT {', '.join(selected + extras)}, $part::USMALLINT AS _part, ({breaks})::BIGINT AS _breaks"
+        f"{', filename AS _filename' if several else ''} "
         f"FROM {reader}"
     )
-    values.update(exported_at=_exported_at(path, resolved), row_base=row_base)
+    values["part"] = part
     if first:
         con.execute(f"CREATE TEMP TABLE {table} AS {statement}", values)
     else:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN _breaks BIGINT")
+        if several:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN _filename VARCHAR")
         con.execute(f"INSERT INTO {table} BY NAME {statement}", values)
-    if several:  # each file's first rowid, and its own modification time
-        con.execute("CREATE OR REPLACE TEMP TABLE _file_times (file VARCHAR, exported_at TIMESTAMPTZ)")
-        con.executemany("INSERT INTO _file_times VALUES (?, ?)",
-                        [(str(p), _exported_at(p, resolved)) for p in group])
-        con.execute(f"""UPDATE {table} AS t SET _row_base = b.base, _exported_at = f.exported_at
-                        FROM (SELECT _file, min(rowid) AS base FROM {table} WHERE rowid >= $start GROUP BY _file) AS b,
-                             _file_times AS f
-                        WHERE t._file = b._file AND f.file = b._file AND t.rowid >= $start""", {"start": row_base})
+    if several:  # each file a part: its first rowid, and its own modification time
+        files = [str(p) for p in group]
+        bases = dict(con.execute(f"SELECT _filename, min(rowid) FROM {table} WHERE rowid >= $start GROUP BY ALL",
+                                 {"start": row_base}).fetchall())
+        con.executemany("INSERT INTO _raw_parts VALUES (?, ?, ?, ?, ?)",
+                        [(export.name, part + i, f, bases.get(f, row_base), _exported_at(Path(f), resolved))
+                         for i, f in enumerate(files)])
+        con.execute("CREATE OR REPLACE TEMP TABLE _part_of (file VARCHAR, part USMALLINT)")
+        con.executemany("INSERT INTO _part_of VALUES (?, ?)", [(f, part + i) for i, f in enumerate(files)])
+        con.execute(f"UPDATE {table} AS t SET _part = o.part FROM _part_of AS o "
+                    f"WHERE t._filename = o.file AND t.rowid >= $start", {"start": row_base})
+        con.execute(f"ALTER TABLE {table} DROP COLUMN _filename")
+    else:
+        con.execute("INSERT INTO _raw_parts VALUES (?, ?, ?, ?, ?)",
+                    [export.name, part, str(path), row_base, _exported_at(path, resolved)])
     if _is_csv(path):
-        _note_line_breaks(con, table, row_base)
+        _note_line_breaks(con, table, export.name, row_base)
+    con.execute(f"ALTER TABLE {table} DROP COLUMN _breaks")
 
 
 def _contract_columns(mapping: dict[str, str], export: Export, computed: dict[str, str] | None = None) -> list[str]:
@@ -715,12 +744,13 @@ def _read_in_place(con: duckdb.DuckDBPyConnection, files: list[Path], export: Ex
         raise ExportError(f"{files[0].parent}: export '{export.name}' cannot be read: {first_line}") from exc
 
 
-def _note_line_breaks(con: duckdb.DuckDBPyConnection, table: str, row_base: int) -> None:
+def _note_line_breaks(con: duckdb.DuckDBPyConnection, table: str, name: str, row_base: int) -> None:
     """Rows whose quoted fields span lines, and by how many: enough to give any set-aside row its line
     (`fill_set_aside_lines`) without numbering every row of a large file. Reads only the rows just loaded."""
     con.execute("CREATE TEMP TABLE IF NOT EXISTS _line_breaks (file VARCHAR, _row BIGINT, breaks BIGINT)")
-    con.execute(f"INSERT INTO _line_breaks SELECT _file, rowid - _row_base + 1, _breaks FROM {table} "
-                f"WHERE rowid >= $start AND _breaks > 0", {"start": row_base})
+    con.execute(f"INSERT INTO _line_breaks SELECT p.file, r.rowid - p.row_base + 1, r._breaks FROM {table} AS r "
+                f"JOIN _raw_parts AS p ON p.export = $name AND p.part = r._part "
+                f"WHERE r.rowid >= $start AND r._breaks > 0", {"start": row_base, "name": name})
 
 
 def fill_set_aside_lines(con: duckdb.DuckDBPyConnection) -> None:
@@ -754,6 +784,8 @@ def _add_parsed_dates(con: duckdb.DuckDBPyConnection, export: Export, resolved: 
     formats = resolved["date_format"]
     if not formats:
         return
+    con.execute(f"ALTER TABLE {table} ADD COLUMN _date_format VARCHAR")
+    con.execute(f"ALTER TABLE {table} ADD COLUMN _{column}_parsed VARCHAR")
     con.execute(f"UPDATE {table} SET _date_format = $label", {"label": " or ".join(formats)})
     for fmt in formats:
         if "%z" in fmt or "%Z" in fmt:
