@@ -550,8 +550,8 @@ def _number_rows(con: duckdb.DuckDBPyConnection, export: Export) -> None:
     parsed = f"_{export.date_column}_parsed"
     dates = "" if parsed in columns else f", NULL::VARCHAR AS _date_format, NULL::VARCHAR AS {parsed}"
     con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{export.name} AS "
-                f"SELECT r.* EXCLUDE (_part), p.file AS _file, r.rowid - p.row_base + 1 AS _row, NULL::BIGINT AS _line, "
-                f"p.exported_at AS _exported_at{dates} "
+                f"SELECT r.* EXCLUDE (_part), p.file AS _file, r.rowid - p.row_base + 1 AS _row, "
+                f"NULL::BIGINT AS _line, p.exported_at AS _exported_at{dates} "
                 f"FROM {table} AS r JOIN _raw_parts AS p ON p.export = {_sql_text(export.name)} AND p.part = r._part")
 
 
@@ -647,10 +647,9 @@ def _load_files(con: duckdb.DuckDBPyConnection, table: str, first: bool, group: 
         con.executemany("INSERT INTO _raw_parts VALUES (?, ?, ?, ?, ?)",
                         [(export.name, part + i, f, bases.get(f, row_base), _exported_at(Path(f), resolved))
                          for i, f in enumerate(files)])
-        con.execute("CREATE OR REPLACE TEMP TABLE _part_of (file VARCHAR, part USMALLINT)")
-        con.executemany("INSERT INTO _part_of VALUES (?, ?)", [(f, part + i) for i, f in enumerate(files)])
-        con.execute(f"UPDATE {table} AS t SET _part = o.part FROM _part_of AS o "
-                    f"WHERE t._filename = o.file AND t.rowid >= $start", {"start": row_base})
+        con.execute(f"UPDATE {table} AS t SET _part = p.part FROM _raw_parts AS p "
+                    f"WHERE p.export = $name AND p.file = t._filename AND t.rowid >= $start",
+                    {"start": row_base, "name": export.name})
         con.execute(f"ALTER TABLE {table} DROP COLUMN _filename")
     else:
         con.execute("INSERT INTO _raw_parts VALUES (?, ?, ?, ?, ?)",
