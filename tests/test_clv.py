@@ -428,3 +428,17 @@ def test_holdout_is_far_off_on_periodic_buyers(every, purchases):
     predicted = conditional_expected_purchases(params, 26.0, x, t_x, T)
     assert np.all(np.isfinite(predicted))
     assert holdout_error(predicted, later) > 0.15
+
+
+def test_customers_sharing_a_history_are_evaluated_once_with_the_same_result(cdnow, fitted):
+    # Each distinct (x, T) is evaluated once and spread back to its customers; a per-customer evaluation (one
+    # customer at a time, nothing shared) gives the same numbers to the last bit, for one time and for a column.
+    x, t_x, T = (np.tile(cdnow[c].to_numpy(dtype=float), 3) for c in ("x", "t_x", "T"))
+    one_at_a_time = lambda t: np.array([conditional_expected_purchases(fitted, t, x[i], t_x[i], T[i])[0]
+                                        for i in range(0, x.size, 7)])
+    np.testing.assert_array_equal(conditional_expected_purchases(fitted, 39.0, x, t_x, T)[::7], one_at_a_time(39.0))
+    weeks = np.array([[4.0], [26.0], [52.0]])
+    by_week = conditional_expected_purchases(fitted, weeks, x, t_x, T)
+    assert by_week.shape == (3, x.size)
+    for row, t in enumerate(weeks[:, 0]):
+        np.testing.assert_array_equal(by_week[row, ::7], one_at_a_time(t))

@@ -64,8 +64,8 @@ def holdout_check(calibration: pd.DataFrame, weekly_actual: pd.DataFrame, params
     fit = fit_purchases(calibration, min_customers)
     rows = _grouped(calibration, ("holdout_purchases",))
     times = per_week * np.arange(1, weeks + 1)
-    cumulative = np.array([float(np.dot(rows.customers, conditional_expected_purchases(
-        fit, t, rows.frequency, rows.recency, rows.age))) for t in times])
+    cumulative = conditional_expected_purchases(fit, times[:, None], rows.frequency, rows.recency,
+                                                rows.age) @ rows.customers.to_numpy(dtype=float)
     actual = weekly_actual.sort_values("week").purchases.to_numpy(dtype=float)
     tracking = pd.DataFrame({"week": np.arange(1, weeks + 1), "actual": actual,
                              "predicted": np.diff(cumulative, prepend=0.0),
