@@ -45,12 +45,7 @@ WITH starts AS (
     SELECT customer_id, first_order_at, activated FROM first_week_customers
     WHERE first_order_at < $period_end_exclusive
 ),
-first_amounts AS (
-    SELECT customer_id, arg_min(amount::DOUBLE, (ordered_at, order_id)) AS first_amount
-    FROM stg_orders
-    WHERE list_contains($active_statuses, status)
-    GROUP BY customer_id
-),
+first_amounts AS (SELECT customer_id, first_amount::DOUBLE AS first_amount FROM customer_orders),
 next_active AS (
     SELECT s.customer_id, min(a.active_at::DATE) AS next_day
     FROM starts AS s

@@ -12,25 +12,11 @@ WITH completed AS NOT MATERIALIZED (
     FROM stg_orders WHERE list_contains($active_statuses, status)
 ),
 data_end AS (SELECT max(ordered_at) AS last_order_at FROM stg_orders),
-first_purchases AS (  -- the first completed order: this page is about buyers whatever the activity param says
-    SELECT customer_id, min(ordered_at) AS first_order_at FROM completed GROUP BY customer_id
-),
-first_two AS (  -- each customer's first two completed orders (ties in time broken by order_id), in one pass
-    SELECT c.customer_id,
-           any_value(f.first_order_at) AS first_at,
-           arg_min(c.amount, c.order_id) FILTER (WHERE c.ordered_at = f.first_order_at) AS first_amount,
-           CASE WHEN count(*) FILTER (WHERE c.ordered_at = f.first_order_at) >= 2 THEN any_value(f.first_order_at)
-                ELSE min(c.ordered_at) FILTER (WHERE c.ordered_at > f.first_order_at) END AS second_at
-    FROM completed AS c
-    JOIN first_purchases AS f USING (customer_id)
-    GROUP BY c.customer_id
-    HAVING count(*) >= 2
-),
-anchors AS (
-    SELECT customer_id, second_at AS anchor_at, first_amount AS revenue_before,
-           date_trunc('quarter', first_at) AS cohort
-    FROM first_two
-    WHERE second_at < $period_end_exclusive
+anchors AS (  -- customer_orders: each buyer's first two completed orders (ties in time broken by order_id)
+    SELECT customer_id, second_order_at AS anchor_at, first_amount::DOUBLE AS revenue_before,
+           date_trunc('quarter', first_order_at) AS cohort
+    FROM customer_orders
+    WHERE second_order_at < $period_end_exclusive
 ),
 tiers AS (
     SELECT *, ntile(4) OVER (ORDER BY revenue_before, customer_id) AS value_tier FROM anchors
