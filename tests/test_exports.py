@@ -109,7 +109,9 @@ def test_parquet_exports_are_read_in_place_with_their_rows_numbered(tmp_path):
     con = duckdb.connect()
     assert load_raw_export(con, tmp_path, CONTRACT["orders"]) == 5
     tables = con.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall()
-    assert tables == [("raw_orders", "VIEW")]  # and no copy of the rows
+    assert tables == [("_raw_parts", "LOCAL TEMPORARY"), ("raw_orders", "VIEW")]  # and no copy of the rows
+    assert [f.rsplit("/", 1)[-1] for f, in con.execute("SELECT file FROM _raw_parts ORDER BY part").fetchall()] == [
+        "a.parquet", "b.parquet"]  # each file numbered, so a staged row holds its file's number, not its path
     rows = con.execute("SELECT order_id, split_part(_file, '/', -1), _row, _line, amount, ordered_at, gift_wrap, "
                        "channel FROM raw_orders ORDER BY order_id").fetchall()
     assert rows == [("a1", "a.parquet", 1, None, "1.5", "2024-01-01", "x", None),

@@ -366,23 +366,29 @@ def gamma_gamma_log_likelihood(params: GammaGammaParams, frequency, mean_spend) 
 
 
 def _gamma_gamma_objective(x, m, w):
+    """Minus the mean log-likelihood over the log-parameters, and its gradient. What does not depend on the
+    parameters is summed once; the gamma functions are taken once per distinct x; per customer, only
+    log(gamma + x m) and one division remain."""
     total = w.sum()
-    log_x, log_m = np.log(x), np.log(m)
+    xm = x * m
     xs, at = np.unique(x, return_inverse=True)
+    wx = np.bincount(at, weights=w, minlength=xs.size)
+    w_x = w * x
+    sum_x_logs = w_x @ (np.log(m) + np.log(x))  # sum of w x (log m + log x)
+    sum_log_m = w @ np.log(m)
 
     def objective(theta):
         p, q, g = np.exp(theta)
-        px = p * x
-        log_g_xm = np.log(g + x * m)
-        # Gamma functions of p x + q and p x once per distinct x.
-        gammas = (gammaln(p * xs + q) - gammaln(p * xs))[at]
-        psi_pxq, psi_px = digamma(p * xs + q)[at], digamma(p * xs)[at]
-        ll = gammas - gammaln(q) + q * np.log(g) + (px - 1.0) * log_m + px * log_x - (px + q) * log_g_xm
-        d_p = x * (psi_pxq - psi_px + log_m + log_x - log_g_xm)
-        d_q = psi_pxq - digamma(q) + np.log(g) - log_g_xm
-        d_g = q / g - (px + q) / (g + x * m)
-        grads = np.array([w @ d_p * p, w @ d_q * q, w @ d_g * g]) / total
-        return -(w @ ll) / total, -grads
+        log_g_xm = np.log(g + xm)
+        sum_log_g_xm, sum_x_log_g_xm = w @ log_g_xm, w_x @ log_g_xm
+        psi_pxq, psi_px = digamma(p * xs + q), digamma(p * xs)
+        ll = ((gammaln(p * xs + q) - gammaln(p * xs)) @ wx - total * gammaln(q) + total * q * np.log(g)
+              + p * sum_x_logs - sum_log_m - p * sum_x_log_g_xm - q * sum_log_g_xm)
+        d_p = (xs * (psi_pxq - psi_px)) @ wx + sum_x_logs - sum_x_log_g_xm
+        d_q = psi_pxq @ wx - total * digamma(q) + total * np.log(g) - sum_log_g_xm
+        d_g = total * q / g - (p * w_x + q * w) @ (1.0 / (g + xm))
+        grads = np.array([d_p * p, d_q * q, d_g * g]) / total
+        return -ll / total, -grads
 
     return objective
 

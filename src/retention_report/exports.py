@@ -550,7 +550,7 @@ def _number_rows(con: duckdb.DuckDBPyConnection, export: Export) -> None:
     parsed = f"_{export.date_column}_parsed"
     dates = "" if parsed in columns else f", NULL::VARCHAR AS _date_format, NULL::VARCHAR AS {parsed}"
     con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{export.name} AS "
-                f"SELECT r.* EXCLUDE (_part), p.file AS _file, r.rowid - p.row_base + 1 AS _row, "
+                f"SELECT r.*, p.file AS _file, r.rowid - p.row_base + 1 AS _row, "
                 f"NULL::BIGINT AS _line, p.exported_at AS _exported_at{dates} "
                 f"FROM {table} AS r JOIN _raw_parts AS p ON p.export = {_sql_text(export.name)} AND p.part = r._part")
 
@@ -725,12 +725,16 @@ def _read_in_place(con: duckdb.DuckDBPyConnection, files: list[Path], export: Ex
         described.append((path, mapping, _extra_columns(found, mapping, export)))
     all_extras = list(dict.fromkeys(ours for _, _, extras in described for ours in extras))
     parts = []
-    for path, mapping, extras in described:
+    _new_parts(con, export.name)
+    for part, (path, mapping, extras) in enumerate(described):
+        con.execute("INSERT INTO _raw_parts VALUES (?, ?, ?, ?, ?)",
+                    [export.name, part, str(path), 0, _exported_at(path, resolved)])
         columns = _contract_columns(mapping, export)
         columns += [f"CAST({_quote(extras[e])} AS VARCHAR) AS {_quote(e)}" if e in extras
                     else f"NULL::VARCHAR AS {_quote(e)}" for e in all_extras]
         parts.append(
-            f"SELECT {', '.join(columns)}, {_sql_text(str(path))} AS _file, NULL::BIGINT AS _line, "
+            f"SELECT {', '.join(columns)}, {part}::USMALLINT AS _part, {_sql_text(str(path))} AS _file, "
+            f"NULL::BIGINT AS _line, "
             f"{_sql_text(_exported_at(path, resolved).isoformat())}::TIMESTAMPTZ AS _exported_at, "
             f"NULL::VARCHAR AS _date_format, "
             f"NULL::VARCHAR AS _{export.date_column}_parsed, file_row_number + 1 AS _row "

@@ -20,7 +20,7 @@ from .params import PROJECT_ROOT
 TEMPLATE = PROJECT_ROOT / "sql" / "staging" / "stg_export.sql.j2"
 DERIVED_CUSTOMERS = PROJECT_ROOT / "sql" / "staging" / "derived_customers.sql.j2"
 # Columns of the raw tables that are not the export's own (exports.load_raw_export adds them).
-RAW_HELPERS = ("_file", "_row", "_line", "_exported_at", "_date_format")
+RAW_HELPERS = ("_file", "_part", "_row", "_line", "_exported_at", "_date_format")
 # What each record is called where it is described (a comment in the SQL, the data quality page).
 RECORDS = {"customers": "customer", "orders": "order", "nps_responses": "survey answer",
            "touchpoints": "touchpoint", "support_tickets": "ticket", "events": "event",
@@ -64,8 +64,8 @@ def _made_key(export: Export, normalise_ids: bool) -> str:
 def _given_key(export: Export) -> str:
     """A staged row whose key was given, not made from its place (`_made_key`): only those can repeat."""
     given = f"{export.key} IS NOT NULL"
-    if export.key_from_place:  # (the ':' test first: building each row's place is the dearer part)
-        given += f" AND NOT (contains({export.key}, ':') AND {export.key} = _file || ':' || _row)"
+    if export.key_from_place:
+        given += " AND NOT _key_made"
     return given
 
 
@@ -141,13 +141,13 @@ def staging_sql(export: Export, extras: list[str], grain: str = "row", derived_c
         elif kind == "money":
             sql = f"CAST(sum({column}) AS DECIMAL(18, 2))"
         else:
-            sql = f"arg_min({column}, {{'file': _file, 'row': _row}}) FILTER (WHERE {column} IS NOT NULL)"
+            sql = f"arg_min({column}, {{'part': _part, 'row': _row}}) FILTER (WHERE {column} IS NOT NULL)"
             default = dict(export.defaults).get(column)
             if default is not None:
                 sql = f"coalesce({sql}, {_literal(default)})"
         grouped.append({"name": column, "sql": sql})
     for extra in quoted_extras:
-        grouped.append({"name": extra, "sql": f"arg_min({extra}, {{'file': _file, 'row': _row}}) "
+        grouped.append({"name": extra, "sql": f"arg_min({extra}, {{'part': _part, 'row': _row}}) "
                                               f"FILTER (WHERE nullif(trim({extra}), '') IS NOT NULL)"})
     return _template(TEMPLATE).render(
         name=export.name, key=export.key, date=export.date_column, record=RECORDS.get(export.name, "row"),
@@ -158,7 +158,8 @@ def staging_sql(export: Export, extras: list[str], grain: str = "row", derived_c
         extras=quoted_extras, raw_kept=_raw_kept(export), problems=problems, line_problems=line_problems,
         grouped=grouped,
         link="" if derived_customers else export.customer_link, derived_link=derived_customers,
-        output=list(export.all_columns) + quoted_extras + ["_file", "_row"], temp=temp,
+        output=list(export.all_columns) + quoted_extras + ["_part", "_row"]
+        + (["_key_made"] if export.key_from_place and not line else []), temp=temp,
     )
 
 
