@@ -544,7 +544,8 @@ def drop_raw_export(con: duckdb.DuckDBPyConnection, name: str) -> None:
 # so the raw rows and the staged ones no longer fitted DuckDB's memory together and spilled to disk).
 def _number_rows(con: duckdb.DuckDBPyConnection, export: Export) -> None:
     """`raw_<name>`: the loaded rows, each with its file (`_part`, its number in `_raw_parts`; `_file`,
-    `_exported_at`) and `_row`, its 1-based data row within its file; `_date_format` and `_<date>_parsed` NULL unless a date_format filled them."""
+    `_exported_at`) and `_row`, its 1-based data row within its file; `_date_format` and `_<date>_parsed` NULL
+    unless a date_format filled them."""
     table = _rows_table(export.name)
     columns = {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
     parsed = f"_{export.date_column}_parsed"

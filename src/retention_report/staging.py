@@ -150,7 +150,8 @@ def staging_sql(export: Export, extras: list[str], grain: str = "row", derived_c
         grouped.append({"name": extra, "sql": f"arg_min({extra}, {{'part': _part, 'row': _row}}) "
                                               f"FILTER (WHERE nullif(trim({extra}), '') IS NOT NULL)"})
     return _template(TEMPLATE).render(
-        name=export.name, raw_rows=_rows_table(export.name), key=export.key, date=export.date_column, record=RECORDS.get(export.name, "row"),
+        name=export.name, raw_rows=_rows_table(export.name), key=export.key, date=export.date_column,
+        record=RECORDS.get(export.name, "row"),
         line=line,
         typed=[{"name": c, "sql": _typed_sql(export, c, line, normalise_ids)} for c in export.all_columns],
         id_text="rr_id" if normalise_ids else "rr_text", place_key=export.key_from_place,
