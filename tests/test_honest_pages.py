@@ -28,7 +28,8 @@ SEGMENT_COLUMNS = ["plan", "region", "acquisition_channel"]  # the sample's cust
 
 # What a missing value or a broken number prints as. `None` is an English word too ("None of the 12 orders..."):
 # only the bare value counts. Words such as "information" or "finance" do not match (word boundaries).
-FORBIDDEN = re.compile(r"\b(?:nan|NaN|NaT|-?inf|Infinity|undefined)\b|\bNone\b(?! of\b)|\(blank\)|(?<![\d.])[-−]0(?:\.0+)?\s?%")
+FORBIDDEN = re.compile(r"\b(?:nan|NaN|NaT|-?inf|Infinity|undefined)\b|\bNone\b(?! of\b)|\(blank\)|(?<![\d.])[-−]0(?:\.0+)?\s?%"
+                       r"|(?<![\w.])[-−]0(?:\.0+)?(?![\d.%])")  # a zero with a minus: -0%, "interval -0.0 to"
 # Figures that are ratios, not shares, and may pass 100%: revenue retention (net revenue retention 112% is a
 # business keeping more than it had) and growth.
 NOT_A_SHARE = re.compile(r"revenue retention|NRR|growth|per promotion", re.IGNORECASE)
@@ -63,11 +64,12 @@ def page_problems(texts: list[list[str]]) -> list[str]:
 
 
 def test_the_scan_finds_what_it_must_and_nothing_else():
-    bad = ["nan%", "median of nan days", "NaT", "None", "(blank)", "-0%", "−0.0 %", "inf days", "100.7%"]
+    bad = ["nan%", "median of nan days", "NaT", "None", "(blank)", "-0%", "−0.0 %", "inf days", "100.7%",
+           "(95% interval -0.0 to +10.6)", "moved -0 points"]
     for text in bad:
         assert page_problems([[text, "Customer retention rate"]]), text
     fine = ["None of the 1,707 orders was refunded", "information", "financial", "100.0%", "0.0%", "+0.0 pts",
-            "banana", "Nantes", "10-0%"]
+            "banana", "Nantes", "10-0%", "-0.5 points", "2024-05", "ticket t-0", "-0.04"]
     for text in fine:
         assert page_problems([[text, "Customer retention rate"]]) == [], text
     assert page_problems([["112.0%", "Net revenue retention"]]) == []

@@ -123,3 +123,12 @@ def test_markdown_table_keeps_its_signature_and_reads_plain_words():
     text = markdown_table(pd.DataFrame({"rows_read": [3, 4], "export": ["orders", "orders"]}))
     assert text.splitlines()[0] == "| rows read | export |"  # lift_constant is off by default here
 
+
+
+def test_a_signed_change_that_rounds_to_zero_has_no_sign():
+    from retention_report.page import signed, signed_points
+
+    assert [signed_points(v) for v in (0.151, -0.02, -0.0004, 0.0004, 0.0)] == ["+15.1", "-2.0", "0.0", "0.0", "0.0"]
+    assert signed_points(-0.004, 0) == "0" and signed_points(0.006, 0) == "+1"
+    assert [signed(v, 0) for v in (-0.4, -2004.2, 12.6)] == ["0", "-2,004", "+13"]
+    assert signed(-0.004, 2) == "0.00" and signed(-0.006, 2) == "-0.01"

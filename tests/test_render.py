@@ -66,6 +66,14 @@ def test_links_between_pages_resolve(sample_site):
             assert target.exists(), f"{page.relative_to(site)} links to missing {link}"
 
 
+def test_the_summary_lists_every_analysis_of_the_site(sample_site):
+    """"The analyses" on the summary links every page reports/site.yml declares, under its title."""
+    text = (sample_site.site / SAMPLE_PERIOD / "index.html").read_text(encoding="utf-8")
+    listed = text[text.index("The analyses"):]
+    for spec in render.site_declaration()[1][1:]:
+        assert f'href="{spec.page}.html">{spec.title}</a>' in listed, spec.page
+
+
 def test_landing_page_lists_the_period_with_its_headline_figures(sample_site):
     landing = (sample_site.site / "index.html").read_text(encoding="utf-8")
     assert f'href="{SAMPLE_PERIOD}/index.html"' in landing

@@ -488,6 +488,25 @@ def test_reach_out_keeps_only_still_active_customers(build_warehouse):
                        ("active", "t3", "ticket t3 unanswered for 90 days at the period's end")]
 
 
+def test_reach_out_names_tickets_answered_but_still_unresolved_past_the_target(build_warehouse):
+    """An answered ticket still open at the period's end and older than the target is a reason too (the backlog's
+    rule); one resolved before the end, or younger than the target, is not. Without any resolution in the export
+    (the test above) an answered ticket is never called unresolved."""
+    customers = [customer("a"), customer("b")]
+    orders = [order("o1", "a", "2024-03-01"), order("o2", "b", "2024-03-02")]
+    tickets = [ticket("t1", "a", "2024-03-20 10:00:00", first_response_minutes="30"),  # open 11 days at the end
+               ticket("t2", "a", "2024-03-31 20:00:00", first_response_minutes="30"),  # 4 hours old: not yet due
+               ticket("t3", "b", "2024-03-01 10:00:00", first_response_minutes="30", resolution_minutes="600"),
+               ticket("t4", "b", "2024-03-30 10:00:00", first_response_minutes="30",
+                      resolved_at="2024-04-03 10:00:00")]  # resolved after the end: open for 38 hours at it
+    con = build_warehouse(period="2024-Q1", customers=customers, orders=orders, support_tickets=tickets)
+    reasons = con.execute("SELECT customer_id, ticket_id, reason FROM support_reach_out ORDER BY ALL").fetchall()
+    assert reasons == [("a", "t1", "ticket t1 unresolved for 11 days at the period's end"),
+                       ("b", "t4", "ticket t4 unresolved for 38 hours at the period's end")]
+    open_at_end = con.execute("SELECT sum(open_tickets) FROM support_backlog").fetchone()[0]
+    assert open_at_end == 3  # t1, t2 and t4: the backlog's rule, of which t2 is not yet due
+
+
 def test_the_page_on_thin_data_claims_nothing_it_cannot(run_page):
     """A handful of tickets, none answered on time and none rated: every section speaks, without a missing value."""
     customers = [customer(f"c{i}") for i in range(5)]

@@ -46,6 +46,7 @@ import pandas as pd
 
 from .coverage import COMPLETE, DataSpan
 from .intervals import Z_95, wilson_interval
+from .page import signed_points
 from .survival import kaplan_meier_from_counts, median_lifetime, median_lifetime_beyond
 
 MILESTONE_DAYS = (30, 90, 180, 365)
@@ -88,7 +89,7 @@ def points(change: float) -> str:
     """A change of two rates in percentage points, with its sign."""
     if change is None or (isinstance(change, float) and math.isnan(change)):
         return "n/a"
-    return f"{100 * change:+.1f} points"
+    return f"{signed_points(change)} points"
 
 
 # --- Cohorts at the data's start ------------------------------------------------------------------------

@@ -231,6 +231,16 @@ def unsigned_zero(text: str) -> str:
     return text.lstrip("+-") if text[:1] in "+-" and not re.search(r"[1-9]", text) else text
 
 
+def signed(value: float, decimals: int = 1) -> str:
+    """A change with its sign: `+15.1`, `-2,004.0`; `0.0` when it rounds to zero (never `-0.0` or `+0.0`)."""
+    return unsigned_zero(f"{value:+,.{decimals}f}")
+
+
+def signed_points(change: float, decimals: int = 1) -> str:
+    """A difference of two shares (fractions) in signed percentage points: 0.151 is `+15.1`."""
+    return signed(100 * change, decimals)
+
+
 def format_value(value: object, kind: str = "", currency: str | None = None, values: dict | None = None) -> str:
     """One cell as text in the format `kind` (FORMATS); `–` when there is no value (nan, None, NaT, inf)."""
     if _missing(value) or (isinstance(value, float) and math.isinf(value)):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from .coverage import COMPLETE, NO_DATA, PARTIAL
 from .intervals import Z_95
 from .nps import NpsEstimate, nps_difference
+from .page import signed_points, unsigned_zero
 from .validate import absent_export_line
 
 
@@ -62,11 +63,11 @@ class Kpi:
             amount = self.money(abs(value)) if self.money else f"{abs(value):,.0f}"
             return ("-" if value < 0 else "+" if signed else "") + amount
         if self.unit == "percent":
-            return f"{100 * value:+.1f} pts" if signed else f"{100 * value:.1f}%"
+            return f"{signed_points(value)} pts" if signed else unsigned_zero(f"{100 * value:.1f}%")
         if self.unit == "nps":
             return f"{value:+.0f}" if not signed else f"{value:+.0f} pts"
         if self.unit == "hours":
-            return f"{value:+.1f} h" if signed else f"{value:.1f} h"
+            return unsigned_zero(f"{value:+.1f}") + " h" if signed else f"{value:.1f} h"
         return f"{value:+.2f}" if signed else f"{value:.2f}"
 
 

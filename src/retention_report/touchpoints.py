@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .intervals import Z_95, wilson_interval
-from .page import format_money
+from .page import format_money, signed_points
 
 
 def stratified_difference(strata: pd.DataFrame, z: float = Z_95,
@@ -93,7 +93,8 @@ def subscription_effect_sentence(effect: pd.DataFrame, kept: pd.DataFrame, left_
     else:
         verdict = "the difference is within what chance alone would produce"
     text = (f"{horizon} days after their first paid month, the share of subscribers still paying differed by "
-            f"**{100 * d.retention_rate:+.1f} points** (95% interval {100 * d.ci_low:+.1f} to {100 * d.ci_high:+.1f}) "
+            f"**{signed_points(d.retention_rate)} points** (95% interval {signed_points(d.ci_low)} to "
+            f"{signed_points(d.ci_high)}) "
             f"between those thanked in their first 30 days and comparable subscribers who were not: {verdict}. "
             f"{int(d.customers):,} subscribers in comparable strata; left out because their follow-up was not over: "
             f"{left_out:,}. An association, not an experiment: who is thanked may differ in ways the strata do not "
