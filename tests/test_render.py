@@ -439,3 +439,34 @@ def test_the_landing_page_says_what_differs_from_the_newest_periods_definitions(
                                                              "2024-Q3", newest)
     assert note("2024-Q2", None, "2024-Q3", newest).startswith("Built before builds recorded their definitions")
     assert note("2024-Q2", newest, "2024-Q3", None) is None  # nothing to compare with
+
+
+def test_the_vega_bundle_is_made_once_per_installation_and_kept_whole(tmp_path, monkeypatch):
+    """vl-convert's bundle for these versions is kept in the user's cache: the second site gets the same bytes
+    without vl-convert making it again; a cache that cannot be written still gives the bundle."""
+    import vl_convert
+
+    made = vl_convert.javascript_bundle(vl_version=charts.vega_lite_version())
+    calls = []
+    monkeypatch.setattr(vl_convert, "javascript_bundle", lambda **kw: calls.append(kw) or made)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first = charts.write_vega_bundle(tmp_path).read_bytes()
+    assert len(calls) == 1 and first == made.encode("utf-8")
+    kept = list((tmp_path / "cache" / "retention-report").iterdir())
+    assert [p.name for p in kept] == [f"vega-bundle-vlc{vl_convert.__version__}-vl{charts.vega_lite_version()}.js"]
+    (tmp_path / "again").mkdir()
+    assert charts.write_vega_bundle(tmp_path / "again").read_bytes() == first and len(calls) == 1
+    # Not writable (a file where the folder would be): made each time, never failing the render.
+    (tmp_path / "blocked").write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "blocked"))
+    assert charts.vega_bundle() == made and len(calls) == 2
+
+
+def test_pages_render_the_same_with_the_exporter_kept_between_them(sample_site, tmp_path):
+    """One exporter serves every page of a process: rendering the pages twice over, serially, gives each page
+    what rendering it alone does."""
+    _, pages = render.site_declaration()
+    sources = [sample_site.build_dir / spec.notebook for spec in pages]
+    once = [render._render_body(source) for source in sources]
+    assert [render._render_body(source) for source in reversed(sources)] == once[::-1]
+    assert len(set(once)) == len(once) and all("<" in body for body in once)

@@ -198,3 +198,18 @@ def test_customer_facts_and_months_by_hand(build_warehouse):
                          "FROM customer_months ORDER BY ALL").fetchall()
     assert months == [("c1", "2024-01-01", True, 2, "15.50"), ("c1", "2024-03-01", True, 1, "7.00"),
                       ("c2", "2024-02-01", True, 1, "3.00")]  # up to the period's end; the refund is no purchase
+
+
+def test_read_mart_reads_a_warehouse_moved_in_under_the_same_name_anew(tmp_path):
+    """read_mart keeps one connection per file; a rebuild that moves a new file in at the same path (as
+    build_warehouse does) is read from the new file, never from the connection to the old one."""
+    path = tmp_path / "warehouse.duckdb"
+    for generation in (1, 2, 3):
+        partial = tmp_path / "warehouse.duckdb.partial"
+        with duckdb.connect(str(partial)) as con:
+            con.execute("CREATE TABLE cohort_cells AS SELECT range AS x FROM range($n)", {"n": generation})
+        partial.replace(path)
+        assert warehouse.read_mart(path, "cohort_cells").x.tolist() == list(range(generation))
+        assert warehouse.read_mart(path, "cohort_cells").x.tolist() == list(range(generation))
+    with pytest.raises(ValueError, match="not a mart name"):
+        warehouse.read_mart(path, "cohort_cells; DROP TABLE x")

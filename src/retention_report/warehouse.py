@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -320,9 +321,28 @@ def _ids_normalised(con: duckdb.DuckDBPyConnection, export: Export) -> int:
     return int(con.execute(f"SELECT coalesce({counts}, 0) FROM raw_{export.name}").fetchone()[0])
 
 
+# A notebook reads its marts one by one (74 reads in a build), and opening the file anew for each cost 28 ms (its
+# catalogue read again) against 1 ms on a connection kept open. So one read-only connection per file is kept, and
+# reopened when the file is no longer the one it opened: a rebuild moves a new file in under the same name.
+_READERS: dict[str, tuple[tuple, duckdb.DuckDBPyConnection]] = {}
+_READERS_LOCK = threading.Lock()
+
+
 def read_mart(warehouse: Path, name: str) -> "Any":
     """A mart as a pandas DataFrame (marts are small by design)."""
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise ValueError(f"not a mart name: {name!r}")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(f"SELECT * FROM {name}").df()
+    path = os.path.abspath(warehouse)
+    stat = os.stat(path)
+    version = (stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    with _READERS_LOCK:
+        kept = _READERS.get(path)
+        if kept is None or kept[0] != version:
+            if kept is not None:
+                kept[1].close()
+            _READERS[path] = kept = (version, duckdb.connect(path, read_only=True))
+        cursor = kept[1].cursor()  # (a cursor per read: reads may come from several threads)
+    try:
+        return cursor.execute(f"SELECT * FROM {name}").df()
+    finally:
+        cursor.close()
