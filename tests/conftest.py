@@ -132,22 +132,36 @@ RETAIL_PERIODS = ("2011-Q2", "2011-Q3", "2011-Q4")
 
 
 @pytest.fixture(scope="session")
-def retail_builds(tmp_path_factory):
+def retail_builds(tmp_path_factory, worker_id):
     """2011-Q2, Q3 and Q4 of the real export built into one site with the fallback renderer: {period: Build}.
-    Q4 runs past the data's last day (2011-12-09) and Q2's year-ago lies before its first (2010-12-01)."""
+    Q4 runs past the data's last day (2011-12-09) and Q2's year-ago lies before its first (2010-12-01).
+
+    Built once per test run, not once per pytest-xdist worker (three builds of 541,909 lines: about 100 s each
+    time): workers share the session's temporary folder, the first to come builds under a lock, and the others
+    wait for it and read what it built (the tests only read it). Were that build to fail, the next worker
+    builds again and fails with its own error."""
+    import fcntl
+
     from retention_report.pipeline import Build
 
     if not LINES.is_dir():
         pytest.skip("../shared/data/online-retail is not beside the project")
-    root = tmp_path_factory.mktemp("retail")
-    params = root / "params.yaml"
-    # (the staged lines kept in the warehouse: the tests compare them with the raw lines)
-    params.write_text(RETAIL_PARAMS + "keep_staging: true\n", encoding="utf-8")
-    builds = {}
-    for period in RETAIL_PERIODS:
-        builds[period] = Build(parse_period(period), RETAIL, root / "site" / "_site", params,
-                               build_root=root / "build", use_quarto=False)
-        builds[period].run()
+    shared = worker_id != "master"
+    root = tmp_path_factory.getbasetemp().parent / "retail-shared" if shared else tmp_path_factory.mktemp("retail")
+    root.mkdir(exist_ok=True)
+    with open(root.parent / "retail-shared.lock" if shared else root / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # (released when the file closes, or the worker dies)
+        done = root / "built"
+        params = root / "params.yaml"
+        if not done.exists():
+            # (the staged lines kept in the warehouse: the tests compare them with the raw lines)
+            params.write_text(RETAIL_PARAMS + "keep_staging: true\n", encoding="utf-8")
+        builds = {period: Build(parse_period(period), RETAIL, root / "site" / "_site", params,
+                                build_root=root / "build", use_quarto=False) for period in RETAIL_PERIODS}
+        if not done.exists():
+            for build in builds.values():
+                build.run()
+            done.write_text("\n".join(RETAIL_PERIODS) + "\n", encoding="utf-8")
     return builds
 
 

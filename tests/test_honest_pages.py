@@ -19,7 +19,7 @@ from conftest import SAMPLE_PERIOD
 from retention_report.exports import CONTRACT
 from retention_report.periods import parse_period
 from retention_report.pipeline import Build
-from test_site_browser import CHROMIUM, QuietHandler, browser  # noqa: F401 (browser: the fixture, shared)
+from test_site_browser import CHROMIUM, QuietHandler, _charts_drawn, browser  # noqa: F401 (browser: the fixture)
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
 
@@ -125,7 +125,9 @@ def test_no_page_shows_a_missing_value_or_a_share_above_100_percent(variant_site
         context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base) else route.abort())
         page = context.new_page()
         for path in sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")):
-            page.goto(f"{base}/{path}", wait_until="networkidle")
+            page.goto(f"{base}/{path}", wait_until="load")
+            page.wait_for_function("document.readyState === 'complete'")
+            _charts_drawn(page)  # (their axes and labels are text too)
             problems += [f"{what}, {path}: {p}" for p in page_problems(page.evaluate(VISIBLE_TEXTS))]
         context.close()
         httpd.shutdown()

@@ -91,7 +91,10 @@ class Visit:
         dialog.dismiss()
 
     def open(self, path: str):
-        response = self.page.goto(f"{self.base}/{path}", wait_until="networkidle")
+        # "load": the page and everything it names (style sheets, the Vega bundle) are in. Charts are drawn after
+        # it, so a test that reads them waits for them (_charts_drawn). Waiting for the network to be idle
+        # instead added half a second to every page opened.
+        response = self.page.goto(f"{self.base}/{path}", wait_until="load")
         assert response is not None and response.status == 200, path
         # The whole document parsed before anything is read: once, on a busy CI machine, the NPS page's text
         # ended in the middle of a table when read (networkidle alone does not promise the parse has finished).
@@ -276,6 +279,7 @@ def test_axe_finds_no_serious_or_critical_violation(browser, server, two_period_
             continue
         visit = Visit(browser, server)
         page = visit.open(path)
+        _charts_drawn(page)  # (the charts' drawing is checked too)
         page.add_script_tag(content=script)
         result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
         serious = [(v["id"], v["help"], len(v["nodes"])) for v in result["violations"]
