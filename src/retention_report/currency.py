@@ -69,6 +69,7 @@ def stopped_by_model(exc: BaseException) -> str | None:
 
 def reporting_currency(warehouse: str | Path) -> str | None:
     """The currency every amount of the warehouse is in (the `reporting_currency` mart); None when not given."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        row = con.execute("SELECT currency FROM reporting_currency").fetchone()
+    from .warehouse import read_query  # (warehouse.py imports this module)
+
+    row = read_query(warehouse, "SELECT currency FROM reporting_currency").fetchone()
     return row[0] if row else None

@@ -311,8 +311,8 @@ def check_site_dir(site: Path, data: Path | None = None) -> Path:
 
 def present_exports(warehouse_path: Path) -> set[str]:
     """The exports the build found in the data folder (the `export_files` table's `present`)."""
-    with duckdb.connect(str(warehouse_path), read_only=True) as con:
-        return {name for name, present in con.execute("SELECT export, present FROM export_files").fetchall() if present}
+    rows = warehouse.read_query(warehouse_path, "SELECT export, present FROM export_files").fetchall()
+    return {name for name, present in rows if present}
 
 
 # What each optional export is called in a sentence ("No touchpoints export ...").

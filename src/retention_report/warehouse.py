@@ -332,6 +332,12 @@ def read_mart(warehouse: Path, name: str) -> "Any":
     """A mart as a pandas DataFrame (marts are small by design)."""
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise ValueError(f"not a mart name: {name!r}")
+    return read_query(warehouse, f"SELECT * FROM {name}").df()
+
+
+def read_query(warehouse: Path, sql: str, values: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+    """The result of a read on the built warehouse (`.df()`, `.fetchall()`), on the connection kept for its file.
+    For notebooks: a process that writes a warehouse itself opens it as the build does (connect)."""
     path = os.path.abspath(warehouse)
     stat = os.stat(path)
     version = (stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size)
@@ -342,7 +348,4 @@ def read_mart(warehouse: Path, name: str) -> "Any":
                 kept[1].close()
             _READERS[path] = kept = (version, duckdb.connect(path, read_only=True))
         cursor = kept[1].cursor()  # (a cursor per read: reads may come from several threads)
-    try:
-        return cursor.execute(f"SELECT * FROM {name}").df()
-    finally:
-        cursor.close()
+    return cursor.execute(sql, values or {})
