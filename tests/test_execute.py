@@ -174,3 +174,23 @@ def test_a_pool_closed_inside_a_running_event_loop_still_stops_its_kernels(tmp_p
 
     asyncio.run(close_from_a_loop())
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_notebooks_on_one_kernel_each_get_exactly_their_own_outputs(tmp_path):
+    """PromptClient's short readiness probe leaves the kernel_info request's status messages on IOPub: every
+    notebook run on the pooled kernel still gets each cell's outputs, in order, and no other's."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    pool = execute.KernelPool(1, tmp_path / "logs").start()
+    try:
+        outputs = []
+        for n in range(6):
+            source = notebook(folder / f"n{n}.ipynb", f"print('first', {n})", f"print('second', {n}); {n} * 10")
+            done = nbformat.read(execute.run_notebook(source, tmp_path / f"out{n}.ipynb", {}, pool=pool),
+                                 as_version=4)
+            outputs.append([[o.get("text") or o["data"]["text/plain"] for o in c.outputs] for c in done.cells[1:]])
+    finally:
+        pool.close()
+    assert outputs == [[[f"first {n}\n"], [f"second {n}\n", str(n * 10)]] for n in range(6)]
+    km = execute.kernel_manager_logging_to(tmp_path / "k.log")(kernel_name=execute.KERNEL)
+    assert isinstance(km.client(), execute.PromptClient)
