@@ -93,3 +93,17 @@ def test_a_ratio_change_is_called_only_beyond_its_interval():
     unknown = ratio_change(0.82, float("nan"), 0.80, 0.02, "2024-Q1")
     assert math.isnan(unknown.ci_low) and unknown.difference == pytest.approx(0.02)
 
+
+
+def test_a_card_change_that_rounds_to_zero_carries_no_sign():
+    from retention_report.summary import Kpi
+
+    def shown(unit, value, **kw):
+        return Kpi("x", value, unit, (), (), **kw).formatted(value, signed=True)
+
+    assert shown("nps", -0.4) == "0 pts" and shown("nps", 3.2) == "+3 pts"
+    assert shown("percent", -0.0004) == "0.0 pts" and shown("percent", -0.012) == "-1.2 pts"
+    assert shown("hours", -0.04) == "0.0 h" and shown("hours", 2.26) == "+2.3 h"
+    assert shown("money", -0.3, money=lambda a: f"€{a:,.0f}") == "€0"
+    assert shown("money", -12.0, money=lambda a: f"€{a:,.0f}") == "-€12"
+    assert Kpi("NPS", -0.4, "nps", (), ()).formatted() == "0"

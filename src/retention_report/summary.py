@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from .coverage import COMPLETE, NO_DATA, PARTIAL
 from .intervals import Z_95
 from .nps import NpsEstimate, nps_difference
-from .page import signed_points, unsigned_zero
+from .page import signed as signed_number, signed_points, unsigned_zero
 from .validate import absent_export_line
 
 
@@ -61,14 +61,14 @@ class Kpi:
             return "–"
         if self.unit == "money":
             amount = self.money(abs(value)) if self.money else f"{abs(value):,.0f}"
-            return ("-" if value < 0 else "+" if signed else "") + amount
+            return unsigned_zero(("-" if value < 0 else "+" if signed else "") + amount)
         if self.unit == "percent":
             return f"{signed_points(value)} pts" if signed else unsigned_zero(f"{100 * value:.1f}%")
         if self.unit == "nps":
-            return f"{value:+.0f}" if not signed else f"{value:+.0f} pts"
+            return signed_number(value, 0) + (" pts" if signed else "")
         if self.unit == "hours":
-            return unsigned_zero(f"{value:+.1f}") + " h" if signed else f"{value:.1f} h"
-        return f"{value:+.2f}" if signed else f"{value:.2f}"
+            return signed_number(value, 1) + " h" if signed else f"{value:.1f} h"
+        return signed_number(value, 2) if signed else f"{value:.2f}"
 
 
 def proportion_change(successes: int, n: int, base_successes: int, base_n: int, against: str,
