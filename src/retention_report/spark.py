@@ -1,0 +1,250 @@
+"""The SQL models on Apache Spark (issue 21): the one set of models in `sql/`, written in DuckDB's dialect, carried
+to Spark SQL by sqlglot at run time. What sqlglot cannot carry is given a portable form here, once, as a rewrite
+of the parsed statement (`PORTABLE`): DuckDB's macros are expanded in place, its interval constructors and
+top-n `min` become Spark's, `error` becomes `raise_error`. A table a model creates is a cached temporary view of
+the Spark session; a model's parameters (`$name`) are Spark's named parameters (`:name`).
+
+PySpark is the optional extra `.[spark]` and needs Java 17 or newer: `session` says so in one line when either
+is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from .warehouse import split_statements
+
+_PARAMETER = re.compile(r"\$(\w+)")
+
+
+class SparkUnavailable(RuntimeError):
+    """PySpark or Java is missing: the Spark engine cannot start here."""
+
+
+def missing() -> str | None:
+    """Why Spark cannot run on this machine, or None when it can."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "PySpark is not installed (pip install -e '.[spark]')"
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        return "Java is not installed (Spark needs Java 17 or newer: apt-get install openjdk-17-jre-headless)"
+    return None
+
+
+def session(params: dict[str, Any] | None = None) -> Any:
+    """A Spark session at `spark.master` (default `local[*]`), in the report's time zone, without its web UI."""
+    why = missing()
+    if why:
+        raise SparkUnavailable(f"engine spark: {why}.")
+    from pyspark.sql import SparkSession
+
+    settings = (params or {}).get("spark") or {}
+    builder = (SparkSession.builder.master(str(settings.get("master") or "local[*]")).appName("retention-report")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+               .config("spark.driver.memory", str(settings.get("driver_memory") or "2g"))
+               .config("spark.sql.session.timeZone", str((params or {}).get("timezone") or "UTC"))
+               # DuckDB's semantics where Spark's ANSI mode differs: a failed cast is NULL (try_cast), an
+               # integer overflow widens instead of failing.
+               .config("spark.sql.ansi.enabled", "false")
+               .config("spark.sql.shuffle.partitions", str(settings.get("shuffle_partitions") or 8)))
+    for key, value in (settings.get("config") or {}).items():
+        builder = builder.config(str(key), str(value))
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+# ------------------------------------------------------------------------------------------------ the transpile
+
+@dataclass
+class Macros:
+    """DuckDB macros seen so far (`CREATE MACRO name(args) AS expr`), expanded where a later statement calls them."""
+    bodies: dict[str, tuple[list[str], exp.Expression]] = field(default_factory=dict)
+
+    def define(self, tree: exp.Create) -> None:
+        signature = tree.this  # a UserDefinedFunction: its name is its table's
+        name = signature.this.name.lower()
+        args = [a.name for a in signature.expressions]
+        self.bodies[name] = (args, tree.expression)
+
+    def expand(self, tree: exp.Expression) -> exp.Expression:
+        def inline(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Anonymous) and node.name.lower() in self.bodies:
+                args, body = self.bodies[node.name.lower()]
+                given = dict(zip(args, [self.expand(a) for a in node.expressions]))
+
+                def substitute(inner: exp.Expression) -> exp.Expression:
+                    if isinstance(inner, exp.Column) and not inner.table and inner.name in given:
+                        return exp.paren(given[inner.name].copy(), copy=False)
+                    return inner
+
+                return exp.paren(self.expand(body.copy()).transform(substitute), copy=False)
+            return node
+
+        return tree.transform(inline)
+
+
+def _function(node: exp.Expression, name: str) -> bool:
+    return isinstance(node, exp.Anonymous) and node.name.lower() == name
+
+
+def _portable(node: exp.Expression) -> exp.Expression:
+    """One DuckDB construct sqlglot leaves as it is, in the form Spark runs."""
+    if isinstance(node, exp.DataType) and node.this in (exp.DataType.Type.INT128, exp.DataType.Type.UINT128):
+        return exp.DataType.build("DECIMAL(38, 0)")  # Spark has no 128-bit integer
+    if _function(node, "error"):
+        return exp.Anonymous(this="raise_error", expressions=node.expressions)
+    if isinstance(node, exp.ToDays):  # an interval of n days
+        return exp.Anonymous(this="make_dt_interval", expressions=[node.this])
+    if _function(node, "to_months"):
+        return exp.Anonymous(this="make_ym_interval", expressions=[exp.Literal.number(0), *node.expressions])
+    if _function(node, "to_microseconds"):
+        seconds = exp.Div(this=exp.paren(node.expressions[0].copy()), expression=exp.Literal.number("1e6"))
+        return exp.Anonymous(this="make_dt_interval", expressions=[exp.Literal.number(0), exp.Literal.number(0),
+                                                                    exp.Literal.number(0), seconds])
+    if _function(node, "regexp_split_to_array") or _function(node, "string_split_regex"):
+        return exp.Anonymous(this="split", expressions=node.expressions)
+    if isinstance(node, exp.PercentileCont) and node.expression is not None:  # quantile_cont(x, q)
+        return exp.Anonymous(this="percentile", expressions=[node.this, node.expression])
+    # A series (`range(a, b)`, `generate_series(a, b, step)`): Spark's sequence, whose end is inclusive, and
+    # empty where the end comes before the start (Spark's sequence fails there; steps here are positive).
+    if isinstance(node, exp.GenerateSeries):
+        return _sequence(node)
+    # A series in FROM (`range(a, b) AS r(i)`): the explode of its sequence, its column named as DuckDB names
+    # it where the alias names none.
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries):
+        alias = node.args.get("alias")
+        default = "range" if node.this.args.get("is_end_exclusive") else "generate_series"
+        columns = alias.columns if alias is not None and alias.columns else [exp.to_identifier(default)]
+        name = alias.this if alias is not None and alias.this else exp.to_identifier("series")
+        exploded = exp.Anonymous(this="explode", expressions=[_sequence(node.this)])
+        alias = exp.TableAlias(this=name, columns=columns)
+        if isinstance(node.parent, exp.Join):  # beside another table, whose columns it may read: LATERAL
+            return exp.Lateral(this=exploded, alias=alias)
+        return exp.Table(this=exploded, alias=alias)
+    # DuckDB's any_value skips NULLs; sqlglot writes that as IGNORE NULLS, which Spark takes as an argument.
+    if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.AnyValue):
+        return exp.Anonymous(this="any_value", expressions=[node.this.this.copy(), exp.true()])
+    # DuckDB's top-n min, `min(x, n)[k]` (the k-th smallest of a group): the group's values sorted.
+    if (isinstance(node, exp.Bracket) and isinstance(node.this, exp.Min) and node.this.args.get("count")
+            and len(node.expressions) == 1):
+        node.set("this", exp.Anonymous(this="array_sort", expressions=[
+            exp.Anonymous(this="collect_list", expressions=[node.this.this.copy()])]))
+        return node
+    return node
+
+
+def _update_as_query(tree: exp.Update, columns: list[tuple[str, str]]) -> exp.Select:
+    """`UPDATE t SET c = e [FROM s] WHERE w` as the query of t's rows after it (Spark updates no temporary view):
+    each row matching w, joined to s where there is one, takes the new values, cast to its column's type as an
+    UPDATE keeps it; every other row is as it was. `columns`: t's (name, Spark type)."""
+    target = tree.this
+    table = target.alias_or_name
+    sets = {eq.this.name: eq.expression for eq in tree.expressions}
+    condition = tree.args["where"].this if tree.args.get("where") is not None else exp.true()
+    source = tree.args.get("from_") or tree.args.get("from")
+    if source is not None:  # a row is updated where it finds its match in s
+        joined = source.this
+        matched: exp.Expression = exp.column("__updated", table=joined.alias_or_name)
+    else:
+        matched = condition
+
+    def column(name: str, kind: str) -> exp.Expression:
+        if name not in sets:
+            return exp.column(name, table=table)
+        new = exp.cast(sets[name].copy(), exp.DataType.build(kind, dialect="spark"))
+        return exp.alias_(exp.Case(ifs=[exp.If(this=matched.copy(), true=new)],
+                                   default=exp.column(name, table=table)), name)
+
+    query = exp.select(*[column(name, kind) for name, kind in columns]).from_(target.copy())
+    if source is None:
+        return query
+    marked = exp.select("*", exp.alias_(exp.true(), "__updated")).from_(joined.copy())
+    return query.join(marked.subquery(joined.alias_or_name), on=condition.copy(), join_type="left")
+
+
+def _sequence(series: exp.GenerateSeries) -> exp.Expression:
+    start, end = series.args["start"].copy(), series.args["end"].copy()
+    if series.args.get("is_end_exclusive"):
+        end = exp.Sub(this=exp.paren(end), expression=exp.Literal.number(1))
+    arguments = [start, end] + ([series.args["step"].copy()] if series.args.get("step") else [])
+    return exp.If(this=exp.LT(this=end.copy(), expression=start.copy()),
+                  true=exp.Array(expressions=[]),
+                  false=exp.Anonymous(this="sequence", expressions=arguments))
+
+
+def to_spark(statement: str, macros: Macros, columns: Any = None) -> tuple[str, str | None, str]:
+    """A statement of DuckDB SQL as Spark SQL: (kind, the table it creates, replaces or drops, Spark SQL). Kinds:
+    `create` (a table from a query: the query's SQL is given), `replace` (an UPDATE, as the query of the table's
+    rows after it; `columns(name)` gives the table's columns), `drop`, `macro` (remembered, nothing to run),
+    `query`."""
+    tree = sqlglot.parse_one(statement, read="duckdb")
+    if isinstance(tree, exp.Update):
+        name = tree.this.name
+        return "replace", name, macros.expand(_update_as_query(tree, columns(name))).transform(_portable).sql(
+            dialect="spark")
+    if isinstance(tree, exp.Create) and str(tree.args.get("kind", "")).upper() == "MACRO":
+        macros.define(tree)
+        return "macro", tree.this.this.name, ""
+    if isinstance(tree, exp.Drop):
+        return "drop", tree.this.name, ""
+    # Bracketed top-n min first: its parse must be seen before sqlglot's own rendering drops the count.
+    tree = macros.expand(tree).transform(_portable)
+    if isinstance(tree, exp.Create) and tree.expression is not None:
+        target = tree.this
+        name = target.this.name if isinstance(target, exp.Schema) else target.name
+        return "create", name, tree.expression.sql(dialect="spark")
+    return "query", None, tree.sql(dialect="spark")
+
+
+@dataclass
+class SparkRunner:
+    """Runs the models' statements on a Spark session: a created table becomes a cached temporary view."""
+    spark: Any
+    macros: Macros = field(default_factory=Macros)
+
+    def run(self, sql: str, values: dict[str, Any], source: str = "<sql>") -> None:
+        for statement in split_statements(sql):
+            self.execute(statement, values, source)
+
+    def query(self, statement: str, values: dict[str, Any]) -> list[Any]:
+        """The rows of a query, as Spark computes them."""
+        kind, _, sql = to_spark(statement, self.macros)
+        return self._frame(statement, sql, values).collect()
+
+    def _frame(self, statement: str, sql: str, values: dict[str, Any]) -> Any:
+        names = set(_PARAMETER.findall(statement))
+        return self.spark.sql(sql, args={n: _spark_value(values[n]) for n in names if n in values})
+
+    def execute(self, statement: str, values: dict[str, Any], source: str = "<sql>") -> None:
+        kind, name, sql = to_spark(statement, self.macros, lambda table: self.spark.table(table).dtypes)
+        if kind == "macro":
+            return
+        if kind == "drop":
+            self.spark.catalog.dropTempView(name)
+            return
+        frame = self._frame(statement, sql, values)
+        if kind in ("create", "replace"):
+            previous = name in {t.name for t in self.spark.catalog.listTables()}
+            frame = frame.cache()
+            frame.count()  # computed now, as DuckDB's CREATE TABLE is, so that a later replacement reads it
+            if previous:
+                self.spark.catalog.dropTempView(name)
+            frame.createOrReplaceTempView(name)
+        else:
+            frame.collect()
+
+
+def _spark_value(value: Any) -> Any:
+    """A bound value as Spark's named parameters take it (a list is an array literal)."""
+    if isinstance(value, tuple):
+        return list(value)
+    return value
