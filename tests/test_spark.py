@@ -50,6 +50,11 @@ CASES = {
         {},
         ["SELECT generate_series::DATE AS month FROM generate_series(DATE '2024-01-01', DATE '2024-04-01', "
          "INTERVAL 1 MONTH)"]),
+    "a cast of an unnested series, under a NOT MATERIALIZED CTE": (
+        {},
+        ["WITH bounds AS NOT MATERIALIZED (SELECT DATE '2024-01-15' AS first, DATE '2024-04-02' AS last) "
+         "SELECT unnest(generate_series(date_trunc('month', first), last, INTERVAL 1 MONTH))::DATE AS month "
+         "FROM bounds"]),
     "the k-th smallest of a group: min(x, n)[k]": (
         {"t": "SELECT * FROM (VALUES ('a', 5), ('a', 2), ('a', 9), ('b', 4)) AS v(g, x)"},
         ["SELECT g, min(x, 2)[2] AS second FROM t GROUP BY g"]),

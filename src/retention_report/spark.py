@@ -100,6 +100,16 @@ def _portable(node: exp.Expression) -> exp.Expression:
     """One DuckDB construct sqlglot leaves as it is, in the form Spark runs."""
     if isinstance(node, exp.DataType) and node.this in (exp.DataType.Type.INT128, exp.DataType.Type.UINT128):
         return exp.DataType.build("DECIMAL(38, 0)")  # Spark has no 128-bit integer
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+        node.set("materialized", None)  # DuckDB's hint (AS [NOT] MATERIALIZED), which Spark does not parse
+        return node
+    # A cast of an unnested list (`unnest(l)::DATE`): Spark runs no generator inside an expression, so the
+    # list's elements are cast, and it is the cast list that is exploded.
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Explode):
+        element = exp.to_identifier("element")
+        cast = exp.Lambda(this=exp.cast(exp.column(element), node.args["to"].copy()), expressions=[element])
+        listed = node.this.this.copy().transform(_portable)
+        return exp.Explode(this=exp.Anonymous(this="transform", expressions=[listed, cast]))
     if _function(node, "error"):
         return exp.Anonymous(this="raise_error", expressions=node.expressions)
     if isinstance(node, exp.ToDays):  # an interval of n days
