@@ -37,7 +37,7 @@ def test_macros_are_expanded_with_their_arguments_in_place():
     rs.to_spark("CREATE OR REPLACE TEMP MACRO half_up(n) AS greatest(1, n / 2)", macros)
     kind, _, sql = rs.to_spark("SELECT half_up(a + 1) AS h FROM t", macros)
     assert kind == "query"
-    assert "half_up" not in sql.lower() and "GREATEST(1, (a + 1) / 2)" in sql
+    assert "half_up" not in sql.lower() and "GREATEST(1, CAST((a + 1) AS DOUBLE) / 2)" in sql
 
 
 # Each case: tables (name -> SELECT that makes it, in the SQL both engines read), then DuckDB statements whose
@@ -55,12 +55,18 @@ CASES = {
         ["WITH bounds AS NOT MATERIALIZED (SELECT DATE '2024-01-15' AS first, DATE '2024-04-02' AS last) "
          "SELECT unnest(generate_series(date_trunc('month', first), last, INTERVAL 1 MONTH))::DATE AS month "
          "FROM bounds"]),
+    "avg of a decimal is a double": (
+        {"t": "SELECT * FROM (VALUES (1.10::DECIMAL(18, 2)), (2.05::DECIMAL(18, 2)), (4.00::DECIMAL(18, 2))) AS v(hours)"},
+        ["SELECT avg(hours) AS mean, avg(hours) FILTER (WHERE hours > 2) AS mean_above FROM t"]),
     "the k-th smallest of a group: min(x, n)[k]": (
         {"t": "SELECT * FROM (VALUES ('a', 5), ('a', 2), ('a', 9), ('b', 4)) AS v(g, x)"},
         ["SELECT g, min(x, 2)[2] AS second FROM t GROUP BY g"]),
-    "HUGEINT arithmetic as DECIMAL(38, 0)": (
+    "HUGEINT arithmetic as DECIMAL(38, 0), its result cast as the marts cast it": (
         {"t": "SELECT * FROM (VALUES (12.34), (0.5)) AS v(amount)"},
-        ["SELECT CAST(round(amount * 100) AS HUGEINT) * 3 AS cents FROM t"]),
+        ["SELECT CAST(CAST(round(amount * 100) AS HUGEINT) * 3 / 100 AS DECIMAL(18, 2)) AS amount_3 FROM t"]),
+    "`/` is a DOUBLE, decimals divided too": (
+        {"t": "SELECT * FROM (VALUES (1.50::DECIMAL(18, 2), 4), (2.25::DECIMAL(18, 2), 3)) AS v(amount, n)"},
+        ["SELECT amount / n AS per, n / 2 AS half, amount / 3.0 AS third FROM t"]),
     "any_value skips NULLs, under a FILTER": (
         {"t": "SELECT * FROM (VALUES ('p', NULL), ('p', DATE '2024-03-01'), ('q', DATE '2024-01-01')) AS v(cut, cut_at)"},
         ["SELECT any_value(cut_at) FILTER (WHERE cut = 'p') AS p_at FROM t"]),
@@ -68,12 +74,12 @@ CASES = {
         {},
         ["SELECT (DATE '2024-03-31' - to_days(7 * 2))::DATE AS two_weeks_before, "
          "(DATE '2024-01-31' + to_months(1))::DATE AS a_month_after"]),
-    "quantile_cont interpolates as percentile does": (
-        {"t": "SELECT * FROM (VALUES (1.0), (2.0), (4.0), (10.0)) AS v(x)"},
+    "quantile_cont of doubles interpolates as percentile does": (
+        {"t": "SELECT * FROM (VALUES (1.0::DOUBLE), (2.0), (4.0), (10.0)) AS v(x)"},
         ["SELECT quantile_cont(x, 0.5) AS median, quantile_cont(x, 0.9) AS p90 FROM t"]),
     "a macro used in a query": (
         {"t": "SELECT * FROM (VALUES (1), (8), (30)) AS v(n)"},
-        ["CREATE OR REPLACE TEMP MACRO rank_low(n) AS greatest(1, floor(n / 2.0 - 1.96 * sqrt(n) / 2))",
+        ["CREATE OR REPLACE TEMP MACRO rank_low(n) AS greatest(1, floor(n / 2.0 - 1.96 * sqrt(n) / 2)::BIGINT)",
          "SELECT n, rank_low(n) AS low FROM t"]),
     "UPDATE ... FROM as the table's rows after it, types kept": (
         {"orders": "SELECT * FROM (VALUES ('o1', 10.00::DECIMAL(18, 2), 'EUR'), ('o2', 5.50::DECIMAL(18, 2), 'USD'), "
@@ -107,10 +113,12 @@ def assert_same_rows(duck: list[tuple], spark: list[tuple], label: str) -> None:
     for a, b in zip(_rows(duck), _rows(spark)):
         assert len(a) == len(b), label
         for x, y in zip(a, b):
-            if isinstance(x, float) or isinstance(y, float):
-                assert x is not None and y is not None and math.isclose(x, y, rel_tol=1e-9), (label, a, b)
-            elif isinstance(x, Decimal) or isinstance(y, Decimal):
-                assert Decimal(x) == Decimal(y), (label, a, b)
+            if isinstance(x, float) or isinstance(y, float):  # a DOUBLE on both engines, close
+                assert isinstance(x, float) and isinstance(y, float), (label, "types differ", a, b)
+                assert math.isclose(x, y, rel_tol=1e-9), (label, a, b)
+            elif isinstance(x, Decimal) or isinstance(y, Decimal):  # a DECIMAL on both, equal
+                assert isinstance(x, Decimal) and isinstance(y, Decimal), (label, "types differ", a, b)
+                assert x == y, (label, a, b)
             elif isinstance(x, datetime.datetime) and isinstance(y, datetime.datetime):
                 assert x.replace(tzinfo=None) == y.replace(tzinfo=None), (label, a, b)
             else:

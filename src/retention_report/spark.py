@@ -100,6 +100,15 @@ def _portable(node: exp.Expression) -> exp.Expression:
     """One DuckDB construct sqlglot leaves as it is, in the form Spark runs."""
     if isinstance(node, exp.DataType) and node.this in (exp.DataType.Type.INT128, exp.DataType.Type.UINT128):
         return exp.DataType.build("DECIMAL(38, 0)")  # Spark has no 128-bit integer
+    # DuckDB's `/` is a DOUBLE whatever it divides; Spark divides DECIMALs as DECIMALs.
+    if isinstance(node, exp.Div) and not node.args.get("typed") and not (
+            isinstance(node.this, exp.Cast) and node.this.is_type("double")):
+        node.set("this", exp.cast(node.this.copy(), exp.DataType.build("DOUBLE")))
+        return node
+    # DuckDB's avg is a DOUBLE whatever it averages; Spark's avg of a DECIMAL is a DECIMAL, rounded to its scale.
+    if isinstance(node, exp.Avg) and not (isinstance(node.this, exp.Cast) and node.this.is_type("double")):
+        node.set("this", exp.cast(node.this.copy(), exp.DataType.build("DOUBLE")))
+        return node
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node.set("materialized", None)  # DuckDB's hint (AS [NOT] MATERIALIZED), which Spark does not parse
         return node
