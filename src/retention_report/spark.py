@@ -1,6 +1,6 @@
 """The SQL models on Apache Spark (issue 21): the one set of models in `sql/`, written in DuckDB's dialect, carried
 to Spark SQL by sqlglot at run time. What sqlglot cannot carry is given a portable form here, once, as a rewrite
-of the parsed statement (`PORTABLE`): DuckDB's macros are expanded in place, its interval constructors and
+of the parsed statement (`_portable`, `Macros`): DuckDB's macros are expanded in place, its interval constructors and
 top-n `min` become Spark's, `error` becomes `raise_error`. A table a model creates is a cached temporary view of
 the Spark session; a model's parameters (`$name`) are Spark's named parameters (`:name`).
 
@@ -19,7 +19,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from .warehouse import split_statements
+from .warehouse import SqlModelError, split_statements
 
 _PARAMETER = re.compile(r"\$(\w+)")
 
@@ -51,8 +51,7 @@ def session(params: dict[str, Any] | None = None) -> Any:
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.driver.memory", str(settings.get("driver_memory") or "2g"))
                .config("spark.sql.session.timeZone", str((params or {}).get("timezone") or "UTC"))
-               # DuckDB's semantics where Spark's ANSI mode differs: a failed cast is NULL (try_cast), an
-               # integer overflow widens instead of failing.
+               # As the models expect: a cast that fails is NULL (DuckDB's try_cast), not an error.
                .config("spark.sql.ansi.enabled", "false")
                .config("spark.sql.shuffle.partitions", str(settings.get("shuffle_partitions") or 8)))
     for key, value in (settings.get("config") or {}).items():
@@ -215,7 +214,6 @@ def to_spark(statement: str, macros: Macros, columns: Any = None) -> tuple[str, 
         return "macro", tree.this.this.name, ""
     if isinstance(tree, exp.Drop):
         return "drop", tree.this.name, ""
-    # Bracketed top-n min first: its parse must be seen before sqlglot's own rendering drops the count.
     tree = macros.expand(tree).transform(_portable)
     if isinstance(tree, exp.Create) and tree.expression is not None:
         target = tree.this
@@ -244,22 +242,24 @@ class SparkRunner:
         return self.spark.sql(sql, args={n: _spark_value(values[n]) for n in names if n in values})
 
     def execute(self, statement: str, values: dict[str, Any], source: str = "<sql>") -> None:
-        kind, name, sql = to_spark(statement, self.macros, lambda table: self.spark.table(table).dtypes)
-        if kind == "macro":
-            return
-        if kind == "drop":
-            self.spark.catalog.dropTempView(name)
-            return
-        frame = self._frame(statement, sql, values)
-        if kind in ("create", "replace"):
-            previous = name in {t.name for t in self.spark.catalog.listTables()}
-            frame = frame.cache()
-            frame.count()  # computed now, as DuckDB's CREATE TABLE is, so that a later replacement reads it
-            if previous:
+        try:
+            kind, name, sql = to_spark(statement, self.macros, lambda table: self.spark.table(table).dtypes)
+            if kind == "macro":
+                return
+            if kind == "drop":
                 self.spark.catalog.dropTempView(name)
-            frame.createOrReplaceTempView(name)
-        else:
-            frame.collect()
+                return
+            frame = self._frame(statement, sql, values)
+            if kind in ("create", "replace"):
+                frame = frame.cache()
+                frame.count()  # computed now, as DuckDB's CREATE TABLE is, so that a later replacement reads it
+                frame.createOrReplaceTempView(name)
+            else:
+                frame.collect()
+        except Exception as exc:  # the model and statement named, as warehouse.run_sql names them
+            first_line = statement.splitlines()[0][:120]
+            message = " ".join(str(exc).split())[:400]
+            raise SqlModelError(f"{source}: statement starting '{first_line}' failed on Spark: {message}") from exc
 
 
 def _spark_value(value: Any) -> Any:
