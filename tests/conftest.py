@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -62,25 +64,51 @@ def build_warehouse(tmp_path):
         con.close()
 
 
+@contextmanager
+def shared_by_workers(tmp_path_factory, worker_id, name: str):
+    """A folder every pytest-xdist worker of this run shares (the session's own when not distributed), held
+    under a lock while the body runs: the first worker to come makes what the folder should hold, the others
+    wait for it and find it made (the lock goes with the file when the worker ends, even killed)."""
+    import fcntl
+
+    shared = worker_id != "master"
+    root = tmp_path_factory.getbasetemp().parent / name if shared else tmp_path_factory.getbasetemp() / name
+    root.mkdir(exist_ok=True)
+    with open(root.parent / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield root
+
+
 @pytest.fixture(scope="session")
-def sample_data(tmp_path_factory) -> Path:
+def sample_data(tmp_path_factory, worker_id) -> Path:
+    """The sample business's exports, written once per test run (the tests only read them)."""
     from retention_report.sample_data import write_sample_data
 
-    folder = tmp_path_factory.mktemp("sample")
-    write_sample_data(folder)
+    with shared_by_workers(tmp_path_factory, worker_id, "sample-data") as root:
+        folder, done = root / "data", root / "written"
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            write_sample_data(folder)
+            done.touch()
     return folder
 
 
 @pytest.fixture(scope="session")
-def sample_site(tmp_path_factory, sample_data):
-    """The sample data built for SAMPLE_PERIOD with the nbconvert fallback (as CI has no Quarto)."""
+def sample_site(tmp_path_factory, worker_id, sample_data):
+    """The sample data built for SAMPLE_PERIOD with the nbconvert fallback (as CI has no Quarto). Built once
+    per test run, not once per worker (about 40 s each time): the tests only read it. The build's result is
+    kept beside it for the workers that did not build it."""
+    import pickle
+
     from retention_report.pipeline import Build
 
-    root = tmp_path_factory.mktemp("build")
-    builder = Build(parse_period(SAMPLE_PERIOD), sample_data, root / "site" / "_site",
-                    build_root=root / "build", use_quarto=False)
-    result = builder.run()
-    return result
+    with shared_by_workers(tmp_path_factory, worker_id, "sample-site") as root:
+        kept = root / "result.pickle"
+        if not kept.exists():
+            result = Build(parse_period(SAMPLE_PERIOD), sample_data, root / "site" / "_site",
+                           build_root=root / "build", use_quarto=False).run()
+            kept.write_bytes(pickle.dumps(result))
+        return pickle.loads(kept.read_bytes())
 
 
 @pytest.fixture
@@ -140,17 +168,11 @@ def retail_builds(tmp_path_factory, worker_id):
     time): workers share the session's temporary folder, the first to come builds under a lock, and the others
     wait for it and read what it built (the tests only read it). Were that build to fail, the next worker
     builds again and fails with its own error."""
-    import fcntl
-
     from retention_report.pipeline import Build
 
     if not LINES.is_dir():
         pytest.skip("../shared/data/online-retail is not beside the project")
-    shared = worker_id != "master"
-    root = tmp_path_factory.getbasetemp().parent / "retail-shared" if shared else tmp_path_factory.mktemp("retail")
-    root.mkdir(exist_ok=True)
-    with open(root.parent / "retail-shared.lock" if shared else root / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # (released when the file closes, or the worker dies)
+    with shared_by_workers(tmp_path_factory, worker_id, "retail-shared") as root:
         done = root / "built"
         params = root / "params.yaml"
         if not done.exists():
