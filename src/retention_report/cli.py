@@ -85,6 +85,8 @@ def build(
                                                    "(default: today's date)."),
     no_wait: bool = typer.Option(False, "--no-wait", help="Fail at once (exit 3) when another process is "
                                                           "building this period, instead of waiting for it."),
+    engine: Optional[str] = typer.Option(None, help="Where the marts are computed: duckdb or spark (default: the "
+                                                    "params' engine, duckdb). Spark needs pip install -e '.[spark]'."),
 ) -> None:
     """Build the report for PERIOD and publish it into SITE (the previous site stays until the new one is complete)."""
     day = _today(today)
@@ -102,6 +104,8 @@ def build(
         data = check_data_dir(data)
         site = check_site_dir(site, data)
         loaded = _load_params(parsed.label, params)
+        if engine is not None:
+            loaded["engine"] = engine
         check_params(loaded)
         check_currency_params(loaded)
         share = warning_share(loaded)
@@ -110,6 +114,7 @@ def build(
     use_quarto = {"auto": None, "quarto": True, "nbconvert": False}[renderer]
     builder = pipeline.Build(parsed, data, site, params, use_quarto=use_quarto, strict=strict)
     builder.force = force
+    builder.engine = engine
     builder.wait = not no_wait
     builder.on_wait = lambda message: console.print(Text(message), highlight=False, soft_wrap=True)
     log = builder.build_dir / "build.log"

@@ -43,12 +43,15 @@ DEFAULT_SITE = PROJECT_ROOT / "reports" / "_site"
 
 # The package's own code each stage runs: part of its cache key.
 WAREHOUSE_CODE = ("warehouse.py", "exports.py", "periods.py", "staging.py", "expressions.py", "presets.py",
-                  "segments.py", "currency.py")
+                  "segments.py", "currency.py", "engine.py", "spark.py")
 NOTEBOOK_CODE_EXCLUDED = {"cli.py", "bench.py", "pipeline.py", "cache.py", "render.py", "publish.py", "search.py",
                           "locks.py", "serve.py"}
 RENDER_CODE = ("render.py", "charts.py", "periods.py", "publish.py", "search.py", "templates")
 # Params that change how fast a build runs, never what it computes.
-RUNTIME_PARAMS = ("duckdb", "notebook_workers")
+RUNTIME_PARAMS = ("duckdb", "notebook_workers", "spark")
+# Params that choose where the marts are computed: a warehouse built elsewhere is rebuilt (the methodology page
+# names its engine), but the definitions, equal on either engine, stay the same.
+ENGINE_PARAMS = ("engine",)
 
 
 BuildLocked = locks.Locked  # another build of the period holds its lock, and `wait` is False
@@ -57,7 +60,7 @@ BuildLocked = locks.Locked  # another build of the period holds its lock, and `w
 def definitions(params: dict) -> str:
     """A short hash of the params that decide what a build computes (not how fast, not where files are):
     printed in every page's footer so readers comparing archived periods see when the rules changed."""
-    computed = {k: v for k, v in params.items() if k not in RUNTIME_PARAMS}
+    computed = {k: v for k, v in params.items() if k not in RUNTIME_PARAMS + ENGINE_PARAMS}
     computed["exports"] = {name: {k: v for k, v in (settings or {}).items() if k != "path"}
                            for name, settings in (params.get("exports") or {}).items()}
     return cache.key("definitions", computed)[:7]
@@ -104,6 +107,7 @@ class Build:
     on_event: EventHandler | None = None
     wait: bool = True  # another build of this period running: wait for it (False: raise BuildLocked at once)
     on_wait: Callable[[str], None] | None = None  # told who holds a lock this build waits for
+    engine: str | None = None  # where the marts are computed (duckdb, spark), over the params' `engine`
 
     def __post_init__(self) -> None:
         # Absolute from the start: every stage then reads the same paths whatever folder it runs in (notebook
@@ -349,6 +353,8 @@ class Build:
     def run(self) -> BuildResult:
         result = BuildResult(self.period, self.site, self.build_dir)
         params = load_params(self.period.label, self.params_file)
+        if self.engine is not None:
+            params["engine"] = self.engine
         with locks.hold(self.lock_path, f"{self.period} is being built", wait=self.wait, on_wait=self.on_wait):
             self.build_dir.mkdir(parents=True, exist_ok=True)
             self.log_dir.mkdir(parents=True, exist_ok=True)

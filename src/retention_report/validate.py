@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 
 from . import warehouse
+from .engine import engine_of
 from .exports import CONTRACT, ExportError, export_settings, redact
 from .periods import parse_period
 
@@ -85,6 +86,17 @@ def check_params(params: dict[str, Any]) -> None:
                                                  re.IGNORECASE):
         raise ExportError(f"params: duckdb.memory_limit must be a size such as 2GB or 512MB (or empty), not {memory!r}.")
     activity_sources(params)  # refuses an activity it does not know
+    try:
+        engine_of(params)
+    except ValueError as exc:
+        raise ExportError(str(exc)) from exc
+    if engine_of(params) == "spark":
+        if not isinstance(params.get("spark") or {}, dict):
+            raise ExportError("params: spark must be a mapping (master, driver_memory, shuffle_partitions, config).")
+        from .spark import missing
+
+        if missing():
+            raise ExportError(f"params: engine spark cannot run here: {missing()}.")
     for key, value in (("active_events", params.get("active_events")),
                        ("onboarding.key_events", (params.get("onboarding") or {}).get("key_events"))):
         if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) and v for v in value)):

@@ -170,6 +170,7 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
     con = connect(partial, params)
+    on_spark = None
     try:
         # One row per export: rows read from its files; `grain` row or line (lines grouped into records: orders);
         # `records` the records formed (= rows_read at row grain); ids written as `17850.0` read as `17850`;
@@ -207,22 +208,41 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
         predicted = False
         marts = [m for m in chosen if m.layer != "staging"]
         last_readers = {} if keeps_staging(params) else last_reader_of_staging(marts)
+        on_spark = _marts_on_spark(con, params, partial) if marts else None
         for model in marts:
             if model.name.startswith("zz_") and not predicted:
                 # The models fitted in Python (predictions.py), after every mart they read and before the
                 # call list that reads them.
                 write_predictions(con, params, period.end, **({"on_step": on_step} if on_step else {}))
                 predicted = True
-            run(model)
+            if on_spark is None:
+                run(model)
+            else:
+                if on_step:
+                    on_step(f"marts {model.name} (on Spark)")
+                on_spark.hand_over()  # (what staging and Python wrote since the last model)
+                on_spark.run(model.path.read_text(encoding="utf-8"), values, source=str(model.path))
             for table in last_readers.get(model.name, ()):
                 con.execute(f"DROP TABLE IF EXISTS temp.{table}")  # memory back as soon as no model needs it
         for export in CONTRACT.values():
             drop_raw_export(con, export.name)
         con.execute("CHECKPOINT")
     finally:
+        if on_spark is not None:
+            on_spark.close()
         con.close()
     partial.replace(path)
     return path
+
+
+def _marts_on_spark(con: duckdb.DuckDBPyConnection, params: dict[str, Any], partial: Path) -> Any:
+    """The marts' Spark runner (engine.py) when params say `engine: spark`; None on DuckDB, which records itself."""
+    from . import engine  # (engine.py runs models with this module's runner)
+
+    if engine.engine_of(params) == "duckdb":
+        engine.record_engine(con, "duckdb", duckdb.__version__, None)
+        return None
+    return engine.SparkMarts(con, params, partial.with_name(partial.name + ".spark"))
 
 
 def last_reader_of_staging(marts: list[Model]) -> dict[str, list[str]]:
