@@ -12,7 +12,7 @@ RR := $(VENV)/bin/retention-report
 SAMPLE := data/sample/customers.csv
 # User-given values reach the commands through the environment ("$$PERIOD"), never pasted into the command
 # line the shell parses: a value holding `...`, $(...) or a quote stays one inert argument.
-export PERIOD DATA SITE PORT CUSTOMERS CURVE
+export PERIOD DATA SITE PORT CUSTOMERS CURVE ENGINE
 AXE := tests/browser/node_modules/axe-core/axe.min.js
 
 .PHONY: setup report serve test lab bench clean
@@ -52,10 +52,13 @@ lab: setup
 
 # A build on the sample business scaled up (default 1,000,000 customers) beside a hand-written DuckDB query and
 # pandas, measured in the same run (takes several minutes; never part of `make test`). docs/performance.md.
+# ENGINE=spark builds the workload with its marts on DuckDB and on Spark in local mode, side by side.
 CUSTOMERS ?= 1000000
 CURVE ?= 3000000
+ENGINE ?= duckdb
 bench: setup
-	$(RR) bench --customers "$$CUSTOMERS" --curve "$$CURVE"
+	if [ "$$ENGINE" = spark ]; then $(VENV)/bin/pip install --quiet -e '.[dev,spark]'; fi
+	$(RR) bench --customers "$$CUSTOMERS" --curve "$$CURVE" --engine "$$ENGINE"
 
 clean:
 	rm -rf build reports/_site reports/._site.* reports/.quarto

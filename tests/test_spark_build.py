@@ -79,3 +79,21 @@ def test_the_pages_of_the_spark_build_are_duckdbs_and_the_methodology_names_spar
 def test_an_engine_params_do_not_name_is_refused_in_one_line():
     with pytest.raises(ExportError, match="params: engine must be duckdb or spark, not 'sparkk'"):
         check_params({**load_params(None), "engine": "sparkk"})
+
+
+def test_the_engine_bench_counts_only_the_marts_steps_as_the_marts_time():
+    from retention_report import bench
+
+    def build(marts: float, staging: float) -> dict:
+        return {"total": marts + staging + 5, "rows": [
+            {"stage": "staging stg_orders", "seconds": staging, "level": 1},
+            {"stage": "marts cohort_cells", "seconds": marts / 4, "level": 1},
+            {"stage": "marts nps_scores (on Spark)", "seconds": 3 * marts / 4, "level": 1},
+            {"stage": "warehouse", "seconds": marts + staging, "level": 0}]}
+
+    report = {"machine": "m", "small": 1_000, "customers": 50_000, "duckdb_small": build(2, 1),
+              "spark_small": build(30, 1), "duckdb_large": build(8, 20), "spark_large": build(40, 20)}
+    assert bench.marts_seconds(report["spark_large"]) == 40
+    table = bench.engine_markdown(report)
+    assert "| 1,000 customers | 8.0 | 36.0 | 2.0 | 30.0 | 15.0 x |" in table
+    assert "| 50,000 customers | 33.0 | 65.0 | 8.0 | 40.0 | 5.0 x |" in table

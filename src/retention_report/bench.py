@@ -91,7 +91,7 @@ class PeakMemory:
 
 # ---------------------------------------------------------------- workers (each in its own process)
 
-def worker_build(data: str, root: str) -> dict:
+def worker_build(data: str, root: str, engine: str = "duckdb") -> dict:
     from .periods import parse_period
     from .pipeline import Build
 
@@ -114,7 +114,7 @@ def worker_build(data: str, root: str) -> dict:
     with PeakMemory() as memory:
         started = time.perf_counter()
         result = Build(parse_period(PERIOD), Path(data), Path(root) / "site" / "_site", build_root=Path(root) / "build",
-                       use_quarto=False, force=True, on_event=on_event).run()
+                       use_quarto=False, force=True, on_event=on_event, engine=engine).run()
         total = time.perf_counter() - started
     peak = lambda name: memory.peak(*windows[name]) if name in windows else None
     rows = [{"stage": name, "seconds": seconds, "peak": peak(name), "level": 1} for name, seconds in result.steps]
@@ -301,6 +301,51 @@ def run_bench(customers: int = 1_000_000, small: int = 20_000, out: Path | None 
             tmp.cleanup()
     report.update(ratios(report))
     return report
+
+
+def run_engine_bench(customers: int = 100_000, small: int = 20_000, out: Path | None = None, keep: bool = False,
+                     print_fn=print) -> dict:
+    """`make bench ENGINE=spark`: the bench workload (CSV) built with its marts computed by DuckDB and by Spark in
+    local mode on this machine, in turns, each figure the faster of two runs. Staging is DuckDB's either way."""
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.TemporaryDirectory(prefix="rr-bench-", dir=out) if not keep else None
+    root = Path(tmp.name) if tmp else Path(tempfile.mkdtemp(prefix="rr-bench-", dir=out))
+    report: dict = {"machine": machine(), "customers": customers, "small": small, "engines": ["duckdb", "spark"]}
+    try:
+        report["rows"] = write_csv_workload(root / "large", customers)
+        write_csv_workload(root / "small", small)
+        print_fn(f"workload: {customers:,} customers -> " + ", ".join(f"{k} {v:,}" for k, v in report["rows"].items()))
+        _in_process("build", root / "small", root / "b-warm", "spark")  # (Spark's and Python's files cached)
+        for attempt in (1, 2):
+            for engine in report["engines"]:
+                for size in ("small", "large"):
+                    result = _in_process("build", root / size, root / f"b-{engine}-{size}-{attempt}", engine)
+                    key = f"{engine}_{size}"
+                    if key not in report or result["total"] < report[key]["total"]:
+                        report[key] = result
+    finally:
+        if tmp:
+            tmp.cleanup()
+    return report
+
+
+def marts_seconds(build: dict) -> float:
+    """The time a build spent computing its marts (and bringing them home from Spark)."""
+    return sum(r["seconds"] for r in build["rows"] if r["level"] == 1 and r["stage"].startswith("marts "))
+
+
+def engine_markdown(report: dict) -> str:
+    """The engines side by side, as Markdown (docs/performance.md) and as printed."""
+    lines = [f"Machine: {report['machine']}. Spark in local mode (`local[*]`); staging on DuckDB either way.", "",
+             "| workload | DuckDB: whole build s | Spark: whole build s | DuckDB: marts s | Spark: marts s | "
+             "Spark / DuckDB (marts) |", "|---|---:|---:|---:|---:|---:|"]
+    for size, customers in (("small", report["small"]), ("large", report["customers"])):
+        duck, spark = report[f"duckdb_{size}"], report[f"spark_{size}"]
+        lines.append(f"| {customers:,} customers | {duck['total']:.1f} | {spark['total']:.1f} | "
+                     f"{marts_seconds(duck):.1f} | {marts_seconds(spark):.1f} | "
+                     f"{marts_seconds(spark) / marts_seconds(duck):.1f} x |")
+    return "\n".join(lines) + "\n"
 
 
 def _seconds(result: dict) -> float:

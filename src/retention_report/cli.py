@@ -287,6 +287,8 @@ def bench(
     keep: bool = typer.Option(False, help="Keep the generated workload and builds."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the measurements to this JSON file."),
     markdown: Optional[Path] = typer.Option(None, help="Also write the tables as Markdown (docs/performance.md)."),
+    engine: str = typer.Option("duckdb", help="duckdb: the build beside a hand-written query, pandas and the floor; "
+                                              "spark: the build with its marts on DuckDB and on Spark (local mode)."),
 ) -> None:
     """Measure a build on a scaled-up sample business beside a hand-written DuckDB query and pandas."""
     import json
@@ -299,6 +301,21 @@ def bench(
         markdown = check_file_option("--markdown", markdown) if markdown is not None else None
     except OptionError as exc:
         _fail(str(exc), 2)
+    if engine not in ("duckdb", "spark"):
+        _fail(f"--engine must be duckdb or spark, not {engine!r}", 2)
+    if engine == "spark":
+        from .spark import missing
+
+        if missing():
+            _fail(f"--engine spark cannot run here: {missing()}", 2)
+        report = benchmark.run_engine_bench(customers, small, tmp, keep,
+                                            print_fn=lambda line: console.print(line, highlight=False))
+        console.print(benchmark.engine_markdown(report), markup=False, highlight=False)
+        if json_out:
+            json_out.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+        if markdown:
+            markdown.write_text(benchmark.engine_markdown(report), encoding="utf-8")
+        return
     report = benchmark.run_bench(customers, small, tmp, keep, print_fn=lambda line: console.print(line, highlight=False),
                                  curve=curve)
     benchmark.print_report(report, Console(width=160))
