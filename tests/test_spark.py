@@ -94,6 +94,72 @@ CASES = {
     "error() raised only where its condition holds": (
         {"t": "SELECT * FROM (VALUES (1), (2)) AS v(n)"},
         ["SELECT CASE WHEN count(*) > 5 THEN error('too many') END AS problem, count(*) AS n FROM t"]),
+    "error() under HAVING raised only for the groups HAVING keeps": (
+        {"t": "SELECT * FROM (VALUES ('a', 1, 1), ('b', 2, 3)) AS v(g, x, y)"},
+        ["SELECT error('no match in ' || string_agg(g, ', ')) FROM t WHERE x > 5 HAVING count(*) > 0"]),
+    "the standard UNPIVOT, figures named, NULLs dropped (period_kpis)": (
+        {"t": "SELECT * FROM (VALUES ('current', 1.5::DOUBLE, NULL::DOUBLE), ('previous', 2.0, 3.0)) AS v(period_role, a, b)"},
+        ["SELECT * FROM (SELECT * FROM t) UNPIVOT (value FOR metric IN (a, b))"]),
+    "regexp_replace: flags, RE2's back-references, only the first match without 'g'": (
+        {"t": "SELECT * FROM (VALUES ('Ann met ann and ÉLODIE, élodie', '<$>'), ('a.b$c\\d\nx.y', 'E'), (NULL, NULL)) "
+              "AS v(s, r)"},
+        [r"SELECT regexp_replace(s, '(^|\W)(ann)(\W|$)', '\1<\2>\3', 'gi') AS names, "
+         r"regexp_replace(s, 'élodie', '[\0]', 'gi') AS accents, regexp_replace(s, 'a', '-') AS first_only, "
+         r"regexp_replace(s, '([.$\\])', '\\\1', 'g') AS escaped, regexp_replace(s, 'n', '$') AS dollar, "
+         r"regexp_replace(s, '(\.).*$', '\1' || chr(1) || '|', 's') AS dot_all, "
+         r"regexp_replace(s, '(\.).*$', '\1END') AS to_line_end, regexp_replace(s, 'e', r, 'g') AS made_at_run_time "
+         r"FROM t"]),
+    "list_reduce: from the first element, from list_prepend's, from a start": (
+        {"t": "SELECT * FROM (VALUES ('x', ['a', 'b']), ('y', []::VARCHAR[]), ('z', NULL)) AS v(k, l)"},
+        ["SELECT k, list_reduce(list_prepend(k, l), lambda text, part: text || '+' || part) AS prepended, "
+         "list_reduce(list_prepend(k, l), lambda text, part: text || part, '>') AS started, "
+         "CASE WHEN array_length(l) > 0 THEN list_reduce(l, lambda a, b: a || b) END AS folded FROM t"]),
+    "string_agg(DISTINCT x ORDER BY x) beside count(DISTINCT x); NULL for a group without values": (
+        {"t": "SELECT * FROM (VALUES ('p', 'b'), ('p', 'a'), ('p', 'b'), ('q', NULL), ('r', 'É'), ('r', 'e')) AS v(g, x)"},
+        ["SELECT g, string_agg(DISTINCT x, '; ' ORDER BY x) AS xs, count(DISTINCT x) AS n, "
+         "string_agg(DISTINCT x ORDER BY x) AS comma FROM t GROUP BY g"]),
+    "date_diff counts the boundaries passed: days of timestamps, months, quarters, years": (
+        {"t": "SELECT * FROM (VALUES (TIMESTAMP '2022-01-15 12:53:48', TIMESTAMP '2024-07-01 00:00:00'), "
+              "(TIMESTAMP '2024-01-31 23:00:00', TIMESTAMP '2024-02-01 01:00:00')) AS v(a, b)"},
+        ["SELECT date_diff('day', a, b) AS days, date_diff('month', a, b) AS months, date_diff('quarter', a, b) AS "
+         "quarters, date_diff('year', a, b) AS years, datediff('day', a::DATE, b::DATE) AS date_days, "
+         "date_diff('month', a::DATE, b::DATE) AS date_months FROM t"]),
+    "a recursive CTE whose recursion joins without an aggregate (onboarding_funnel's form)": (
+        {"param_key_events": "SELECT * FROM (VALUES ('a', 1), ('b', 2), ('c', 3)) AS v(event, step)",
+         "first_week_customers": "SELECT * FROM (VALUES ('c1', TIMESTAMP '2024-04-01 00:00'), ('c2', TIMESTAMP "
+                                 "'2024-04-02 00:00'), ('c3', TIMESTAMP '2024-04-03 00:00'), ('c4', TIMESTAMP "
+                                 "'2024-01-03 00:00')) AS v(customer_id, first_order_at)",
+         # c1: a at the first order, b at the same moment as a (not after it), b and c later; c2: b before a,
+         # a twice; c3: nothing; c4: before the period
+         "first_week_events": "SELECT customer_id, event, TIMESTAMP '2024-04-01 00:00' + to_hours(h) AS occurred_at "
+                              "FROM (VALUES ('c1', 'a', 0), ('c1', 'b', 0), ('c1', 'b', 5), ('c1', 'c', 5), "
+                              "('c1', 'c', 9), ('c2', 'b', 25), ('c2', 'a', 26), ('c2', 'a', 26), ('c2', 'a', 30), "
+                              "('c2', 'c', 40), ('c4', 'a', 1)) AS v(customer_id, event, h)"},
+        [warehouse.split_statements((warehouse.SQL_DIR / "marts" / "onboarding_funnel.sql").read_text(encoding="utf-8"))[0]
+         .replace("$period_start", "TIMESTAMP '2024-04-01'").replace("$period_end_exclusive", "TIMESTAMP '2024-07-01'"),
+         "SELECT * FROM onboarding_funnel"]),
+    # Personal data: the comments must come out redacted alike. The model's own statements, its period given.
+    "nps_comments: names, email addresses and phone numbers redacted, themes found": (
+        {"stg_customers": "SELECT * FROM (VALUES ('c1', 'Ann Lee'), ('c2', 'Élodie Brontë'), ('c3', 'J.R. O''Brien'), "
+                          "('c4', NULL), ('c5', 'Bo')) AS v(customer_id, name)",
+         "stg_nps_responses": "SELECT * FROM (VALUES "
+            "('r1', 'c1', TIMESTAMP '2024-04-02 10:00', 3, 'ann here, ANN LEE again. Ann Ann! Annabel is not me; mail "
+            "ann.lee@example.com or call +44 (0)20 7946 0958'), "
+            "('r2', 'c2', TIMESTAMP '2024-04-03 11:00', 7, 'ÉLODIE says the price is too high, élodie brontë, phone "
+            "555-123-4567, slow support'), "
+            "('r3', 'c3', TIMESTAMP '2024-05-01 09:00', 5, 'J.R. O''Brien: errors everywhere (JXR is someone else), "
+            "o''brien@x.org'), "
+            "('r4', 'c4', TIMESTAMP '2024-05-02 09:00', 8, 'no name given; prices $5 and \\1 stay, Ann stays'), "
+            "('r5', 'c5', TIMESTAMP '2024-05-03 09:00', 6, 'Bo: bob and BO and bo.'), "
+            "('r6', 'c1', TIMESTAMP '2024-05-04 09:00', 9, 'Ann the promoter is left out'), "
+            "('r7', 'c1', TIMESTAMP '2024-08-04 09:00', 2, 'Ann after the period is left out')"
+            ") AS v(response_id, customer_id, responded_at, score, comment)",
+         "param_comment_themes": "SELECT * FROM (VALUES ('price', 'price'), ('speed', 'slow'), ('bugs', 'error'), "
+                                 "('money', '$5')) AS v(theme, keyword)"},
+        [s.replace("$period_start", "TIMESTAMP '2024-04-01'").replace("$period_end_exclusive", "TIMESTAMP '2024-07-01'")
+         for s in warehouse.split_statements((warehouse.SQL_DIR / "marts" / "nps_comments.sql").read_text(
+             encoding="utf-8"))[:3]]
+        + ["SELECT comment_number, answered_on, score, score_group, themes, comment FROM nps_comments"]),
 }
 
 

@@ -1,19 +1,11 @@
--- cohort_segments: one row per customer and segment column chosen (segments.py, once after staging: bound as
--- $segment_columns_chosen and described in segment_choice), plus the segment 'all' for everyone. The segment is
+-- cohort_segments: one row per customer and segment column chosen (segments.py, once after staging: described in
+-- segment_choice), plus the segment 'all' for everyone. The segment is
 -- the customer's value when it is one of the column's values shown by name (segment_values: the
 -- max_segment_values largest), 'other' for the rest, and 'not given' when the customer has none.
--- Temporary: a row-level step for the segment marts, never read outside the build. The chosen columns are
--- unpivoted straight from stg_customers (never a contact detail: segments.py does not choose them); `_row` rides
--- along only so that the column list is never empty, and is dropped at once.
+-- Temporary: a row-level step for the segment marts, never read outside the build. The chosen columns' values come
+-- per customer from segment_cells (segments.py unpivots them from stg_customers; never a contact detail).
 CREATE OR REPLACE TEMP TABLE cohort_segments AS
-WITH cells AS (
-    SELECT _customer_id AS customer_id, segment_column, nullif(trim(value), '') AS value
-    FROM (UNPIVOT (SELECT customer_id AS _customer_id,
-                          coalesce(COLUMNS(lambda c: c = '_row' OR list_contains($segment_columns_chosen::VARCHAR[], c))::VARCHAR, '')
-                   FROM stg_customers)
-          ON COLUMNS(* EXCLUDE _customer_id) INTO NAME segment_column VALUE value)
-    WHERE segment_column <> '_row'
-)
+WITH cells AS (SELECT customer_id, segment_column, value FROM segment_cells)
 SELECT customer_id, 'all' AS segment_column, 'all' AS segment
 FROM stg_customers
 UNION ALL

@@ -9,8 +9,9 @@ FROM param_comment_themes;
 -- The name is matched case-insensitively, whole and by each of its parts ("ann" in a comment of Ann Lee's), as a
 -- whole word; each pattern is applied twice because a match takes the character after it ("Ann Ann"). Matches are
 -- marked with control characters first and spelt out as placeholders last, so no pattern can match a placeholder.
+-- (The body in parentheses: sqlglot, which carries it to Spark, parses no macro body that starts with a string.)
 CREATE OR REPLACE TEMP MACRO rr_name_pattern(part) AS
-    '(^|[^\pL\pN])(' || regexp_replace(part, '([.^$*+?()\[\]{}|\\])', '\\\1', 'g') || ')([^\pL\pN]|$)';
+    ('(^|[^\pL\pN])(' || regexp_replace(part, '([.^$*+?()\[\]{}|\\])', '\\\1', 'g') || ')([^\pL\pN]|$)');
 
 CREATE OR REPLACE TABLE nps_comments AS
 WITH answers AS (

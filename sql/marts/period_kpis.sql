@@ -101,10 +101,13 @@ figures AS (
     LEFT JOIN per_customer AS p USING (period_role)
     GROUP BY r.period_role
 ),
-long AS (
-    UNPIVOT (SELECT f.*, t.top_20_percent_revenue_share FROM figures AS f LEFT JOIN top_share AS t USING (period_role))
-    ON COLUMNS(* EXCLUDE (period_role))
-    INTO NAME metric VALUE value
+long AS (  -- the standard UNPIVOT, figures named (Spark runs no COLUMNS(*)); NULL figures dropped, as DuckDB's
+    SELECT * FROM (SELECT f.*, t.top_20_percent_revenue_share FROM figures AS f LEFT JOIN top_share AS t USING (period_role))
+    UNPIVOT (value FOR metric IN (
+        customers_at_start, new_customers, customers_at_end, new_customers_at_end, retained_customers,
+        churned_customers, reactivated_customers, customer_retention_rate, churn_rate, returning_customer_ratio,
+        repeat_purchase_rate, gross_revenue_retention, net_revenue_retention, buying_customers, revenue,
+        top_20_percent_revenue_share))
 ),
 metrics AS (
     SELECT * FROM (VALUES

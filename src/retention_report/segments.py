@@ -10,7 +10,7 @@ customers with no value are `not given`, shown only when there are some.
 `write_segment_choice` runs once in the build, after staging and before the marts, and writes
 `segment_choice` (one row per column considered) and `segment_values` (one row per value shown by name):
 `sql/marts/cohort_segments.sql` reads them, and so do the notebooks, so the SQL and the pages never decide
-apart.
+apart. It also writes each customer's values of the chosen columns (`segment_cells`), which the mart reads.
 """
 
 from __future__ import annotations
@@ -184,8 +184,23 @@ def resolve(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> SegmentCh
                          {c: s["distinct"] for c, s in stats.items()})
 
 
+# The customers' values of the chosen columns in long form, for cohort_segments: DuckDB unpivots them here, once,
+# so that the mart is SQL other engines run too (Spark has no COLUMNS(...)). Blank is NULL; `_row` rides along
+# only so that the column list is never empty. Temporary: row-level, never read outside the build.
+_CELLS = """
+CREATE OR REPLACE TEMP TABLE segment_cells AS
+SELECT _customer_id AS customer_id, segment_column, nullif(trim(value), '') AS value
+FROM (UNPIVOT (SELECT customer_id AS _customer_id,
+                      coalesce(COLUMNS(lambda c: c = '_row' OR list_contains($columns::VARCHAR[], c))::VARCHAR, '')
+               FROM stg_customers)
+      ON COLUMNS(* EXCLUDE _customer_id) INTO NAME segment_column VALUE value)
+WHERE segment_column <> '_row'
+"""
+
+
 def write_segment_choice(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> SegmentChoice:
-    """Resolves the segments and writes `segment_choice` and `segment_values` for the marts and the pages."""
+    """Resolves the segments and writes `segment_choice` and `segment_values` for the marts and the pages, and
+    the chosen columns' values per customer (`segment_cells`, temporary) for cohort_segments."""
     choice = resolve(con, params)
     rows = [(i, c, c in choice.columns, choice.dropped.get(c), choice.distinct.get(c, 0))
             for i, c in enumerate(choice.columns + list(choice.dropped), start=1)]
@@ -199,6 +214,7 @@ def write_segment_choice(con: duckdb.DuckDBPyConnection, params: dict[str, Any])
     kept = [(c, v, n, rank) for c in choice.columns for rank, (v, n) in enumerate(choice.values.get(c, []), start=1)]
     if kept:
         con.executemany("INSERT INTO segment_values VALUES (?, ?, ?, ?)", kept)
+    con.execute(_CELLS, {"columns": choice.columns})
     return choice
 
 

@@ -120,6 +120,42 @@ def _portable(node: exp.Expression) -> exp.Expression:
         return exp.Explode(this=exp.Anonymous(this="transform", expressions=[listed, cast]))
     if _function(node, "error"):
         return exp.Anonymous(this="raise_error", expressions=node.expressions)
+    # `SELECT error(...) FROM ... HAVING c`: Spark computes a group's values before its HAVING drops it, so the
+    # error is raised only where c holds (the row is dropped all the same).
+    if isinstance(node, exp.Select) and node.args.get("having") is not None:
+        condition = node.args["having"].this
+        for call in [n for e in node.expressions for n in e.find_all(exp.Anonymous) if _function(n, "error")]:
+            call.replace(exp.Case(ifs=[exp.If(this=condition.copy(), true=call.copy())]))
+        return node
+    if isinstance(node, exp.RegexpReplace):
+        return _regexp_replace(node)
+    if isinstance(node, exp.DateDiff) and node.args.get("date_part_boundary"):
+        return _date_diff(node)
+    # string_agg(DISTINCT x, sep ORDER BY x): the sorted set joined (Spark fails to plan its listagg DISTINCT
+    # beside another DISTINCT aggregate); NULL for a group without values, as string_agg's.
+    if (isinstance(node, exp.GroupConcat) and isinstance(node.this, exp.Order)
+            and isinstance(node.this.this, exp.Distinct) and not isinstance(node.parent, exp.Filter)):
+        values, order = node.this.this.expressions, node.this.expressions
+        if len(values) == 1 and len(order) == 1 and order[0].this == values[0] and not order[0].args.get("desc"):
+            value = values[0].transform(_portable)
+            separator = node.args.get("separator") or exp.Literal.string(",")
+            joined = exp.Anonymous(this="array_join", expressions=[exp.Anonymous(this="array_sort", expressions=[
+                exp.Anonymous(this="collect_set", expressions=[value])]), separator.copy()])
+            return exp.If(this=exp.GT(this=exp.Count(this=value.copy()), expression=exp.Literal.number(0)),
+                          true=joined, false=exp.Null())
+    # DuckDB's list_reduce (a fold from the list's first element, or from a third argument) as Spark's aggregate.
+    if _function(node, "list_reduce") or _function(node, "array_reduce"):
+        items, merge, *start = [e.transform(_portable) for e in node.expressions]
+        if start:
+            return exp.Anonymous(this="aggregate", expressions=[items, start[0], merge])
+        if isinstance(items, exp.ArrayPrepend):  # list_reduce(list_prepend(x, l), f): l folded from x
+            rest = exp.Coalesce(this=items.this, expressions=[exp.Array(expressions=[])])
+            return exp.Anonymous(this="aggregate", expressions=[rest, items.expression, merge])
+        rest = exp.Anonymous(this="slice", expressions=[items.copy(), exp.Literal.number(2), exp.Greatest(
+            this=exp.Sub(this=exp.Anonymous(this="size", expressions=[items.copy()]), expression=exp.Literal.number(1)),
+            expressions=[exp.Literal.number(0)])])
+        first = exp.Anonymous(this="element_at", expressions=[items, exp.Literal.number(1)])
+        return exp.Anonymous(this="aggregate", expressions=[rest, first, merge])
     if isinstance(node, exp.ToDays):  # an interval of n days
         return exp.Anonymous(this="make_dt_interval", expressions=[node.this])
     if _function(node, "to_months"):
@@ -158,6 +194,119 @@ def _portable(node: exp.Expression) -> exp.Expression:
             exp.Anonymous(this="collect_list", expressions=[node.this.this.copy()])]))
         return node
     return node
+
+
+def _date_diff(node: exp.DateDiff) -> exp.Expression:
+    """DuckDB's `date_diff(unit, a, b)` counts the unit's boundaries passed (midnights, month starts), Spark's the
+    whole units between: days are the dates' difference, months, quarters and years their calendar fields'. A
+    BIGINT, as DuckDB's. Other units are left to Spark (whole seconds: the same where no fraction of a second)."""
+    unit = node.text("unit").upper()
+    later, earlier = node.this.copy().transform(_portable), node.expression.copy().transform(_portable)
+
+    def field(name: str, value: exp.Expression) -> exp.Expression:
+        return exp.Anonymous(this=name, expressions=[value.copy()])
+
+    def between(name: str) -> exp.Expression:
+        return exp.paren(exp.Sub(this=field(name, later), expression=field(name, earlier)))
+
+    if unit == "DAY":
+        result: exp.Expression = exp.Anonymous(this="datediff", expressions=[
+            exp.cast(later, exp.DataType.build("DATE")), exp.cast(earlier, exp.DataType.build("DATE"))])
+    elif unit == "MONTH":
+        result = exp.Add(this=exp.Mul(this=between("year"), expression=exp.Literal.number(12)), expression=between("month"))
+    elif unit == "QUARTER":
+        result = exp.Add(this=exp.Mul(this=between("year"), expression=exp.Literal.number(4)), expression=between("quarter"))
+    elif unit == "YEAR":
+        result = between("year")
+    else:
+        node.set("this", later)
+        node.set("expression", earlier)
+        node.set("date_part_boundary", None)
+        return node
+    return exp.cast(result, exp.DataType.build("BIGINT"))
+
+
+# DuckDB's regexp_replace flags (RE2) as Java's inline flags: 'g' replaces every match (Spark always does), 'i'
+# ignores case, Unicode's as RE2 does (Java's alone is ASCII's), 's' lets '.' match a newline.
+_REGEXP_FLAGS = {"g": "", "c": "", "i": "iu", "s": "s"}
+
+
+def _regexp_replace(node: exp.RegexpReplace) -> exp.Expression:
+    """DuckDB's `regexp_replace(s, p, r[, flags])` as Spark's, which takes Java's regular expressions and always
+    replaces every match: the flags inline in the pattern, RE2's `\\1` in the replacement as Java's `$1`, and
+    without 'g' only the first match replaced (the pattern matched after the shortest start of the text)."""
+    flags = node.args.get("modifiers")
+    if flags is not None and not flags.is_string:
+        raise ValueError("regexp_replace: flags given at run time have no Spark form")
+    flags = flags.name if flags is not None else ""
+    unknown = set(flags) - set(_REGEXP_FLAGS)
+    if unknown:
+        raise ValueError(f"regexp_replace: flag(s) {''.join(sorted(unknown))!r} have no Spark form here")
+    inline = "".join(sorted(set("".join(_REGEXP_FLAGS[f] for f in flags))))
+    pattern = node.expression.copy().transform(_portable)
+    parts: list[exp.Expression] = [exp.Literal.string(f"(?{inline})")] if inline else []
+    shift = 0
+    if "g" not in flags:  # anchored at the start, so matched once: group 1 what comes before, 2 the match itself,
+        # the pattern's own groups from 3 (named groups are no option: Spark substitutes `${...}` in SQL text)
+        parts += [exp.Literal.string("^(?s:(.*?))("), pattern, exp.Literal.string(")")]
+        shift = 2
+    else:
+        parts.append(pattern)
+    replacement = [_java_replacement(p, shift) for p in _concatenated(node.args["replacement"].copy())]
+    if shift:
+        if replacement[0].is_string and replacement[0].name[:1].isdigit():  # `$1` then a digit: not group 1x
+            replacement[0] = exp.Literal.string("\\" + replacement[0].name)
+        replacement = [exp.Literal.string("$1"), *replacement]
+    return exp.Anonymous(this="regexp_replace", expressions=[
+        node.this.copy().transform(_portable), _concat(parts), _concat(replacement)])
+
+
+def _concatenated(node: exp.Expression) -> list[exp.Expression]:
+    """The parts of `a || b || ...` (one part where it is no concatenation)."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.DPipe):
+        return _concatenated(node.this) + _concatenated(node.expression)
+    return [node]
+
+
+def _concat(parts: list[exp.Expression]) -> exp.Expression:
+    """Parts joined with `||`, neighbouring string literals as one."""
+    merged: list[exp.Expression] = []
+    for part in parts:
+        if merged and part.is_string and merged[-1].is_string:
+            merged[-1] = exp.Literal.string(merged[-1].name + part.name)
+        else:
+            merged.append(part)
+    out = merged[0]
+    for part in merged[1:]:
+        out = exp.DPipe(this=out, expression=part)
+    return out
+
+
+def _java_replacement(part: exp.Expression, shift: int) -> exp.Expression:
+    """A part of an RE2 replacement as Java writes it: `\\0`-`\\9` are groups (`$n`, moved by `shift`), `\\\\` a
+    backslash, `$` a dollar. A part made at run time is taken literally (its backslashes and dollars escaped)."""
+    if not part.is_string:
+        return exp.Anonymous(this="regexp_replace", expressions=[
+            part.transform(_portable), exp.Literal.string("([\\\\$])"), exp.Literal.string("\\\\$1")])
+    text, out, i = part.name, [], 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text) and text[i + 1].isdigit():
+            group = int(text[i + 1])
+            out.append(f"${group + shift}")
+            i += 2
+            if i < len(text) and text[i].isdigit():  # a digit after a group: literal, not part of its number
+                out.append("\\")
+            continue
+        if char == "\\" and i + 1 < len(text):
+            out.append("\\" + text[i + 1])
+            i += 2
+            continue
+        out.append("\\$" if char == "$" else char)
+        i += 1
+    return exp.Literal.string("".join(out))
 
 
 def _update_as_query(tree: exp.Update, columns: list[tuple[str, str]]) -> exp.Select:
