@@ -22,7 +22,8 @@ reached(customer_id, step, reached_at) AS (
     SELECT r.customer_id, o.step, o.occurred_at
     FROM reached AS r
     JOIN occurrences AS o ON o.customer_id = r.customer_id AND o.step = r.step + 1
-     AND CASE WHEN r.step = 0 THEN o.occurred_at >= r.reached_at AND (o.previous_at IS NULL OR o.previous_at < r.reached_at)
+     AND CASE WHEN r.step = 0
+              THEN o.occurred_at >= r.reached_at AND (o.previous_at IS NULL OR o.previous_at < r.reached_at)
               ELSE o.occurred_at > r.reached_at AND (o.previous_at IS NULL OR o.previous_at <= r.reached_at) END
 ),
 counts AS (SELECT step, count(*) AS customers FROM reached WHERE step > 0 GROUP BY step)

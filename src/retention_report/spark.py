@@ -111,6 +111,12 @@ def _portable(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node.set("materialized", None)  # DuckDB's hint (AS [NOT] MATERIALIZED), which Spark does not parse
         return node
+    # DuckDB's infinite dates and timestamps: Spark has none (its cast gives NULL), so the latest (earliest) it
+    # holds, which compares as infinity does with any real moment.
+    if (isinstance(node, exp.Cast) and node.this.is_string and node.this.name.strip().lower() in _INFINITE
+            and node.to.is_type(*exp.DataType.TEMPORAL_TYPES)):
+        moment = _INFINITE[node.this.name.strip().lower()]
+        return exp.cast(exp.Literal.string(moment[:10] if node.to.is_type("date") else moment), node.to.copy())
     # A cast of an unnested list (`unnest(l)::DATE`): Spark runs no generator inside an expression, so the
     # list's elements are cast, and it is the cast list that is exploded.
     if isinstance(node, exp.Cast) and isinstance(node.this, exp.Explode):
@@ -196,6 +202,10 @@ def _portable(node: exp.Expression) -> exp.Expression:
     return node
 
 
+_INFINITE = {"infinity": "9999-12-31 23:59:59.999999", "+infinity": "9999-12-31 23:59:59.999999",
+             "-infinity": "0001-01-01 00:00:00"}
+
+
 def _date_diff(node: exp.DateDiff) -> exp.Expression:
     """DuckDB's `date_diff(unit, a, b)` counts the unit's boundaries passed (midnights, month starts), Spark's the
     whole units between: days are the dates' difference, months, quarters and years their calendar fields'. A
@@ -213,9 +223,11 @@ def _date_diff(node: exp.DateDiff) -> exp.Expression:
         result: exp.Expression = exp.Anonymous(this="datediff", expressions=[
             exp.cast(later, exp.DataType.build("DATE")), exp.cast(earlier, exp.DataType.build("DATE"))])
     elif unit == "MONTH":
-        result = exp.Add(this=exp.Mul(this=between("year"), expression=exp.Literal.number(12)), expression=between("month"))
+        result = exp.Add(this=exp.Mul(this=between("year"), expression=exp.Literal.number(12)),
+                         expression=between("month"))
     elif unit == "QUARTER":
-        result = exp.Add(this=exp.Mul(this=between("year"), expression=exp.Literal.number(4)), expression=between("quarter"))
+        result = exp.Add(this=exp.Mul(this=between("year"), expression=exp.Literal.number(4)),
+                         expression=between("quarter"))
     elif unit == "YEAR":
         result = between("year")
     else:
