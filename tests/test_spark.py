@@ -1,4 +1,4 @@
-"""The SQL models carried to Spark (issue 21, begun): every mart statement transpiles, and each portable form
+"""The SQL models carried to Spark (issue 21): every mart statement transpiles, and each portable form
 `spark.py` gives a DuckDB construct computes on Spark what DuckDB computes (both engines run the same inputs;
 the answers are compared, not written down)."""
 
@@ -224,61 +224,3 @@ def test_error_stops_spark_as_it_stops_duckdb(spark_session):
         con.execute(statement).fetchall()
     with pytest.raises(Exception, match="reporting_currency is needed"):
         rs.SparkRunner(spark_session).query(statement, {})
-
-
-# The mart models that run on Spark, in build order: all but those after the predictions (`zz_*`), which read
-# tables predictions.py writes from Python, not handed to Spark here. Every table each of them writes is compared
-# with DuckDB's.
-ON_SPARK = (
-    "_00_reporting_currency", "_01_subscription_periods", "_activity", "_facts", "_first_orders", "_period_roles",
-    "_support_tickets", "clv_summaries", "cohort_activity", "cohort_assignments", "cohort_bounds", "cohort_cells",
-    "cohort_retention", "cohort_retention_quarterly", "cohort_revenue", "cohort_segments", "data_quality_examples",
-    "data_quality_ranges", "data_quality_summary", "lifetime_by_customer", "lifetime_cohorts", "lifetime_counts",
-    "nps_comments", "nps_followup_list", "nps_participation", "nps_period_counts", "nps_retention", "nps_scores",
-    "nps_segments", "nps_subscription_status", "nps_trend", "onboarding_customers", "onboarding_effect_strata",
-    "onboarding_event_split", "onboarding_funnel", "onboarding_monthly", "onboarding_period_counts", "order_refunds",
-    "period_kpis", "revenue_concentration", "segment_retention", "subscription_cancel_reasons", "subscription_lives",
-    "subscription_mrr_monthly", "subscription_period_kpis", "subscription_reach_out", "subscription_trials",
-    "summary_kpis", "support_backlog", "support_period_counts", "support_promptness", "support_reach_out",
-    "support_response", "support_themes", "support_trend", "touchpoint_all", "touchpoint_appreciation",
-    "touchpoint_effect", "touchpoint_loyal_unthanked", "touchpoint_mix", "touchpoint_subscription_effect",
-    "welcome_coverage",
-)
-
-
-@needs_spark
-def test_the_marts_on_spark_equal_duckdbs_on_a_small_sample(tmp_path, spark_session):
-    from retention_report.params import load_params
-    from retention_report.periods import parse_period
-    from retention_report.sample_data import write_sample_data
-    from retention_report.segments import write_segment_choice
-
-    data = tmp_path / "data"
-    write_sample_data(data, customers=2_000)
-    params, period = load_params(None), parse_period("2024-Q2")
-    built = warehouse.build_warehouse(tmp_path / "duckdb.duckdb", data, period, params)
-    inputs = warehouse.build_warehouse(tmp_path / "inputs.duckdb", data, period, {**params, "keep_staging": True},
-                                       layers=("staging",))
-    con = duckdb.connect(str(inputs))
-    chosen = write_segment_choice(con, params).columns
-    for (table,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
-        file = tmp_path / f"{table}.parquet"
-        con.execute(f"COPY (SELECT * FROM {table}) TO '{file}' (FORMAT parquet)")
-        spark_session.read.parquet(str(file)).createOrReplaceTempView(table)
-    con.close()
-    values = {**warehouse.bind_parameters(period, params), "segment_columns_chosen": chosen}
-
-    runner = rs.SparkRunner(spark_session)
-    written: list[str] = []
-    models = {m.name: m for m in warehouse.models(layers=("marts",))}
-    for name in ON_SPARK:
-        for statement in warehouse.split_statements(models[name].path.read_text(encoding="utf-8")):
-            runner.execute(statement, values, name)
-            kind, table, _ = rs.to_spark(statement, rs.Macros(), lambda t: [])
-            if kind == "create" and not statement.lstrip().upper().startswith("CREATE OR REPLACE TEMP"):
-                written.append(table)
-    duck = duckdb.connect(str(built), read_only=True)
-    assert len(written) >= 40
-    for table in written:
-        assert_same_rows(duck.execute(f"SELECT * FROM {table}").fetchall(),
-                         [tuple(row) for row in spark_session.table(table).collect()], table)

@@ -11,6 +11,7 @@ not Spark's BIGINT, and a timestamp is DuckDB's TIMESTAMP in the report's time z
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import sqlglot
 from sqlglot import exp
 
 from . import spark as spark_engine
-from .warehouse import SqlModelError, run_sql, split_statements
+from .warehouse import SqlModelError, _strip_comments, run_sql, split_statements
 
 ENGINES = ("duckdb", "spark")
 
@@ -87,8 +88,12 @@ def _written(sql: str) -> list[str]:
 class SparkMarts:
     """The marts of one build on Spark: tables handed over, models run, marts brought home."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, params: dict[str, Any], folder: Path):
+    def __init__(self, con: duckdb.DuckDBPyConnection, params: dict[str, Any], folder: Path, marts: list[Any]):
         self.con = con
+        # The last mart that names each word of the models: a table Spark holds is let go once its last reader
+        # has run (and it is home), so the session's memory holds only the tables still to be read.
+        self.last_reader = {word: model.name for model in marts
+                            for word in re.findall(r"\w+", _strip_comments(model.path.read_text(encoding="utf-8")))}
         self.timezone = str(params.get("timezone") or "UTC")
         self.spark = spark_engine.session(params)
         self.runner = spark_engine.SparkRunner(self.spark)
@@ -96,13 +101,14 @@ class SparkMarts:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.on_spark: set[str] = set()  # tables Spark holds: handed over, or computed there
+        self.released: set[str] = set()  # of those, the ones no later mart reads, let go
         record_engine(con, "spark", self.spark.version, self.spark.sparkContext.master)
 
     def hand_over(self) -> None:
         """Every table of the build's connection Spark does not hold yet, as a Parquet file of the build's folder
         (Spark reads it in parallel; the driver holds none of it), and its empty shape beside the models."""
-        for table in _tables(self.con):
-            if table in self.on_spark:
+        for table, temporary in _tables(self.con).items():
+            if table in self.on_spark or table in self.released:
                 continue
             columns = _columns(self.con, table)
             select = ", ".join(f"CAST({_quote(c)} AS {_SPARK_HOLDS[kind]}) AS {_quote(c)}" if kind in _SPARK_HOLDS
@@ -116,11 +122,14 @@ class SparkMarts:
                 frame = self.spark.createDataFrame(self.con.sql(query).to_arrow_table())
             frame.createOrReplaceTempView(table)
             definition = ", ".join(f"{_quote(c)} {kind}" for c, kind in columns)
-            self.shapes.execute(f"CREATE OR REPLACE TABLE {_quote(table)} ({definition})")
+            # (temporary as in the build: a staged export a mart updates is not brought home)
+            self.shapes.execute(f"CREATE OR REPLACE {'TEMP ' if temporary else ''}TABLE {_quote(table)} ({definition})")
             self.on_spark.add(table)
 
-    def run(self, sql: str, values: dict[str, Any], source: str) -> None:
-        """A mart model on Spark; each table it writes (not a temporary one) brought home."""
+    def run(self, model: Any, values: dict[str, Any]) -> None:
+        """A mart model on Spark; each table it writes (not a temporary one) brought home, and the tables no mart
+        after it reads let go."""
+        sql, source = model.path.read_text(encoding="utf-8"), str(model.path)
         run_sql(self.shapes, sql, values, source)
         self.runner.run(sql, values, source)
         shapes = _tables(self.shapes)
@@ -130,6 +139,9 @@ class SparkMarts:
                 self.con.execute(f"DROP TABLE IF EXISTS {_quote(table)}")
             elif not shapes[table]:
                 self.bring_home(table, source)
+        for table in [t for t in self.on_spark if self.last_reader.get(t, model.name) == model.name]:
+            self.spark.catalog.dropTempView(table)  # (uncached with it)
+            self.released.add(table)
 
     def bring_home(self, table: str, source: str) -> None:
         """A table Spark computed, written into the warehouse with DuckDB's schema for it. A Spark timestamp
@@ -156,7 +168,7 @@ class SparkMarts:
     def close(self) -> None:
         """The cached views released (the session stays for the next build of this process) and the handed
         files removed."""
-        for table in self.on_spark:
+        for table in self.on_spark - self.released:
             self.spark.catalog.dropTempView(table)
         self.spark.catalog.clearCache()
         self.shapes.close()

@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sqlglot
@@ -40,14 +42,20 @@ def missing() -> str | None:
 
 
 def session(params: dict[str, Any] | None = None) -> Any:
-    """A Spark session at `spark.master` (default `local[*]`), in the report's time zone, without its web UI."""
+    """A Spark session at `spark.master` (default: spark-submit's master, else `local[*]`), in the report's time
+    zone, without its web UI."""
     why = missing()
     if why:
         raise SparkUnavailable(f"engine spark: {why}.")
     from pyspark.sql import SparkSession
 
     settings = (params or {}).get("spark") or {}
-    builder = (SparkSession.builder.master(str(settings.get("master") or "local[*]")).appName("retention-report")
+    builder = SparkSession.builder
+    # The master params name; else spark-submit's (`--master`: it started this process, PYSPARK_GATEWAY_PORT);
+    # else this machine's cores.
+    if settings.get("master") or "PYSPARK_GATEWAY_PORT" not in os.environ:
+        builder = builder.master(str(settings.get("master") or "local[*]"))
+    builder = (builder.appName("retention-report")
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.driver.memory", str(settings.get("driver_memory") or "2g"))
                .config("spark.sql.session.timeZone", str((params or {}).get("timezone") or "UTC"))
@@ -56,8 +64,13 @@ def session(params: dict[str, Any] | None = None) -> Any:
                .config("spark.sql.shuffle.partitions", str(settings.get("shuffle_partitions") or 8)))
     for key, value in (settings.get("config") or {}).items():
         builder = builder.config(str(key), str(value))
+    # Spark makes its warehouse folder (for tables it would keep) where it starts: in the system's temp folder,
+    # not in whatever folder the build was started from (no model keeps a Spark table).
+    builder = builder.config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "retention-report-spark"))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    # A session already running in this process (an earlier build) is reused: its time zone set for this one.
+    spark.conf.set("spark.sql.session.timeZone", str((params or {}).get("timezone") or "UTC"))
     return spark
 
 

@@ -208,7 +208,7 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
         predicted = False
         marts = [m for m in chosen if m.layer != "staging"]
         last_readers = {} if keeps_staging(params) else last_reader_of_staging(marts)
-        on_spark = _marts_on_spark(con, params, partial) if marts else None
+        on_spark = _marts_on_spark(con, params, partial, marts) if marts else None
         for model in marts:
             if model.name.startswith("zz_") and not predicted:
                 # The models fitted in Python (predictions.py), after every mart they read and before the
@@ -221,7 +221,7 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
                 if on_step:
                     on_step(f"marts {model.name} (on Spark)")
                 on_spark.hand_over()  # (what staging and Python wrote since the last model)
-                on_spark.run(model.path.read_text(encoding="utf-8"), values, source=str(model.path))
+                on_spark.run(model, values)
             for table in last_readers.get(model.name, ()):
                 con.execute(f"DROP TABLE IF EXISTS temp.{table}")  # memory back as soon as no model needs it
         for export in CONTRACT.values():
@@ -235,14 +235,15 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
     return path
 
 
-def _marts_on_spark(con: duckdb.DuckDBPyConnection, params: dict[str, Any], partial: Path) -> Any:
+def _marts_on_spark(con: duckdb.DuckDBPyConnection, params: dict[str, Any], partial: Path,
+                    marts: list[Model]) -> Any:
     """The marts' Spark runner (engine.py) when params say `engine: spark`; None on DuckDB, which records itself."""
     from . import engine  # (engine.py runs models with this module's runner)
 
     if engine.engine_of(params) == "duckdb":
         engine.record_engine(con, "duckdb", duckdb.__version__, None)
         return None
-    return engine.SparkMarts(con, params, partial.with_name(partial.name + ".spark"))
+    return engine.SparkMarts(con, params, partial.with_name(partial.name + ".spark"), marts)
 
 
 def last_reader_of_staging(marts: list[Model]) -> dict[str, list[str]]:
