@@ -21,7 +21,7 @@ import sqlglot
 from sqlglot import exp
 
 from . import spark as spark_engine
-from .warehouse import SqlModelError, _strip_comments, run_sql, split_statements
+from .warehouse import SqlModelError, _strip_comments, read_query, run_sql, split_statements
 
 ENGINES = ("duckdb", "spark")
 
@@ -36,8 +36,6 @@ def engine_of(params: dict[str, Any]) -> str:
 
 def computed_by(warehouse: Path | str) -> str:
     """What computed a warehouse's marts, in the words of the methodology page."""
-    from .warehouse import read_query
-
     rows = read_query(warehouse, "SELECT engine, version, master FROM build_engine").fetchall()
     engine, version, master = rows[0] if rows else ("duckdb", duckdb.__version__, None)
     if engine == "duckdb":

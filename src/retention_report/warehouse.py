@@ -204,7 +204,7 @@ def build_warehouse(path: Path, data_dir: Path, period: Period, params: dict[str
             # The segment columns and their values shown, decided once from the staged customers (segments.py).
             if on_step:
                 on_step("segments")
-            values["segment_columns_chosen"] = write_segment_choice(con, params).columns
+            write_segment_choice(con, params)
         predicted = False
         marts = [m for m in chosen if m.layer != "staging"]
         last_readers = {} if keeps_staging(params) else last_reader_of_staging(marts)
